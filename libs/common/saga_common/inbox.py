@@ -1,0 +1,183 @@
+"""The inbox consumer: apply each Kafka message once, in one database transaction with its effect.
+
+For every message the consumer, in one transaction, records the message id in django-outbox-pattern's
+``Received`` table (``INSERT ... ON CONFLICT DO NOTHING``) and runs the handler registered for the
+message type; a redelivered id inserts nothing and the handler is skipped. Offsets are committed to
+Kafka only after that transaction committed, so a crash in between means a redelivery, which the
+inbox absorbs.
+
+Failures are sorted into two kinds:
+- retryable (the database is unreachable): retried with backoff, without limit, never dead-lettered;
+- terminal (unparseable message, unknown type, handler raising): the transaction rolls back the effect
+  and the inbox row; after ``INBOX_MAX_ATTEMPTS`` the message goes to ``<topic>.dlq`` with the error,
+  and the consumer moves on.
+"""
+
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+
+from confluent_kafka import Consumer, KafkaError, Producer
+from confluent_kafka import Message as KafkaMessage
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.utils import timezone
+from django_outbox_pattern.choices import StatusChoice
+from django_outbox_pattern.models import Received
+
+from saga_common.contracts import Message
+from saga_common.envelope import Envelope, EnvelopeError
+from saga_common.kafka import consumer_config, dlq_name, producer_config, topic_name, wait_for_topics
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[Envelope], None]
+HandlerRegistry = Mapping[type[Message], Handler]
+
+_RETRYABLE = (OperationalError, InterfaceError)
+
+
+class UnknownMessageType(Exception):
+    """A message on one of our topics that no handler here knows: a contract mismatch."""
+
+
+class DeadLetterUnavailable(Exception):
+    """The dead-letter topic did not acknowledge; keep the message and try again."""
+
+
+def record_received(envelope: Envelope) -> bool:
+    """Record ``envelope.id`` in the inbox; return False if it was already there (a duplicate)."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Received._meta.db_table} (id, msg_id, headers, body, added, expires_at, retry, status) "
+            "VALUES (%s, %s, %s, %s, %s, %s, 0, %s) ON CONFLICT (msg_id) DO NOTHING RETURNING id",
+            [
+                uuid.uuid4(),
+                envelope.id,
+                json.dumps(envelope.headers()),
+                json.dumps(envelope.body()),
+                now,
+                now + timedelta(days=settings.INBOX_RETENTION_DAYS),
+                StatusChoice.SUCCEEDED,
+            ],
+        )
+        return cursor.fetchone() is not None
+
+
+def handle_once(envelope: Envelope, handler: Handler) -> bool:
+    """Run ``handler`` and record the message in one transaction; return False for a duplicate."""
+    with transaction.atomic():
+        if not record_received(envelope):
+            logger.info("duplicate %s %s ignored", envelope.type, envelope.id)
+            return False
+        handler(envelope)
+    return True
+
+
+class InboxConsumer:
+    """Consume this service's topics and dispatch each message to its handler, once."""
+
+    def __init__(
+        self,
+        handlers: HandlerRegistry,
+        *,
+        group_id: str | None = None,
+        stop_event: threading.Event | None = None,
+        max_attempts: int | None = None,
+        consumer_overrides: dict[str, object] | None = None,
+    ) -> None:
+        self.handlers = {cls.type_name(): handler for cls, handler in handlers.items()}
+        self.topics = sorted({topic_name(cls.topic) for cls in handlers})
+        self.group_id = group_id or settings.KAFKA_CONSUMER_GROUP
+        self.stop_event = stop_event or threading.Event()
+        self.max_attempts = max_attempts or settings.INBOX_MAX_ATTEMPTS
+        self._consumer_config = consumer_config(self.group_id, **(consumer_overrides or {}))
+        self._dlq_producer: Producer | None = None
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def run(self) -> None:
+        """Consume until stopped. Offsets of handled messages are committed after each batch."""
+        wait_for_topics(self.topics)
+        consumer = Consumer(self._consumer_config)
+        consumer.subscribe(self.topics)
+        logger.info("inbox consumer %s subscribed to %s", self.group_id, self.topics)
+        try:
+            while not self.stop_event.is_set():
+                batch = consumer.consume(settings.INBOX_BATCH_SIZE, timeout=0.2)
+                handled_any = False
+                for kafka_message in batch:
+                    if not self.process(kafka_message):
+                        break  # stopping in the middle of a retry: leave the rest for redelivery
+                    consumer.store_offsets(kafka_message)
+                    handled_any = True
+                if handled_any:
+                    consumer.commit(asynchronous=False)
+        finally:
+            consumer.close()
+            if self._dlq_producer is not None:
+                self._dlq_producer.flush(10)
+            connection.close()
+            logger.info("inbox consumer %s stopped", self.group_id)
+
+    def process(self, kafka_message: KafkaMessage) -> bool:
+        """Handle one Kafka message to the end (done, duplicate or dead-lettered); False if stopped first."""
+        error = kafka_message.error()
+        if error is not None:
+            if error.code() != KafkaError._PARTITION_EOF:
+                logger.warning("consumer error: %s", error)
+            return True
+        attempts = 0
+        failure: Exception | None = None
+        backoff = 0.05
+        while not self.stop_event.is_set():
+            try:
+                if failure is not None and (_is_poison(failure) or attempts >= self.max_attempts):
+                    self.dead_letter(kafka_message, failure, attempts)
+                    return True
+                envelope = Envelope.from_kafka(kafka_message.value(), kafka_message.headers())
+                handler = self.handlers.get(envelope.type)
+                if handler is None:
+                    raise UnknownMessageType(f"no handler for {envelope.type!r} in {self.group_id}")
+                handle_once(envelope, handler)
+                return True
+            except (*_RETRYABLE, DeadLetterUnavailable) as exc:
+                logger.warning("retrying in %.2fs: %r", backoff, exc)
+                connection.close()
+            except Exception as exc:
+                attempts += 1
+                failure = exc
+                if _is_poison(exc):
+                    continue
+                logger.warning("handler failed (attempt %d of %d): %r", attempts, self.max_attempts, exc)
+            self.stop_event.wait(backoff)
+            backoff = min(backoff * 2, 5.0)
+        return False
+
+    def dead_letter(self, kafka_message: KafkaMessage, error: Exception, attempts: int) -> None:
+        """Send the message, with why it failed, to ``<topic>.dlq``; wait for the broker's ack."""
+        topic = kafka_message.topic() or "unknown"
+        logger.error("dead-lettering %s[%s]@%s after %d attempt(s): %r",
+                     topic, kafka_message.partition(), kafka_message.offset(), attempts, error)
+        if self._dlq_producer is None:
+            self._dlq_producer = Producer(producer_config())
+        headers = list(kafka_message.headers() or []) + [
+            ("dlq-error", repr(error)[:1000].encode()),
+            ("dlq-attempts", str(attempts).encode()),
+            ("dlq-source", f"{topic}/{kafka_message.partition()}/{kafka_message.offset()}".encode()),
+            ("dlq-consumer-group", self.group_id.encode()),
+        ]
+        self._dlq_producer.produce(dlq_name(topic), value=kafka_message.value(), key=kafka_message.key(),
+                                   headers=headers)
+        if self._dlq_producer.flush(30):
+            raise DeadLetterUnavailable(f"{dlq_name(topic)} did not acknowledge")
+
+
+def _is_poison(error: Exception) -> bool:
+    """A message that can never succeed, however often it is retried."""
+    return isinstance(error, EnvelopeError | UnknownMessageType)

@@ -1,0 +1,149 @@
+"""The outbox relay: publish committed outbox rows to Kafka, oldest first, marking them only once acked.
+
+Guarantees:
+- only committed rows are seen (the relay reads in its own transaction);
+- a row is marked published only after the broker acknowledged it (at-least-once);
+- per-order order is kept: rows are produced oldest first with the order id as key, through an
+  idempotent producer, so retries neither reorder nor duplicate within a partition;
+- one relay per database publishes at a time: each batch runs under a transaction-scoped
+  PostgreSQL advisory lock, so extra relay processes are hot standbys, not rivals;
+- broker outages are waited out (rows stay scheduled and are retried with backoff);
+- SIGTERM (``stop()``) lets the current batch finish, flush and be marked before exiting.
+"""
+
+import json
+import logging
+import threading
+from typing import Any
+
+from confluent_kafka import KafkaError, Message, Producer
+from django.conf import settings
+from django.db import connection, transaction
+from django_outbox_pattern.choices import StatusChoice
+from django_outbox_pattern.models import Published
+
+from saga_common.kafka import producer_config
+
+logger = logging.getLogger(__name__)
+
+# Any constant works: the lock is per database, and each service has its own database.
+RELAY_LOCK_KEY = 0x6F7574626F78  # "outbox"
+_SENT_HEADERS = ("id", "type", "traceparent")
+
+
+class RelayDeliveryError(RuntimeError):
+    """Some rows of a batch were not acknowledged; they stay scheduled and are retried."""
+
+
+class OutboxRelay:
+    """Publish the outbox of this service's database to Kafka."""
+
+    def __init__(
+        self,
+        *,
+        batch_size: int | None = None,
+        poll_interval: float | None = None,
+        stop_event: threading.Event | None = None,
+        producer_overrides: dict[str, Any] | None = None,
+    ) -> None:
+        self.batch_size = batch_size or settings.OUTBOX_RELAY_BATCH_SIZE
+        self.poll_interval = poll_interval if poll_interval is not None else settings.OUTBOX_RELAY_POLL_INTERVAL
+        self.stop_event = stop_event or threading.Event()
+        self._producer_config = producer_config(**(producer_overrides or {}))
+        self._producer: Producer | None = None
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def run(self) -> None:
+        """Publish until stopped; back off on broker or database errors."""
+        backoff = self.poll_interval
+        logger.info("outbox relay started")
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    published = self.publish_batch()
+                    backoff = self.poll_interval
+                except Exception:
+                    logger.exception("outbox relay batch failed; retrying in %.1fs", backoff)
+                    connection.close()  # a broken connection is reopened on next use
+                    self.stop_event.wait(backoff)
+                    backoff = min(max(backoff * 2, 0.1), 5.0)
+                    continue
+                if published < self.batch_size:
+                    self.stop_event.wait(self.poll_interval)
+        finally:
+            if self._producer is not None:
+                self._producer.flush(10)
+            connection.close()
+            logger.info("outbox relay stopped")
+
+    def publish_batch(self) -> int:
+        """Publish one batch of the oldest scheduled rows; return how many were acknowledged."""
+        with transaction.atomic():
+            if not self._lead():
+                return 0
+            rows = list(
+                Published.objects.filter(status=StatusChoice.SCHEDULE)
+                .order_by("added", "id")
+                .values_list("id", "destination", "body", "headers")[: self.batch_size]
+            )
+            if not rows:
+                return 0
+            outcomes = self._produce(rows)
+            delivered = [row_id for row_id, error in outcomes.items() if error is None]
+            if delivered:
+                Published.objects.filter(id__in=delivered).update(status=StatusChoice.SUCCEEDED)
+        failed = {row_id: error for row_id, error in outcomes.items() if error is not None}
+        if failed:
+            raise RelayDeliveryError(f"{len(failed)} of {len(rows)} rows not acknowledged: {next(iter(failed.values()))}")
+        return len(delivered)
+
+    def _lead(self) -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [RELAY_LOCK_KEY])
+            (locked,) = cursor.fetchone()
+        return bool(locked)
+
+    def _produce(self, rows: list[tuple[Any, str, dict[str, Any], dict[str, Any]]]) -> dict[Any, KafkaError | None]:
+        producer = self._get_producer()
+        outcomes: dict[Any, KafkaError | None] = {}
+
+        def on_delivery(row_id: Any) -> Any:
+            def record(error: KafkaError | None, _message: Message) -> None:
+                outcomes[row_id] = error
+            return record
+
+        for row_id, destination, body, headers in rows:
+            value = json.dumps(body, separators=(",", ":")).encode()
+            sent_headers = [(name, str(headers[name]).encode()) for name in _SENT_HEADERS if name in headers]
+            while True:
+                try:
+                    producer.produce(destination, value=value, key=str(body["order_id"]).encode(),
+                                     headers=sent_headers, on_delivery=on_delivery(row_id))
+                    break
+                except BufferError:  # local queue full: let deliveries drain, then try again
+                    producer.poll(0.1)
+        while len(outcomes) < len(rows):
+            producer.flush(1.0)
+        if any(error is not None and error.fatal() for error in outcomes.values()):
+            self._producer = None  # a fatal idempotence error needs a fresh producer
+        return outcomes
+
+    def _get_producer(self) -> Producer:
+        if self._producer is None:
+            self._producer = Producer(self._producer_config)
+        return self._producer
+
+
+def outbox_backlog() -> tuple[int, float | None]:
+    """Return (scheduled rows, age in seconds of the oldest) for this service's outbox."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*), extract(epoch FROM now() - min(added)) FROM {Published._meta.db_table} "
+            "WHERE status = %s",
+            [StatusChoice.SCHEDULE],
+        )
+        count, age = cursor.fetchone()
+    return int(count), (float(age) if age is not None else None)
+

@@ -1,0 +1,167 @@
+"""Saga definitions: a fluent description of the steps and the pure rules for what comes next.
+
+A step's ``invoke`` (and ``compensate``) is a pure function ``data -> Command``; ``on_reply`` hooks
+``(data, reply) -> None`` copy what a reply tells into the saga data. Nothing here touches a database
+or a broker, so a definition can be tested as a specification.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Generic, Self, TypeVar
+
+from saga_common.contracts import Command, Reply
+from saga_common.serialization import from_dict, to_dict
+
+D = TypeVar("D")
+CommandFactory = Callable[[D], Command]
+ReplyHook = Callable[[D, Any], None]
+
+
+class SagaState(StrEnum):
+    RUNNING = "RUNNING"
+    COMPENSATING = "COMPENSATING"
+    COMPLETED = "COMPLETED"
+    COMPENSATED = "COMPENSATED"
+    FAILED = "FAILED"
+
+
+class ActionKind(StrEnum):
+    FORWARD = "FORWARD"
+    COMPENSATION = "COMPENSATION"
+    FINAL = "FINAL"  # the command sent once compensation is done (e.g. RejectOrder)
+
+
+class SagaDefinitionError(ValueError):
+    """The saga is not well formed."""
+
+
+@dataclass(frozen=True)
+class Action(Generic[D]):
+    """One command the saga sends, and what to do with the replies to it."""
+
+    name: str
+    make_command: CommandFactory[D]
+    on_reply: Mapping[type[Reply], ReplyHook[D]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Step(Generic[D]):
+    invoke: Action[D]
+    compensate: Action[D] | None = None
+    pivot: bool = False
+
+
+@dataclass(frozen=True)
+class Invoke:
+    """Next: send the command of this action; the saga is then in ``state``."""
+
+    kind: ActionKind
+    index: int
+    state: SagaState
+
+
+@dataclass(frozen=True)
+class Finish:
+    """Next: nothing more to send; the saga ends in ``state``."""
+
+    state: SagaState
+
+
+Transition = Invoke | Finish
+
+
+def _action(factory: CommandFactory[D], on_reply: Mapping[type[Reply], ReplyHook[D]] | None) -> Action[D]:
+    return Action(factory.__name__, factory, dict(on_reply or {}))
+
+
+class Saga(Generic[D]):
+    """A saga definition, built step by step:
+
+    ``Saga("place_order", Data).step(authorize, compensate=void).pivot(capture).step(approve)``
+    """
+
+    def __init__(self, name: str, data_type: type[D]) -> None:
+        self.name = name
+        self.data_type = data_type
+        self.steps: list[Step[D]] = []
+        self.final: Action[D] | None = None
+
+    def step(self, invoke: CommandFactory[D], *, compensate: CommandFactory[D] | None = None,
+             on_reply: Mapping[type[Reply], ReplyHook[D]] | None = None) -> Self:
+        """Add a step; with ``compensate`` if its effect must be undone when a later step fails."""
+        if compensate is not None and self._pivot_index() is not None:
+            raise SagaDefinitionError("steps after the pivot cannot be compensated; they must succeed")
+        self.steps.append(Step(_action(invoke, on_reply), _action(compensate, None) if compensate else None))
+        return self
+
+    def pivot(self, invoke: CommandFactory[D], *, on_reply: Mapping[type[Reply], ReplyHook[D]] | None = None) -> Self:
+        """Add the pivot: once it succeeds the saga only goes forward."""
+        if self._pivot_index() is not None:
+            raise SagaDefinitionError("a saga has at most one pivot")
+        self.steps.append(Step(_action(invoke, on_reply), None, pivot=True))
+        return self
+
+    def on_compensated(self, invoke: CommandFactory[D],
+                       *, on_reply: Mapping[type[Reply], ReplyHook[D]] | None = None) -> Self:
+        """Send this command after every completed step was compensated (e.g. reject the order)."""
+        self.final = _action(invoke, on_reply)
+        return self
+
+    # --- the rules -------------------------------------------------------------------------
+
+    def first(self) -> Transition:
+        if not self.steps:
+            raise SagaDefinitionError(f"saga {self.name} has no steps")
+        return Invoke(ActionKind.FORWARD, 0, SagaState.RUNNING)
+
+    def after_reply(self, kind: ActionKind, index: int, succeeded: bool) -> Transition:
+        """Return what follows a reply to action (kind, index)."""
+        if kind is ActionKind.FORWARD:
+            if succeeded:
+                if index + 1 < len(self.steps):
+                    return Invoke(ActionKind.FORWARD, index + 1, SagaState.RUNNING)
+                return Finish(SagaState.COMPLETED)
+            if not self.can_compensate_at(index):
+                return Finish(SagaState.FAILED)  # past the pivot: an operator must push it forward
+            return self.compensation_from(index - 1)
+        if kind is ActionKind.COMPENSATION:
+            return self.compensation_from(index - 1) if succeeded else Finish(SagaState.FAILED)
+        return Finish(SagaState.COMPENSATED if succeeded else SagaState.FAILED)
+
+    def compensation_from(self, index: int) -> Transition:
+        """Compensate the steps at ``index`` and below, latest first, then send the final command."""
+        for position in range(index, -1, -1):
+            if self.steps[position].compensate is not None:
+                return Invoke(ActionKind.COMPENSATION, position, SagaState.COMPENSATING)
+        if self.final is not None:
+            return Invoke(ActionKind.FINAL, 0, SagaState.COMPENSATING)
+        return Finish(SagaState.COMPENSATED)
+
+    def can_compensate_at(self, index: int) -> bool:
+        """Whether a failure of forward step ``index`` can still be undone (it is not past the pivot)."""
+        pivot = self._pivot_index()
+        return pivot is None or index <= pivot
+
+    def action(self, kind: ActionKind, index: int) -> Action[D]:
+        if kind is ActionKind.FORWARD:
+            return self.steps[index].invoke
+        if kind is ActionKind.COMPENSATION:
+            compensation = self.steps[index].compensate
+            if compensation is None:
+                raise SagaDefinitionError(f"step {index} of {self.name} has no compensation")
+            return compensation
+        if self.final is None:
+            raise SagaDefinitionError(f"saga {self.name} has no final command")
+        return self.final
+
+    def _pivot_index(self) -> int | None:
+        return next((i for i, step in enumerate(self.steps) if step.pivot), None)
+
+    # --- data ------------------------------------------------------------------------------
+
+    def load_data(self, raw: dict[str, Any]) -> D:
+        return from_dict(self.data_type, raw)
+
+    def dump_data(self, data: D) -> dict[str, Any]:
+        return to_dict(data)

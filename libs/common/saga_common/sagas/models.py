@@ -1,0 +1,76 @@
+"""Saga state and step history, persisted in the orchestrator's database."""
+
+from django.db import models
+from django.utils import timezone
+
+from saga_common.sagas.definition import ActionKind, SagaState
+
+
+class SagaInstance(models.Model):
+    """One run of a saga for one order; its row lock serializes everything that happens to it."""
+
+    id = models.UUIDField(primary_key=True)
+    saga_type = models.CharField(max_length=64)
+    order_id = models.CharField(max_length=64, db_index=True)
+    state = models.CharField(max_length=16, choices=[(s.value, s.value) for s in SagaState], db_index=True)
+    current_step = models.CharField(max_length=64, blank=True)
+    data = models.JSONField()
+    correlation_id = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "saga_instance"
+        constraints = [models.UniqueConstraint(fields=["saga_type", "order_id"], name="one_saga_per_order")]
+
+    def __str__(self) -> str:
+        return f"{self.saga_type} {self.id} ({self.state})"
+
+
+class StepStatus(models.TextChoices):
+    STARTED = "STARTED"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class SagaStep(models.Model):
+    """One action the saga took (a forward step, a compensation or the final command)."""
+
+    saga = models.ForeignKey(SagaInstance, related_name="steps", on_delete=models.CASCADE)
+    position = models.PositiveIntegerField()
+    name = models.CharField(max_length=64)
+    kind = models.CharField(max_length=16, choices=[(k.value, k.value) for k in ActionKind])
+    definition_index = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=StepStatus.choices)
+    attempts = models.PositiveIntegerField(default=1)
+    command_id = models.UUIDField(unique=True)
+    command_type = models.CharField(max_length=64)
+    reply_type = models.CharField(max_length=64, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "saga_step"
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["saga", "position"], name="one_step_per_position")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.status})"
+
+
+class SagaEvent(models.Model):
+    """The saga's history: what it sent, what it received, what it ignored and why."""
+
+    saga = models.ForeignKey(SagaInstance, related_name="history", on_delete=models.CASCADE)
+    at = models.DateTimeField(default=timezone.now)
+    event = models.CharField(max_length=32)
+    message_type = models.CharField(max_length=64, blank=True)
+    message_id = models.CharField(max_length=64, blank=True)
+    detail = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        db_table = "saga_event"
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.message_type}"

@@ -1,0 +1,17 @@
+"""URL patterns every service mounts: health checks and the OpenAPI schema."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+
+from saga_common.health import LiveView, ReadyView
+
+common_urlpatterns = [
+    path("healthz/live", LiveView.as_view(), name="healthz-live"),
+    path("healthz/ready", ReadyView.as_view(), name="healthz-ready"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+]
+
+# Root URLconfs re-export these so even Django's own errors are JSON, never an HTML page.
+handler400 = "saga_common.api.json_bad_request"
+handler404 = "saga_common.api.json_not_found"
+handler500 = "saga_common.api.json_server_error"

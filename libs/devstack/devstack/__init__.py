@@ -1,0 +1,1 @@
+"""Developer tooling: run PostgreSQL, the broker and every service locally."""

@@ -1,0 +1,113 @@
+"""``devstack``: run the system locally (``make up``), stop it (``make down``), give tests their services."""
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from types import FrameType
+
+from devstack import postgres
+from devstack.broker import broker_answers, free_port, start_broker
+from devstack.services import REPO_ROOT, SERVICES
+from devstack.stack import Stack, StackConfig
+
+PID_FILE = REPO_ROOT / ".run" / "devstack.pid"
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="devstack     | %(message)s")
+    parser = argparse.ArgumentParser(prog="devstack", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("up", help="prepare and run every process in the foreground; Ctrl-C stops all")
+    commands.add_parser("down", help="stop a stack started by 'devstack up'")
+    services = commands.add_parser("with-services", help="run a command with PostgreSQL and a broker up")
+    services.add_argument("cmd", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    if args.command == "up":
+        return up()
+    if args.command == "down":
+        return down()
+    return with_services(args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd)
+
+
+def up() -> int:
+    stack = Stack(StackConfig(kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")))
+    stopping = False
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    PID_FILE.parent.mkdir(parents=True, exist_ok=True)
+    PID_FILE.write_text(str(os.getpid()))
+    started = time.monotonic()
+    try:
+        stack.prepare()
+        stack.start()
+        stack.wait_ready()
+        logging.info("ready in %.1fs: %s", time.monotonic() - started,
+                     ", ".join(f"{s.name} {stack.url(s.name)}" for s in SERVICES))
+        logging.info("Ctrl-C (or 'make down') stops everything")
+        while not stopping:
+            exited = stack.processes.first_exited()
+            if exited is not None:
+                logging.error("%s exited with %s; stopping the stack", exited.name, exited.popen.returncode)
+                return 1
+            time.sleep(0.3)
+        return 0
+    finally:
+        logging.info("stopping")
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the clean stop
+        stack.stop()
+        PID_FILE.unlink(missing_ok=True)
+        logging.info("stopped")
+
+
+def down() -> int:
+    if not PID_FILE.exists():
+        logging.info("no stack is running")
+        return 0
+    pid = int(PID_FILE.read_text())
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        PID_FILE.unlink(missing_ok=True)
+        return 0
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            logging.info("stack stopped")
+            return 0
+        time.sleep(0.2)
+    logging.error("stack (pid %s) still running after 40s", pid)
+    return 1
+
+
+def with_services(command: list[str]) -> int:
+    """Run ``command`` with PostgreSQL up and one broker for the whole run (KAFKA_BOOTSTRAP_SERVERS)."""
+    postgres.ensure_server()
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    broker = None
+    if not bootstrap or not broker_answers(bootstrap):
+        port = free_port()
+        bootstrap = f"127.0.0.1:{port}"
+        (REPO_ROOT / ".run").mkdir(exist_ok=True)
+        broker = start_broker(port, REPO_ROOT / ".run" / "test-broker.log")
+        logging.info("test broker (Tansu) on %s", bootstrap)
+    try:
+        return subprocess.call(command, env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap})
+    finally:
+        if broker is not None:
+            broker.terminate()
+            broker.wait(10)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""The whole system on one machine: databases, broker, topics, and a web and a worker process per service."""
+
+import logging
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from devstack import postgres
+from devstack.broker import broker_answers, start_broker
+from devstack.processes import ProcessGroup
+from devstack.services import REPO_ROOT, SERVICES, Service
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class StackConfig:
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    topic_prefix: str = ""
+    database_prefix: str = ""
+    postgres_url: str = "postgres://postgres@127.0.0.1:5432"
+    ports: dict[str, int] = field(default_factory=lambda: {s.name: s.port for s in SERVICES})
+    web_workers: int = 2
+    web_threads: int = 4
+    run_dir: Path = REPO_ROOT / ".run"
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def database_name(self, service: Service) -> str:
+        return f"{self.database_prefix}{service.name}"
+
+
+class Stack:
+    """Prepare and run the system; ``echo`` streams the prefixed logs to stdout."""
+
+    def __init__(self, config: StackConfig | None = None, *, echo: bool = True) -> None:
+        self.config = config or StackConfig()
+        self.processes = ProcessGroup(echo=echo, log_dir=self.config.run_dir / "logs")
+        self._broker: subprocess.Popen[bytes] | None = None
+
+    # --- preparation -------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """PostgreSQL up, databases created and migrated, broker up, topics created."""
+        postgres.ensure_server(f"{self.config.postgres_url}/postgres")
+        postgres.ensure_databases([self.config.database_name(s) for s in SERVICES],
+                                  f"{self.config.postgres_url}/postgres")
+        self.ensure_broker()
+        with ThreadPoolExecutor(len(SERVICES)) as pool:
+            list(pool.map(lambda s: self.manage(s, "migrate", "--noinput", "-v", "0"), SERVICES))
+        self.manage(SERVICES[0], "create_topics")
+
+    def ensure_broker(self) -> None:
+        if broker_answers(self.config.kafka_bootstrap):
+            logger.info("using the broker at %s", self.config.kafka_bootstrap)
+            return
+        host, _, port = self.config.kafka_bootstrap.rpartition(":")
+        if host not in ("127.0.0.1", "localhost"):
+            raise RuntimeError(f"no broker answers at {self.config.kafka_bootstrap}")
+        logger.info("starting Tansu on port %s", port)
+        self.config.run_dir.mkdir(parents=True, exist_ok=True)
+        self._broker = start_broker(int(port), self.config.run_dir / "broker.log")
+
+    def manage(self, service: Service, *args: str) -> None:
+        subprocess.run([sys.executable, str(service.manage_py), *args], cwd=service.directory,
+                       env=self.env(service), check=True)
+
+    def env(self, service: Service) -> dict[str, str]:
+        return {
+            **os.environ,
+            "DATABASE_URL": f"{self.config.postgres_url}/{self.config.database_name(service)}",
+            "KAFKA_BOOTSTRAP_SERVERS": self.config.kafka_bootstrap,
+            "KAFKA_TOPIC_PREFIX": self.config.topic_prefix,
+            **self.config.extra_env,
+        }
+
+    # --- running -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        for service in SERVICES:
+            self.start_web(service)
+            self.start_worker(service)
+
+    def start_web(self, service: Service) -> None:
+        port = self.config.ports[service.name]
+        self.processes.start(
+            f"{service.name}-web",
+            [sys.executable, "-m", "gunicorn", f"{service.package}.wsgi",
+             "--bind", f"127.0.0.1:{port}", "--workers", str(self.config.web_workers),
+             "--threads", str(self.config.web_threads), "--graceful-timeout", "10",
+             "--access-logfile", "-", "--access-logformat", '%(m)s %(U)s%(q)s %(s)s %(M)sms'],
+            env=self.env(service), cwd=service.directory,
+        )
+
+    def start_worker(self, service: Service) -> None:
+        self.processes.start(f"{service.name}-worker", [sys.executable, str(service.manage_py), "run_worker"],
+                             env=self.env(service), cwd=service.directory)
+
+    def url(self, service_name: str) -> str:
+        return f"http://127.0.0.1:{self.config.ports[service_name]}"
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Wait until every service answers /healthz/ready; fail early if a process died."""
+        deadline = time.monotonic() + timeout
+        pending = [s.name for s in SERVICES]
+        while pending:
+            exited = self.processes.first_exited()
+            if exited is not None:
+                raise RuntimeError(f"{exited.name} exited with {exited.popen.returncode} during start-up")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"not ready after {timeout}s: {pending}")
+            pending = [name for name in pending if not _ready(self.url(name))]
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        self.processes.stop_all()
+        if self._broker is not None:
+            self._broker.terminate()
+            self._broker.wait(10)
+            self._broker = None
+
+
+def _ready(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/healthz/ready", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False

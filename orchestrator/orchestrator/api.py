@@ -1,0 +1,79 @@
+"""REST API of the orchestrator: read sagas, and the operator actions on stuck ones."""
+
+from uuid import UUID
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from saga_common.sagas.definition import SagaState
+from saga_common.sagas.models import SagaEvent, SagaInstance, SagaStep
+
+from orchestrator.handlers import engine
+
+
+class StepSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SagaStep
+        fields = ["name", "status", "started_at", "finished_at", "attempts", "kind", "command_type", "reply_type"]
+
+
+class EventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SagaEvent
+        fields = ["at", "event", "message_type", "message_id", "detail"]
+
+
+class SagaOutputSerializer(serializers.ModelSerializer):
+    type = serializers.CharField(source="saga_type")
+    steps = StepSerializer(many=True)
+    history = EventSerializer(many=True)
+
+    class Meta:
+        model = SagaInstance
+        fields = ["id", "type", "order_id", "state", "current_step", "steps", "history", "created_at", "updated_at"]
+
+
+def _sagas() -> QuerySet[SagaInstance]:
+    return SagaInstance.objects.prefetch_related("steps", "history").order_by("-created_at", "id")
+
+
+class SagaListApi(APIView):
+    class FilterSerializer(serializers.Serializer):
+        order_id = serializers.CharField(max_length=64, required=False)
+        state = serializers.ChoiceField(choices=[s.value for s in SagaState], required=False)
+
+    @extend_schema(parameters=[FilterSerializer], responses=SagaOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(_sagas().filter(**filters.validated_data), request, view=self)
+        return paginator.get_paginated_response(SagaOutputSerializer(page, many=True).data)
+
+
+class SagaDetailApi(APIView):
+    @extend_schema(responses=SagaOutputSerializer)
+    def get(self, request: Request, saga_id: UUID) -> Response:
+        return Response(SagaOutputSerializer(get_object_or_404(_sagas(), id=saga_id)).data)
+
+
+class SagaRetryApi(APIView):
+    @extend_schema(request=None, responses=SagaOutputSerializer)
+    def post(self, request: Request, saga_id: UUID) -> Response:
+        get_object_or_404(SagaInstance, id=saga_id)
+        engine.retry(saga_id)
+        return Response(SagaOutputSerializer(get_object_or_404(_sagas(), id=saga_id)).data)
+
+
+class SagaCompensateApi(APIView):
+    @extend_schema(request=None, responses=SagaOutputSerializer)
+    def post(self, request: Request, saga_id: UUID) -> Response:
+        get_object_or_404(SagaInstance, id=saga_id)
+        engine.compensate(saga_id)
+        return Response(SagaOutputSerializer(get_object_or_404(_sagas(), id=saga_id)).data)

@@ -1,0 +1,22 @@
+"""Messages the orchestrator consumes: OrderCreated starts a saga; every reply moves one along."""
+
+from saga_common.contracts import OrderCreated, reply_classes
+from saga_common.envelope import Envelope
+from saga_common.inbox import Handler, HandlerRegistry
+from saga_common.sagas.engine import SagaEngine
+
+from orchestrator.place_order import PlaceOrderData, place_order
+
+engine = SagaEngine([place_order])
+
+
+def start_place_order(event: Envelope) -> None:
+    order = event.message_as(OrderCreated)
+    engine.start(place_order, order_id=event.order_id, data=PlaceOrderData.from_event(order), cause=event)
+
+
+def _reply_handlers() -> dict[type, Handler]:
+    return {reply_type: engine.handle_reply for reply_type in reply_classes()}
+
+
+HANDLERS: HandlerRegistry = {OrderCreated: start_place_order, **_reply_handlers()}

@@ -1,0 +1,13 @@
+"""Settings of the saga orchestrator (shared defaults live in saga_common.settings)."""
+
+from saga_common.settings import *  # noqa: F403
+from saga_common.settings import BASE_APPS, SPECTACULAR_SETTINGS, database, env
+
+SERVICE_NAME = "orchestrator"
+KAFKA_CONSUMER_GROUP = env.str("KAFKA_CONSUMER_GROUP", default=SERVICE_NAME)
+INSTALLED_APPS = [*BASE_APPS, "saga_common.sagas", "orchestrator"]
+ROOT_URLCONF = "orchestrator.urls"
+WSGI_APPLICATION = "orchestrator.wsgi.application"
+DATABASES = {"default": database("orchestrator")}
+SAGA_MESSAGE_HANDLERS = "orchestrator.handlers.HANDLERS"
+SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "Saga orchestrator"}

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from saga_common.urls import common_urlpatterns, handler400, handler404, handler500  # noqa: F401
+
+from orchestrator.api import SagaCompensateApi, SagaDetailApi, SagaListApi, SagaRetryApi
+
+urlpatterns = [
+    *common_urlpatterns,
+    path("api/v1/sagas", SagaListApi.as_view(), name="sagas"),
+    path("api/v1/sagas/<uuid:saga_id>", SagaDetailApi.as_view(), name="saga-detail"),
+    path("api/v1/sagas/<uuid:saga_id>/retry", SagaRetryApi.as_view(), name="saga-retry"),
+    path("api/v1/sagas/<uuid:saga_id>/compensate", SagaCompensateApi.as_view(), name="saga-compensate"),
+]

@@ -1,0 +1,1 @@
+"""The orders service: clients place orders here; the saga decides them."""

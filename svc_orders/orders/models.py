@@ -1,0 +1,45 @@
+import uuid
+
+from django.db import models
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+
+
+class Order(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    customer_id = models.CharField(max_length=64, db_index=True)
+    status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING, db_index=True)
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    items = models.JSONField()
+    shipping_address = models.JSONField()
+    rejection_reason = models.CharField(max_length=255, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "orders_order"
+        ordering = ["-created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"order {self.id} ({self.status})"
+
+
+class IdempotencyKey(models.Model):
+    """A client's Idempotency-Key, the request it came with and the response it got."""
+
+    key = models.CharField(max_length=255, primary_key=True)
+    request_fingerprint = models.CharField(max_length=64)
+    order = models.ForeignKey(Order, null=True, on_delete=models.CASCADE)
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "orders_idempotency_key"
+
+    def __str__(self) -> str:
+        return self.key

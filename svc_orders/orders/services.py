@@ -1,0 +1,108 @@
+"""Writes of the orders service. Each runs in one transaction with the messages it sends."""
+
+import hashlib
+import json
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+from saga_common import outbox
+from saga_common.api import DomainError
+from saga_common.contracts import OrderCreated
+from saga_common.money import to_money
+from saga_common.serialization import json_value
+
+from orders.models import IdempotencyKey, Order, OrderStatus
+
+
+def order_total(items: list[dict[str, Any]]) -> Decimal:
+    """Sum of quantity x unit price, exact to the cent."""
+    return to_money(sum((item["quantity"] * item["unit_price"] for item in items), Decimal("0.00")))
+
+
+@transaction.atomic
+def order_place(
+    *,
+    customer_id: str,
+    currency: str,
+    items: list[dict[str, Any]],
+    shipping_address: dict[str, Any],
+    correlation_id: str,
+    idempotency_key: str | None = None,
+) -> tuple[Order, dict[str, Any] | None]:
+    """Create a PENDING order and its OrderCreated event; return (order, stored response if a replay).
+
+    With an idempotency key, a repeat of the same request returns the first response; the key row is
+    inserted first, so a concurrent repeat waits on it and then sees the first request's outcome.
+    """
+    request = {"customer_id": customer_id, "currency": currency, "items": items, "shipping_address": shipping_address}
+    if idempotency_key is not None:
+        fingerprint = _fingerprint(request)
+        record, created = IdempotencyKey.objects.get_or_create(
+            key=idempotency_key, defaults={"request_fingerprint": fingerprint}
+        )
+        if not created:
+            if record.request_fingerprint != fingerprint:
+                raise DomainError("this Idempotency-Key was used with a different request", status_code=422)
+            if record.order is None:
+                raise DomainError("a request with this Idempotency-Key is still in progress", status_code=409)
+            return record.order, record.response_body
+    stored_items = [{**item, "unit_price": str(to_money(item["unit_price"]))} for item in items]
+    order = Order.objects.create(
+        customer_id=customer_id,
+        currency=currency,
+        items=stored_items,
+        shipping_address=shipping_address,
+        total=order_total(items),
+    )
+    outbox.send(
+        OrderCreated(
+            customer_id=customer_id,
+            total=order.total,
+            currency=currency,
+            items=stored_items,
+            shipping_address=shipping_address,
+        ),
+        order_id=str(order.id),
+        correlation_id=correlation_id,
+    )
+    if idempotency_key is not None:
+        IdempotencyKey.objects.filter(key=idempotency_key).update(order=order)
+    return order, None
+
+
+def idempotency_remember_response(*, idempotency_key: str, response_body: dict[str, Any]) -> None:
+    """Store the response a key's first request got, so repeats get exactly the same."""
+    IdempotencyKey.objects.filter(key=idempotency_key).update(response_body=response_body)
+
+
+@transaction.atomic
+def order_approve(*, order_id: str) -> Order:
+    """Approve a PENDING order; approving an APPROVED one again changes nothing."""
+    order = Order.objects.select_for_update().get(id=order_id)
+    if order.status == OrderStatus.APPROVED:
+        return order
+    if order.status != OrderStatus.PENDING:
+        raise DomainError(f"order {order_id} is {order.status} and cannot be approved")
+    order.status = OrderStatus.APPROVED
+    order.save(update_fields=["status", "updated_at"])
+    return order
+
+
+@transaction.atomic
+def order_reject(*, order_id: str, reason: str) -> Order:
+    """Reject a PENDING order with a reason; rejecting a REJECTED one again changes nothing."""
+    order = Order.objects.select_for_update().get(id=order_id)
+    if order.status == OrderStatus.REJECTED:
+        return order
+    if order.status != OrderStatus.PENDING:
+        raise DomainError(f"order {order_id} is {order.status} and cannot be rejected")
+    order.status, order.rejection_reason = OrderStatus.REJECTED, reason[:255]
+    order.save(update_fields=["status", "rejection_reason", "updated_at"])
+    return order
+
+
+def _fingerprint(request: dict[str, Any]) -> str:
+    canonical = json.dumps(json_value(request), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,0 +1,13 @@
+"""Settings of the orders service (shared defaults live in saga_common.settings)."""
+
+from saga_common.settings import *  # noqa: F403
+from saga_common.settings import BASE_APPS, SPECTACULAR_SETTINGS, database, env
+
+SERVICE_NAME = "orders"
+KAFKA_CONSUMER_GROUP = env.str("KAFKA_CONSUMER_GROUP", default=SERVICE_NAME)
+INSTALLED_APPS = [*BASE_APPS, "orders"]
+ROOT_URLCONF = "orders.urls"
+WSGI_APPLICATION = "orders.wsgi.application"
+DATABASES = {"default": database("orders")}
+SAGA_MESSAGE_HANDLERS = "orders.handlers.HANDLERS"
+SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "Orders service"}

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from saga_common.urls import common_urlpatterns, handler400, handler404, handler500  # noqa: F401
+
+from orders.api import OrderDetailApi, OrderListCreateApi
+
+urlpatterns = [
+    *common_urlpatterns,
+    path("api/v1/orders", OrderListCreateApi.as_view(), name="orders"),
+    path("api/v1/orders/<uuid:order_id>", OrderDetailApi.as_view(), name="order-detail"),
+]

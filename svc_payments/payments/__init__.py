@@ -1,0 +1,1 @@
+"""The payments service: customer credit accounts; authorize, void, capture and refund payments."""

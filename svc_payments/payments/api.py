@@ -1,0 +1,61 @@
+"""REST API of the payments service (DESIGN.md, "REST contract")."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from saga_common.money import to_money
+
+from payments import selectors, services
+from payments.models import Account, Payment
+
+
+class AccountOutputSerializer(serializers.ModelSerializer):
+    available = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Account
+        fields = ["customer_id", "currency", "credit_limit", "available"]
+
+    def get_available(self, account: Account) -> str:
+        return str(selectors.account_available(account))
+
+
+class AccountCreateApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        customer_id = serializers.RegexField(r"^[A-Za-z0-9._:-]+$", max_length=64)
+        currency = serializers.RegexField(r"^[A-Z]{3}$", help_text="ISO 4217")
+        credit_limit = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=to_money("0.00"))
+
+    @extend_schema(request=InputSerializer, responses={201: AccountOutputSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        account = services.account_open(**serializer.validated_data)
+        return Response(AccountOutputSerializer(account).data, status=status.HTTP_201_CREATED,
+                        headers={"Location": f"/api/v1/accounts/{account.customer_id}"})
+
+
+class AccountDetailApi(APIView):
+    @extend_schema(responses=AccountOutputSerializer)
+    def get(self, request: Request, customer_id: str) -> Response:
+        return Response(AccountOutputSerializer(selectors.account_get(customer_id=customer_id)).data)
+
+
+class PaymentListApi(APIView):
+    class FilterSerializer(serializers.Serializer):
+        order_id = serializers.CharField(max_length=64)
+
+    class OutputSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = Payment
+            fields = ["id", "order_id", "amount", "currency", "status"]
+
+    @extend_schema(parameters=[FilterSerializer], responses=OutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        payments = selectors.payment_list(**filters.validated_data)
+        return Response(self.OutputSerializer(payments, many=True).data)

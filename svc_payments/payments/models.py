@@ -1,0 +1,52 @@
+import uuid
+
+from django.db import models
+
+
+class Account(models.Model):
+    """A customer's credit account. What is available is derived from payments, never stored."""
+
+    customer_id = models.CharField(max_length=64, primary_key=True)
+    currency = models.CharField(max_length=3)
+    credit_limit = models.DecimalField(max_digits=14, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "payments_account"
+
+    def __str__(self) -> str:
+        return self.customer_id
+
+
+class PaymentStatus(models.TextChoices):
+    AUTHORIZED = "AUTHORIZED"
+    DECLINED = "DECLINED"
+    VOIDED = "VOIDED"
+    CAPTURED = "CAPTURED"
+    REFUNDED = "REFUNDED"
+
+
+# Payments in these states hold part of the credit limit.
+HOLDING_STATUSES = (PaymentStatus.AUTHORIZED, PaymentStatus.CAPTURED)
+
+
+class Payment(models.Model):
+    """The one payment of an order (declined ones too, so a repeated authorization gets the same answer)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order_id = models.CharField(max_length=64, unique=True)
+    customer_id = models.CharField(max_length=64, db_index=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=PaymentStatus.choices)
+    decline_reason = models.CharField(max_length=255, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "payments_payment"
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"payment {self.id} ({self.status})"

@@ -1,0 +1,24 @@
+"""Reads of the payments service."""
+
+from decimal import Decimal
+
+from django.db.models import QuerySet, Sum
+from django.shortcuts import get_object_or_404
+
+from payments.models import HOLDING_STATUSES, Account, Payment
+
+
+def account_get(*, customer_id: str) -> Account:
+    return get_object_or_404(Account, customer_id=customer_id)
+
+
+def account_available(account: Account) -> Decimal:
+    """Credit limit minus open authorizations minus captured payments."""
+    held = Payment.objects.filter(customer_id=account.customer_id, status__in=HOLDING_STATUSES).aggregate(
+        total=Sum("amount")
+    )["total"]
+    return account.credit_limit - (held or Decimal("0.00"))
+
+
+def payment_list(*, order_id: str) -> QuerySet[Payment]:
+    return Payment.objects.filter(order_id=order_id)

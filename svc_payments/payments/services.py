@@ -1,0 +1,87 @@
+"""Writes of the payments service: each is one transaction and safe to repeat."""
+
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+
+from saga_common.api import DomainError
+
+from payments.models import Account, Payment, PaymentStatus
+from payments.selectors import account_available
+
+
+def account_open(*, customer_id: str, currency: str, credit_limit: Decimal) -> Account:
+    try:
+        with transaction.atomic():
+            return Account.objects.create(customer_id=customer_id, currency=currency, credit_limit=credit_limit)
+    except IntegrityError as exc:
+        raise DomainError(f"customer {customer_id} already has an account") from exc
+
+
+@transaction.atomic
+def payment_authorize(*, order_id: str, customer_id: str, amount: Decimal, currency: str) -> Payment:
+    """Hold ``amount`` of the customer's credit for the order, or record why it was declined.
+
+    The account row is locked so concurrent authorizations of one customer cannot overspend.
+    A second authorization of the same order returns the first payment unchanged.
+    """
+    existing = Payment.objects.filter(order_id=order_id).first()
+    if existing is not None:
+        return existing
+    account = Account.objects.select_for_update().filter(customer_id=customer_id).first()
+    if account is None:
+        reason = "customer has no account"
+    elif account.currency != currency:
+        reason = f"account is in {account.currency}, order in {currency}"
+    elif amount > account_available(account):
+        reason = "amount exceeds available credit"
+    else:
+        reason = None
+    return Payment.objects.create(
+        order_id=order_id,
+        customer_id=customer_id,
+        amount=amount,
+        currency=currency,
+        status=PaymentStatus.DECLINED if reason else PaymentStatus.AUTHORIZED,
+        decline_reason=reason,
+    )
+
+
+@transaction.atomic
+def payment_void(*, order_id: str) -> Payment | None:
+    """Release an authorization. Nothing to release (none, declined, already voided) is not an error."""
+    payment = Payment.objects.select_for_update().filter(order_id=order_id).first()
+    if payment is not None and payment.status == PaymentStatus.AUTHORIZED:
+        payment.status = PaymentStatus.VOIDED
+        payment.save(update_fields=["status", "updated_at"])
+    if payment is not None and payment.status in (PaymentStatus.CAPTURED, PaymentStatus.REFUNDED):
+        raise DomainError(f"payment of order {order_id} is {payment.status}; refund it instead of voiding")
+    return payment
+
+
+@transaction.atomic
+def payment_capture(*, order_id: str) -> Payment:
+    """Take the authorized money; capturing a captured payment again changes nothing."""
+    payment = Payment.objects.select_for_update().filter(order_id=order_id).first()
+    if payment is None:
+        raise DomainError(f"order {order_id} has no payment to capture")
+    if payment.status == PaymentStatus.AUTHORIZED:
+        payment.status = PaymentStatus.CAPTURED
+        payment.save(update_fields=["status", "updated_at"])
+    elif payment.status != PaymentStatus.CAPTURED:
+        raise DomainError(f"payment of order {order_id} is {payment.status} and cannot be captured")
+    return payment
+
+
+@transaction.atomic
+def payment_refund(*, order_id: str) -> Payment:
+    """Give captured money back; refunding a refunded payment again changes nothing."""
+    payment = Payment.objects.select_for_update().filter(order_id=order_id).first()
+    if payment is None:
+        raise DomainError(f"order {order_id} has no payment to refund")
+    if payment.status == PaymentStatus.CAPTURED:
+        payment.status = PaymentStatus.REFUNDED
+        payment.save(update_fields=["status", "updated_at"])
+    elif payment.status != PaymentStatus.REFUNDED:
+        raise DomainError(f"payment of order {order_id} is {payment.status} and cannot be refunded")
+    return payment

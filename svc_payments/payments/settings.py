@@ -1,0 +1,13 @@
+"""Settings of the payments service (shared defaults live in saga_common.settings)."""
+
+from saga_common.settings import *  # noqa: F403
+from saga_common.settings import BASE_APPS, SPECTACULAR_SETTINGS, database, env
+
+SERVICE_NAME = "payments"
+KAFKA_CONSUMER_GROUP = env.str("KAFKA_CONSUMER_GROUP", default=SERVICE_NAME)
+INSTALLED_APPS = [*BASE_APPS, "payments"]
+ROOT_URLCONF = "payments.urls"
+WSGI_APPLICATION = "payments.wsgi.application"
+DATABASES = {"default": database("payments")}
+SAGA_MESSAGE_HANDLERS = "payments.handlers.HANDLERS"
+SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "Payments service"}

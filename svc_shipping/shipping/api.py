@@ -1,0 +1,26 @@
+"""REST API of the shipping service (DESIGN.md, "REST contract")."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from shipping import selectors
+from shipping.models import Shipment
+
+
+class ShipmentListApi(APIView):
+    class FilterSerializer(serializers.Serializer):
+        order_id = serializers.CharField(max_length=64)
+
+    class OutputSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = Shipment
+            fields = ["id", "order_id", "status", "country"]
+
+    @extend_schema(parameters=[FilterSerializer], responses=OutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        return Response(self.OutputSerializer(selectors.shipment_list(**filters.validated_data), many=True).data)

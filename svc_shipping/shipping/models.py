@@ -1,0 +1,27 @@
+import uuid
+
+from django.db import models
+
+
+class ShipmentStatus(models.TextChoices):
+    SCHEDULED = "SCHEDULED"
+    CANCELLED = "CANCELLED"
+
+
+class Shipment(models.Model):
+    """The one shipment of an order."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order_id = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=16, choices=ShipmentStatus.choices)
+    country = models.CharField(max_length=2)
+    address = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "shipping_shipment"
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"shipment {self.id} ({self.status})"

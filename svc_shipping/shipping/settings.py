@@ -1,0 +1,17 @@
+"""Settings of the shipping service (shared defaults live in saga_common.settings)."""
+
+from saga_common.settings import *  # noqa: F403
+from saga_common.settings import BASE_APPS, SPECTACULAR_SETTINGS, database, env
+
+SERVICE_NAME = "shipping"
+KAFKA_CONSUMER_GROUP = env.str("KAFKA_CONSUMER_GROUP", default=SERVICE_NAME)
+INSTALLED_APPS = [*BASE_APPS, "shipping"]
+ROOT_URLCONF = "shipping.urls"
+WSGI_APPLICATION = "shipping.wsgi.application"
+DATABASES = {"default": database("shipping")}
+SAGA_MESSAGE_HANDLERS = "shipping.handlers.HANDLERS"
+SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "Shipping service"}
+# Countries we deliver to (ISO 3166-1 alpha-2). AQ (Antarctica) is never served, whatever this says.
+SHIPPING_COUNTRIES = env.list(
+    "SHIPPING_COUNTRIES", default=["AT", "BE", "CH", "DE", "DK", "ES", "FR", "GB", "IE", "IT", "NL", "PL", "SE", "US"]
+)
