@@ -1,5 +1,6 @@
 """Kafka client configuration and topic administration, all read from Django settings."""
 
+import functools
 import logging
 import time
 from typing import Any
@@ -54,6 +55,8 @@ def consumer_config(group_id: str, **overrides: Any) -> dict[str, Any]:
         "auto.offset.reset": "earliest",
         "session.timeout.ms": settings.KAFKA_SESSION_TIMEOUT_MS,
         "heartbeat.interval.ms": settings.KAFKA_HEARTBEAT_INTERVAL_MS,
+        # Tansu holds a fetch for the full wait when no data is there: a short wait keeps sagas quick.
+        "fetch.wait.max.ms": settings.KAFKA_FETCH_WAIT_MAX_MS,
         **overrides,
     }
 
@@ -99,9 +102,15 @@ def wait_for_topics(names: list[str], timeout: float = 60.0) -> None:
         time.sleep(0.5)
 
 
+@functools.cache
+def _shared_admin_client() -> AdminClient:
+    return admin_client()
+
+
 def broker_reachable(timeout: float = 2.0) -> bool:
+    """Ask the broker for metadata (through one long-lived client: creating one costs a connection)."""
     try:
-        admin_client().list_topics(timeout=timeout)
+        _shared_admin_client().list_topics(timeout=timeout)
     except Exception:
         return False
     return True

@@ -92,7 +92,7 @@ class Stack:
             f"{service.name}-web",
             [sys.executable, "-m", "gunicorn", f"{service.package}.wsgi",
              "--bind", f"127.0.0.1:{port}", "--workers", str(self.config.web_workers),
-             "--threads", str(self.config.web_threads), "--graceful-timeout", "10",
+             "--threads", str(self.config.web_threads), "--graceful-timeout", "10", "--no-control-socket",
              "--access-logfile", "-", "--access-logformat", '%(m)s %(U)s%(q)s %(s)s %(M)sms'],
             env=self.env(service), cwd=service.directory,
         )

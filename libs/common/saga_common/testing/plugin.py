@@ -1,0 +1,40 @@
+"""pytest plugin (loaded by every suite through saga-common's ``pytest11`` entry point).
+
+- ``kafka_bootstrap``: one real broker per test run. ``make test`` starts one and exports
+  ``KAFKA_BOOTSTRAP_SERVERS``; a bare ``pytest`` starts Tansu itself when nothing answers.
+- ``kafka_topics``: gives each test its own topic names (a unique prefix) and creates them.
+"""
+
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    from devstack.broker import broker_answers, free_port, start_broker  # dev-only dependency
+
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
+    broker: subprocess.Popen[bytes] | None = None
+    if not bootstrap or not broker_answers(bootstrap):
+        port = free_port()
+        bootstrap = f"127.0.0.1:{port}"
+        broker = start_broker(port)
+    yield bootstrap
+    if broker is not None:
+        broker.terminate()
+        broker.wait(10)
+
+
+@pytest.fixture
+def kafka_topics(kafka_bootstrap: str, settings: pytest.FixtureRequest) -> str:
+    """Point this test at fresh topics on the shared broker; return the topic prefix."""
+    from saga_common.kafka import all_topic_names, ensure_topics
+
+    settings.KAFKA_BOOTSTRAP_SERVERS = kafka_bootstrap  # type: ignore[attr-defined]
+    settings.KAFKA_TOPIC_PREFIX = f"t{uuid.uuid4().hex[:10]}."  # type: ignore[attr-defined]
+    ensure_topics(all_topic_names(), partitions=1)
+    return str(settings.KAFKA_TOPIC_PREFIX)  # type: ignore[attr-defined]

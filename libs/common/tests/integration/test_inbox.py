@@ -1,0 +1,117 @@
+"""The inbox consumer against the real PostgreSQL and the real broker."""
+
+import json
+from collections.abc import Callable
+import threading
+import time
+
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+from django.conf import settings
+from django_outbox_pattern.models import Received
+
+from saga_common.contracts import ORDERS_COMMANDS, ApproveOrder, RejectOrder
+from saga_common.envelope import Envelope
+from saga_common.inbox import InboxConsumer, handle_once
+from saga_common.kafka import consumer_config, dlq_name, producer_config, topic_name
+from saga_common.testing.kafka import read_topic
+from tests.effects.handlers import HANDLERS, HandlerBroke, record_effect, record_effect_then_fail
+from tests.effects.models import Effect
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def approve(order_id: str = "o-1") -> Envelope:
+    return Envelope.wrap(ApproveOrder(), order_id=order_id, correlation_id="corr")
+
+
+def test_inbox_drops_a_redelivered_message() -> None:
+    # given a message handled once
+    message = approve()
+    assert handle_once(message, record_effect) is True
+    # when the same message id arrives again
+    assert handle_once(message, record_effect) is False
+    # then its effect happened once and the inbox holds one row
+    assert Effect.objects.filter(message_id=message.id).count() == 1
+    assert Received.objects.filter(msg_id=message.id).count() == 1
+
+
+def test_handler_failure_rolls_back_its_effect_and_its_inbox_row() -> None:
+    message = approve()
+    with pytest.raises(HandlerBroke):
+        handle_once(message, record_effect_then_fail)
+    assert Effect.objects.count() == 0
+    assert Received.objects.count() == 0
+    # and a later successful attempt is not mistaken for a duplicate
+    assert handle_once(message, record_effect) is True
+
+
+def produce(topic: str, values: list[tuple[bytes, list[tuple[str, bytes]]]]) -> None:
+    producer = Producer(producer_config())
+    for value, headers in values:
+        producer.produce(topic, key=b"o-1", value=value, headers=headers)
+    assert producer.flush(10) == 0
+
+
+def kafka_value(envelope: Envelope) -> tuple[bytes, list[tuple[str, bytes]]]:
+    return json.dumps(envelope.body()).encode(), [(k, v.encode()) for k, v in envelope.headers().items()]
+
+
+def committed_offset(topic: str, group: str) -> int:
+    consumer = Consumer(consumer_config(group))
+    try:
+        (partition,) = consumer.committed([TopicPartition(topic, 0)], timeout=10)
+        return int(partition.offset)
+    finally:
+        consumer.close()
+
+
+def run_until(consumer: InboxConsumer, condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    thread = threading.Thread(target=consumer.run)
+    thread.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert time.monotonic() < deadline, "consumer did not get there in time"
+            time.sleep(0.1)
+    finally:
+        consumer.stop()
+        thread.join(timeout=15)
+    assert not thread.is_alive()
+
+
+def test_consumer_handles_once_dead_letters_poison_and_commits_after_the_transaction(kafka_topics: str) -> None:
+    topic = topic_name(ORDERS_COMMANDS)
+    # given a message, its duplicate, a poison message, a message whose handler always fails, and a good one
+    first, last, failing = approve(), approve("o-2"), Envelope.wrap(RejectOrder(reason="x"), order_id="o-3",
+                                                                    correlation_id="c")
+    produce(topic, [kafka_value(first), kafka_value(first), (b"{not json", []), kafka_value(failing),
+                    kafka_value(last)])
+    consumer = InboxConsumer(HANDLERS, group_id=f"{kafka_topics}inbox", max_attempts=2)
+    # when the consumer runs until it committed past all five
+    run_until(consumer, lambda: committed_offset(topic, consumer.group_id) == 5)
+    # then each good message had its effect once, the two bad ones went to the DLQ with their error
+    assert sorted(Effect.objects.values_list("message_id", flat=True)) == sorted([first.id, last.id])
+    assert Received.objects.count() == 2
+    dead = read_topic(dlq_name(topic), expected=2)
+    assert [m.value() for m in dead] == [b"{not json", kafka_value(failing)[0]]
+    errors = [dict(m.headers())["dlq-error"].decode() for m in dead]
+    assert "value is not JSON" in errors[0] and "HandlerBroke" in errors[1]
+    assert dict(dead[1].headers())["dlq-attempts"] == b"2"
+
+
+def test_consumer_resumes_after_the_last_committed_offset(kafka_topics: str) -> None:
+    topic = topic_name(ORDERS_COMMANDS)
+    group = f"{kafka_topics}resume"
+    produce(topic, [kafka_value(approve("o-1"))])
+    run_until(InboxConsumer(HANDLERS, group_id=group), lambda: Effect.objects.count() == 1)
+    # given a restart of the consumer after a new message arrived
+    produce(topic, [kafka_value(approve("o-2"))])
+    run_until(InboxConsumer(HANDLERS, group_id=group), lambda: Effect.objects.count() >= 2)
+    # then only the new message was handled by the second run
+    assert sorted(Effect.objects.values_list("order_id", flat=True)) == ["o-1", "o-2"]
+    assert committed_offset(topic, group) == 2
+
+
+def test_settings_point_the_consumer_at_the_test_topics(kafka_topics: str) -> None:
+    assert InboxConsumer(HANDLERS).topics == [f"{settings.KAFKA_TOPIC_PREFIX}orders.commands"]

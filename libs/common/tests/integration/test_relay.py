@@ -1,0 +1,113 @@
+"""The relay against the real PostgreSQL and the real broker."""
+
+import threading
+import uuid
+
+import psycopg2
+import pytest
+from django.conf import settings
+from django.db import transaction
+from django_outbox_pattern.choices import StatusChoice
+from django_outbox_pattern.models import Published
+
+from saga_common import outbox
+from saga_common.contracts import ORDERS_COMMANDS, ApproveOrder, RejectOrder
+from saga_common.kafka import topic_name
+from saga_common.relay import RELAY_LOCK_KEY, OutboxRelay, RelayDeliveryError, outbox_backlog
+from saga_common.testing.kafka import read_envelopes, read_topic
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def send_approve(order_id: str) -> str:
+    return outbox.send(ApproveOrder(), order_id=order_id, correlation_id="corr").id
+
+
+def test_relay_publishes_exactly_the_committed_rows(kafka_topics: str) -> None:
+    # given three committed rows and one whose transaction rolled back
+    with transaction.atomic():
+        committed = [send_approve("o-1"), send_approve("o-2"), send_approve("o-1")]
+    with pytest.raises(RuntimeError), transaction.atomic():
+        send_approve("o-3")
+        raise RuntimeError("the business change failed")
+    # when the relay runs one batch
+    published = OutboxRelay().publish_batch()
+    # then exactly the committed rows are on the topic, once each, and marked published
+    assert published == 3
+    received = read_envelopes(topic_name(ORDERS_COMMANDS), expected=3)
+    assert sorted(e.id for e in received) == sorted(committed)
+    assert set(Published.objects.values_list("status", flat=True)) == {StatusChoice.SUCCEEDED}
+    assert outbox_backlog() == (0, None)
+
+
+def test_relay_keys_by_order_and_keeps_each_orders_order(kafka_topics: str) -> None:
+    # given interleaved messages of two orders, written one transaction after the other
+    written = []
+    for index in range(10):
+        with transaction.atomic():
+            written.append((f"o-{index % 2}", send_approve(f"o-{index % 2}")))
+    # when published in small batches
+    relay = OutboxRelay(batch_size=3)
+    while relay.publish_batch():
+        pass
+    # then each key sees its messages in the order they were written
+    messages = read_topic(topic_name(ORDERS_COMMANDS), expected=10)
+    for order in ("o-0", "o-1"):
+        seen = [m.headers()[0][1].decode() for m in messages if m.key() == order.encode()]
+        assert seen == [message_id for key, message_id in written if key == order]
+
+
+def test_relay_leaves_rows_scheduled_while_the_broker_is_unreachable(kafka_topics: str) -> None:
+    # given a committed row and a relay whose broker does not answer
+    with transaction.atomic():
+        message_id = send_approve("o-1")
+    down = OutboxRelay(producer_overrides={"bootstrap.servers": "127.0.0.1:1", "delivery.timeout.ms": 1500,
+                                           "message.timeout.ms": 1500})
+    # when it tries to publish
+    with pytest.raises(RelayDeliveryError):
+        down.publish_batch()
+    # then nothing is marked published, and a relay that reaches the broker publishes it afterwards
+    assert outbox_backlog()[0] == 1
+    assert OutboxRelay().publish_batch() == 1
+    assert [e.id for e in read_envelopes(topic_name(ORDERS_COMMANDS), expected=1)] == [message_id]
+
+
+def test_a_second_relay_stands_by_while_another_holds_the_lock(kafka_topics: str) -> None:
+    # given another relay inside its batch (holding the advisory lock)
+    with transaction.atomic():
+        send_approve("o-1")
+    other = psycopg2.connect(dbname=settings.DATABASES["default"]["NAME"], user="postgres", host="127.0.0.1",
+                             port=settings.DATABASES["default"]["PORT"] or 5432)
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("BEGIN; SELECT pg_advisory_xact_lock(%s)", [RELAY_LOCK_KEY])
+            # when this relay runs a batch, it publishes nothing
+            assert OutboxRelay().publish_batch() == 0
+            assert outbox_backlog()[0] == 1
+        other.rollback()
+    finally:
+        other.close()
+    # then once the lock is free it takes over
+    assert OutboxRelay().publish_batch() == 1
+
+
+def test_stopped_relay_finishes_its_batch_and_exits(kafka_topics: str) -> None:
+    # given a running relay loop
+    relay = OutboxRelay(poll_interval=0.01)
+    thread = threading.Thread(target=relay.run)
+    thread.start()
+    with transaction.atomic():
+        message_id = outbox.send(RejectOrder(reason="r"), order_id="o-9", correlation_id="c",
+                                 message_id=str(uuid.uuid4())).id
+    assert [e.id for e in read_envelopes(topic_name(ORDERS_COMMANDS), expected=1)] == [message_id]
+    # when asked to stop (what SIGTERM does), it exits promptly
+    relay.stop()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert outbox_backlog()[0] == 0
+
+
+def test_outbox_refuses_rows_outside_a_transaction(kafka_topics: str) -> None:
+    with pytest.raises(outbox.OutboxOutsideTransaction):
+        send_approve("o-1")
+    assert Published.objects.count() == 0
