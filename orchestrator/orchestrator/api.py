@@ -11,16 +11,24 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from orchestrator.handlers import engine
 from saga_common.sagas.definition import SagaState
 from saga_common.sagas.models import SagaEvent, SagaInstance, SagaStep
-
-from orchestrator.handlers import engine
 
 
 class StepSerializer(serializers.ModelSerializer):
     class Meta:
         model = SagaStep
-        fields = ["name", "status", "started_at", "finished_at", "attempts", "kind", "command_type", "reply_type"]
+        fields = [
+            "name",
+            "status",
+            "started_at",
+            "finished_at",
+            "attempts",
+            "kind",
+            "command_type",
+            "reply_type",
+        ]
 
 
 class EventSerializer(serializers.ModelSerializer):
@@ -36,7 +44,17 @@ class SagaOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = SagaInstance
-        fields = ["id", "type", "order_id", "state", "current_step", "steps", "history", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "type",
+            "order_id",
+            "state",
+            "current_step",
+            "steps",
+            "history",
+            "created_at",
+            "updated_at",
+        ]
 
 
 def _sagas() -> QuerySet[SagaInstance]:

@@ -1,11 +1,10 @@
 """Messages the orchestrator consumes: OrderCreated starts a saga; every reply moves one along."""
 
+from orchestrator.place_order import PlaceOrderData, place_order
 from saga_common.contracts import OrderCreated, reply_classes
 from saga_common.envelope import Envelope
 from saga_common.inbox import Handler, HandlerRegistry
 from saga_common.sagas.engine import SagaEngine
-
-from orchestrator.place_order import PlaceOrderData, place_order
 
 engine = SagaEngine([place_order])
 

@@ -34,8 +34,12 @@ class PlaceOrderData:
 
     @classmethod
     def from_event(cls, event: OrderCreated) -> "PlaceOrderData":
-        return cls(customer_id=event.customer_id, total=event.total, currency=event.currency,
-                   shipping_address=event.shipping_address)
+        return cls(
+            customer_id=event.customer_id,
+            total=event.total,
+            currency=event.currency,
+            shipping_address=event.shipping_address,
+        )
 
 
 def authorize_payment(data: PlaceOrderData) -> AuthorizePayment:
@@ -74,16 +78,24 @@ def record_shipment(data: PlaceOrderData, reply: ShipmentScheduled) -> None:
     data.shipment_id = reply.shipment_id
 
 
-def record_rejection(data: PlaceOrderData, reply: PaymentDeclined | ShipmentRejected | PaymentCaptureFailed) -> None:
+def record_rejection(
+    data: PlaceOrderData, reply: PaymentDeclined | ShipmentRejected | PaymentCaptureFailed
+) -> None:
     data.rejection_reason = reply.reason
 
 
 place_order = (
     Saga("place_order", PlaceOrderData)
-    .step(authorize_payment, compensate=void_payment,
-          on_reply={PaymentAuthorized: record_payment, PaymentDeclined: record_rejection})
-    .step(schedule_shipment, compensate=cancel_shipment,
-          on_reply={ShipmentScheduled: record_shipment, ShipmentRejected: record_rejection})
+    .step(
+        authorize_payment,
+        compensate=void_payment,
+        on_reply={PaymentAuthorized: record_payment, PaymentDeclined: record_rejection},
+    )
+    .step(
+        schedule_shipment,
+        compensate=cancel_shipment,
+        on_reply={ShipmentScheduled: record_shipment, ShipmentRejected: record_rejection},
+    )
     .pivot(capture_payment, on_reply={PaymentCaptureFailed: record_rejection})
     .step(approve_order)
     .on_compensated(reject_order)

@@ -11,11 +11,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from saga_common.api import correlation_id_of
-from saga_common.money import to_money
-
 from orders import selectors, services
 from orders.models import Order, OrderStatus
+from saga_common.api import correlation_id_of
+from saga_common.money import to_money
 
 MAX_ORDER_TOTAL = to_money("999999999999.99")
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
@@ -42,8 +41,18 @@ class OrderOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Order
-        fields = ["id", "customer_id", "status", "total", "currency", "items", "shipping_address",
-                  "rejection_reason", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "customer_id",
+            "status",
+            "total",
+            "currency",
+            "items",
+            "shipping_address",
+            "rejection_reason",
+            "created_at",
+            "updated_at",
+        ]
 
 
 class OrderListCreateApi(APIView):
@@ -78,8 +87,10 @@ class OrderListCreateApi(APIView):
     def post(self, request: Request) -> Response:
         key = request.headers.get("Idempotency-Key")
         if key is not None and not IDEMPOTENCY_KEY.match(key):
-            return Response({"detail": "Idempotency-Key must be 1-255 printable ASCII characters"},
-                            status=status.HTTP_400_BAD_REQUEST)
+            return Response(
+                {"detail": "Idempotency-Key must be 1-255 printable ASCII characters"},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
@@ -89,7 +100,9 @@ class OrderListCreateApi(APIView):
             body = replayed if replayed is not None else OrderOutputSerializer(order).data
             if key is not None and replayed is None:
                 services.idempotency_remember_response(idempotency_key=key, response_body=body)
-        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": f"/api/v1/orders/{order.id}"})
+        return Response(
+            body, status=status.HTTP_201_CREATED, headers={"Location": f"/api/v1/orders/{order.id}"}
+        )
 
 
 class OrderDetailApi(APIView):

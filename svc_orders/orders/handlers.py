@@ -1,11 +1,10 @@
 """Commands the orders service answers (orders.commands), each handled once via the inbox."""
 
+from orders import services
 from saga_common.contracts import ApproveOrder, OrderApproved, OrderRejected, RejectOrder
 from saga_common.envelope import Envelope
 from saga_common.inbox import HandlerRegistry
 from saga_common.participant import reply
-
-from orders import services
 
 
 def approve_order(command: Envelope) -> None:

@@ -12,12 +12,15 @@ class OrderStatus(models.TextChoices):
 class Order(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     customer_id = models.CharField(max_length=64, db_index=True)
-    status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING, db_index=True)
+    status = models.CharField(
+        max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING, db_index=True
+    )
     total = models.DecimalField(max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3)
     items = models.JSONField()
     shipping_address = models.JSONField()
-    rejection_reason = models.CharField(max_length=255, null=True, blank=True)
+    # The contract shows null until an order is rejected, so NULL (not "") means "no reason".
+    rejection_reason = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

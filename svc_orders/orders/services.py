@@ -7,13 +7,12 @@ from typing import Any
 
 from django.db import transaction
 
+from orders.models import IdempotencyKey, Order, OrderStatus
 from saga_common import outbox
 from saga_common.api import DomainError
 from saga_common.contracts import OrderCreated
 from saga_common.money import to_money
 from saga_common.serialization import json_value
-
-from orders.models import IdempotencyKey, Order, OrderStatus
 
 
 def order_total(items: list[dict[str, Any]]) -> Decimal:
@@ -36,7 +35,12 @@ def order_place(
     With an idempotency key, a repeat of the same request returns the first response; the key row is
     inserted first, so a concurrent repeat waits on it and then sees the first request's outcome.
     """
-    request = {"customer_id": customer_id, "currency": currency, "items": items, "shipping_address": shipping_address}
+    request = {
+        "customer_id": customer_id,
+        "currency": currency,
+        "items": items,
+        "shipping_address": shipping_address,
+    }
     if idempotency_key is not None:
         fingerprint = _fingerprint(request)
         record, created = IdempotencyKey.objects.get_or_create(

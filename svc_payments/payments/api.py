@@ -6,10 +6,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from saga_common.money import to_money
-
 from payments import selectors, services
 from payments.models import Account, Payment
+from saga_common.money import to_money
 
 
 class AccountOutputSerializer(serializers.ModelSerializer):
@@ -34,8 +33,11 @@ class AccountCreateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         account = services.account_open(**serializer.validated_data)
-        return Response(AccountOutputSerializer(account).data, status=status.HTTP_201_CREATED,
-                        headers={"Location": f"/api/v1/accounts/{account.customer_id}"})
+        return Response(
+            AccountOutputSerializer(account).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": f"/api/v1/accounts/{account.customer_id}"},
+        )
 
 
 class AccountDetailApi(APIView):

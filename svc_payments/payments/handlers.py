@@ -1,5 +1,7 @@
 """Commands the payments service answers (payments.commands); domain refusals become named replies."""
 
+from payments import services
+from payments.models import PaymentStatus
 from saga_common.api import DomainError
 from saga_common.contracts import (
     AuthorizePayment,
@@ -18,14 +20,14 @@ from saga_common.envelope import Envelope
 from saga_common.inbox import HandlerRegistry
 from saga_common.participant import reply
 
-from payments import services
-from payments.models import PaymentStatus
-
 
 def authorize_payment(command: Envelope) -> None:
     request = command.message_as(AuthorizePayment)
     payment = services.payment_authorize(
-        order_id=command.order_id, customer_id=request.customer_id, amount=request.amount, currency=request.currency
+        order_id=command.order_id,
+        customer_id=request.customer_id,
+        amount=request.amount,
+        currency=request.currency,
     )
     if payment.status in (PaymentStatus.AUTHORIZED, PaymentStatus.CAPTURED):
         reply(command, PaymentAuthorized(payment_id=str(payment.id), amount=payment.amount))

@@ -40,7 +40,7 @@ class Payment(models.Model):
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=16, choices=PaymentStatus.choices)
-    decline_reason = models.CharField(max_length=255, null=True, blank=True)
+    decline_reason = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 - NULL: not declined
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

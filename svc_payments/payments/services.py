@@ -4,16 +4,17 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 
-from saga_common.api import DomainError
-
 from payments.models import Account, Payment, PaymentStatus
 from payments.selectors import account_available
+from saga_common.api import DomainError
 
 
 def account_open(*, customer_id: str, currency: str, credit_limit: Decimal) -> Account:
     try:
         with transaction.atomic():
-            return Account.objects.create(customer_id=customer_id, currency=currency, credit_limit=credit_limit)
+            return Account.objects.create(
+                customer_id=customer_id, currency=currency, credit_limit=credit_limit
+            )
     except IntegrityError as exc:
         raise DomainError(f"customer {customer_id} already has an account") from exc
 

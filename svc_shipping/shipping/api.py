@@ -23,4 +23,6 @@ class ShipmentListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        return Response(self.OutputSerializer(selectors.shipment_list(**filters.validated_data), many=True).data)
+        return Response(
+            self.OutputSerializer(selectors.shipment_list(**filters.validated_data), many=True).data
+        )

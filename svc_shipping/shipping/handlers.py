@@ -10,15 +10,15 @@ from saga_common.contracts import (
 from saga_common.envelope import Envelope
 from saga_common.inbox import HandlerRegistry
 from saga_common.participant import reply
-
 from shipping import services
 from shipping.models import ShipmentStatus
 
 
 def schedule_shipment(command: Envelope) -> None:
     request = command.message_as(ScheduleShipment)
-    shipment = services.shipment_schedule(order_id=command.order_id, country=request.country,
-                                          address=request.address)
+    shipment = services.shipment_schedule(
+        order_id=command.order_id, country=request.country, address=request.address
+    )
     if shipment is None:
         reply(command, ShipmentRejected(reason=f"we do not ship to {request.country}"))
     elif shipment.status != ShipmentStatus.SCHEDULED:

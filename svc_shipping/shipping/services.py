@@ -22,8 +22,9 @@ def shipment_schedule(*, order_id: str, country: str, address: dict[str, Any]) -
         return existing
     if not country_served(country):
         return None
-    return Shipment.objects.create(order_id=order_id, country=country, address=address,
-                                   status=ShipmentStatus.SCHEDULED)
+    return Shipment.objects.create(
+        order_id=order_id, country=country, address=address, status=ShipmentStatus.SCHEDULED
+    )
 
 
 @transaction.atomic

@@ -13,5 +13,6 @@ SAGA_MESSAGE_HANDLERS = "shipping.handlers.HANDLERS"
 SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "Shipping service"}
 # Countries we deliver to (ISO 3166-1 alpha-2). AQ (Antarctica) is never served, whatever this says.
 SHIPPING_COUNTRIES = env.list(
-    "SHIPPING_COUNTRIES", default=["AT", "BE", "CH", "DE", "DK", "ES", "FR", "GB", "IE", "IT", "NL", "PL", "SE", "US"]
+    "SHIPPING_COUNTRIES",
+    default=["AT", "BE", "CH", "DE", "DK", "ES", "FR", "GB", "IE", "IT", "NL", "PL", "SE", "US"],
 )

@@ -13,7 +13,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 class DomainError(Exception):
     """A business rule refused the request; the API answers ``status_code`` with ``detail``."""
 
-    status_code = status.HTTP_409_CONFLICT
+    status_code: int = status.HTTP_409_CONFLICT
 
     def __init__(self, detail: str, status_code: int | None = None) -> None:
         super().__init__(detail)

@@ -1,5 +1,6 @@
 """The message envelope every service puts on Kafka (see DESIGN.md, "Kafka topics and messages")."""
 
+import builtins
 import json
 import secrets
 import uuid
@@ -84,7 +85,7 @@ class Envelope:
         except (KeyError, PayloadError) as exc:
             raise EnvelopeError(f"{self.type}: {exc}") from exc
 
-    def message_as(self, cls: type[M]) -> M:
+    def message_as(self, cls: builtins.type[M]) -> M:
         """Return the payload as ``cls``; raise EnvelopeError if this envelope carries another type."""
         message = self.message()
         if not isinstance(message, cls):
@@ -103,7 +104,9 @@ class Envelope:
         """Rebuild an envelope from its JSON value (and Kafka headers); raise EnvelopeError."""
         if not isinstance(body, dict):
             raise EnvelopeError("envelope must be a JSON object")
-        missing = [name for name in ("id", "type", "order_id", "correlation_id", "payload") if name not in body]
+        missing = [
+            name for name in ("id", "type", "order_id", "correlation_id", "payload") if name not in body
+        ]
         if missing:
             raise EnvelopeError(f"envelope lacks {missing}")
         if not isinstance(body["payload"], dict):
@@ -117,10 +120,15 @@ class Envelope:
         return cls(**values, traceparent=traceparent)
 
     @classmethod
-    def from_kafka(cls, value: bytes | None, headers: list[tuple[str, bytes]] | None) -> "Envelope":
+    def from_kafka(cls, value: bytes | None, headers: Any) -> "Envelope":
+        """Parse a Kafka record's value and headers (a list of (name, bytes) pairs, as the client gives)."""
         try:
             body = json.loads(value or b"")
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise EnvelopeError(f"value is not JSON: {exc}") from exc
-        decoded = {key: raw.decode("utf-8", "replace") for key, raw in (headers or []) if raw is not None}
+        decoded = {
+            key: raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+            for key, raw in (headers or [])
+            if raw is not None
+        }
         return cls.from_body(body, decoded)

@@ -21,7 +21,9 @@ class ReadyView(APIView):
     def get(self, request: Request) -> Response:
         checks = {"database": _database_ok(), "broker": broker_reachable()}
         ready = all(checks.values())
-        return Response({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)
+        return Response(
+            {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503
+        )
 
 
 def _database_ok() -> bool:

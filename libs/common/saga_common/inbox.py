@@ -38,6 +38,12 @@ Handler = Callable[[Envelope], None]
 HandlerRegistry = Mapping[type[Message], Handler]
 
 _RETRYABLE = (OperationalError, InterfaceError)
+_INSERT_RECEIVED = f"""
+    INSERT INTO {Received._meta.db_table} (id, msg_id, headers, body, added, expires_at, retry, status)
+    VALUES (%s, %s, %s, %s, %s, %s, 0, %s)
+    ON CONFLICT (msg_id) DO NOTHING
+    RETURNING id
+"""
 
 
 class UnknownMessageType(Exception):
@@ -53,8 +59,7 @@ def record_received(envelope: Envelope) -> bool:
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {Received._meta.db_table} (id, msg_id, headers, body, added, expires_at, retry, status) "
-            "VALUES (%s, %s, %s, %s, %s, %s, 0, %s) ON CONFLICT (msg_id) DO NOTHING RETURNING id",
+            _INSERT_RECEIVED,
             [
                 uuid.uuid4(),
                 envelope.id,
@@ -162,18 +167,26 @@ class InboxConsumer:
     def dead_letter(self, kafka_message: KafkaMessage, error: Exception, attempts: int) -> None:
         """Send the message, with why it failed, to ``<topic>.dlq``; wait for the broker's ack."""
         topic = kafka_message.topic() or "unknown"
-        logger.error("dead-lettering %s[%s]@%s after %d attempt(s): %r",
-                     topic, kafka_message.partition(), kafka_message.offset(), attempts, error)
+        logger.error(
+            "dead-lettering %s[%s]@%s after %d attempt(s): %r",
+            topic,
+            kafka_message.partition(),
+            kafka_message.offset(),
+            attempts,
+            error,
+        )
         if self._dlq_producer is None:
             self._dlq_producer = Producer(producer_config())
-        headers = list(kafka_message.headers() or []) + [
+        headers = [
+            *(kafka_message.headers() or []),
             ("dlq-error", repr(error)[:1000].encode()),
             ("dlq-attempts", str(attempts).encode()),
             ("dlq-source", f"{topic}/{kafka_message.partition()}/{kafka_message.offset()}".encode()),
             ("dlq-consumer-group", self.group_id.encode()),
         ]
-        self._dlq_producer.produce(dlq_name(topic), value=kafka_message.value(), key=kafka_message.key(),
-                                   headers=headers)
+        self._dlq_producer.produce(
+            dlq_name(topic), value=kafka_message.value(), key=kafka_message.key(), headers=headers
+        )
         if self._dlq_producer.flush(30):
             raise DeadLetterUnavailable(f"{dlq_name(topic)} did not acknowledge")
 

@@ -34,8 +34,15 @@ def enqueue(envelope: Envelope, topic: str) -> Published:
     return row
 
 
-def send(message: Message, *, order_id: str, correlation_id: str, saga_id: str | None = None,
-         causation: Envelope | None = None, message_id: str | None = None) -> Envelope:
+def send(
+    message: Message,
+    *,
+    order_id: str,
+    correlation_id: str,
+    saga_id: str | None = None,
+    causation: Envelope | None = None,
+    message_id: str | None = None,
+) -> Envelope:
     """Wrap ``message`` in an envelope and enqueue it on the message's own topic."""
     envelope = Envelope.wrap(
         message,

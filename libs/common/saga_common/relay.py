@@ -47,7 +47,9 @@ class OutboxRelay:
         producer_overrides: dict[str, Any] | None = None,
     ) -> None:
         self.batch_size = batch_size or settings.OUTBOX_RELAY_BATCH_SIZE
-        self.poll_interval = poll_interval if poll_interval is not None else settings.OUTBOX_RELAY_POLL_INTERVAL
+        self.poll_interval = (
+            poll_interval if poll_interval is not None else settings.OUTBOX_RELAY_POLL_INTERVAL
+        )
         self.stop_event = stop_event or threading.Event()
         self._producer_config = producer_config(**(producer_overrides or {}))
         self._producer: Producer | None = None
@@ -96,7 +98,9 @@ class OutboxRelay:
                 Published.objects.filter(id__in=delivered).update(status=StatusChoice.SUCCEEDED)
         failed = {row_id: error for row_id, error in outcomes.items() if error is not None}
         if failed:
-            raise RelayDeliveryError(f"{len(failed)} of {len(rows)} rows not acknowledged: {next(iter(failed.values()))}")
+            raise RelayDeliveryError(
+                f"{len(failed)} of {len(rows)} rows not acknowledged: {next(iter(failed.values()))}"
+            )
         return len(delivered)
 
     def _lead(self) -> bool:
@@ -105,22 +109,32 @@ class OutboxRelay:
             (locked,) = cursor.fetchone()
         return bool(locked)
 
-    def _produce(self, rows: list[tuple[Any, str, dict[str, Any], dict[str, Any]]]) -> dict[Any, KafkaError | None]:
+    def _produce(
+        self, rows: list[tuple[Any, str, dict[str, Any], dict[str, Any]]]
+    ) -> dict[Any, KafkaError | None]:
         producer = self._get_producer()
         outcomes: dict[Any, KafkaError | None] = {}
 
         def on_delivery(row_id: Any) -> Any:
             def record(error: KafkaError | None, _message: Message) -> None:
                 outcomes[row_id] = error
+
             return record
 
         for row_id, destination, body, headers in rows:
             value = json.dumps(body, separators=(",", ":")).encode()
-            sent_headers = [(name, str(headers[name]).encode()) for name in _SENT_HEADERS if name in headers]
+            sent_headers: list[tuple[str, str | bytes | None]] = [
+                (name, str(headers[name]).encode()) for name in _SENT_HEADERS if name in headers
+            ]
             while True:
                 try:
-                    producer.produce(destination, value=value, key=str(body["order_id"]).encode(),
-                                     headers=sent_headers, on_delivery=on_delivery(row_id))
+                    producer.produce(
+                        destination,
+                        value=value,
+                        key=str(body["order_id"]).encode(),
+                        headers=sent_headers,
+                        on_delivery=on_delivery(row_id),
+                    )
                     break
                 except BufferError:  # local queue full: let deliveries drain, then try again
                     producer.poll(0.1)
@@ -146,4 +160,3 @@ def outbox_backlog() -> tuple[int, float | None]:
         )
         count, age = cursor.fetchone()
     return int(count), (float(age) if age is not None else None)
-

@@ -52,7 +52,13 @@ def json_value(value: Any) -> Any:
     return value
 
 
-_SCALARS: dict[type, tuple[type, ...]] = {str: (str,), int: (int,), bool: (bool,), dict: (dict,), list: (list,)}
+_SCALARS: dict[type, tuple[type, ...]] = {
+    str: (str,),
+    int: (int,),
+    bool: (bool,),
+    dict: (dict,),
+    list: (list,),
+}
 
 
 def _load(hint: Any, value: Any, where: str) -> Any:

@@ -31,14 +31,14 @@ def stop_on_signals(stop_event: threading.Event) -> None:
 
 
 def run_worker(*, relay: bool = True, consumer: bool = True) -> None:
-    """Run the relay and/or the consumer until a signal arrives; each gets its own thread and DB connection."""
+    """Run the relay and/or the consumer until a signal; each has its own thread and DB connection."""
     stop_event = threading.Event()
     stop_on_signals(stop_event)
-    loops: list[Callable[[], None]] = []
+    loops: dict[str, Callable[[], None]] = {}
     if relay:
-        loops.append(OutboxRelay(stop_event=stop_event).run)
+        loops["relay"] = OutboxRelay(stop_event=stop_event).run
     if consumer:
-        loops.append(InboxConsumer(message_handlers(), stop_event=stop_event).run)
+        loops["consumer"] = InboxConsumer(message_handlers(), stop_event=stop_event).run
     failures: list[BaseException] = []
 
     def guarded(loop: Callable[[], None]) -> Callable[[], None]:
@@ -49,9 +49,10 @@ def run_worker(*, relay: bool = True, consumer: bool = True) -> None:
                 failures.append(exc)
                 logger.exception("worker loop crashed; stopping the worker")
                 stop_event.set()
+
         return run
 
-    threads = [threading.Thread(target=guarded(loop), name=loop.__self__.__class__.__name__) for loop in loops]  # type: ignore[attr-defined]
+    threads = [threading.Thread(target=guarded(loop), name=name) for name, loop in loops.items()]
     for thread in threads:
         thread.start()
     # Signals are delivered to the main thread only: keep it free to receive them.

@@ -30,13 +30,16 @@ def start_broker(port: int, log_path: Path | None = None) -> subprocess.Popen[by
     output = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - handed to the child
     process = subprocess.Popen(
         [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
-        stdout=output, stderr=subprocess.STDOUT,
+        stdout=output,
+        stderr=subprocess.STDOUT,
     )
     wait_for_broker(f"127.0.0.1:{port}", process)
     return process
 
 
-def wait_for_broker(bootstrap: str, process: subprocess.Popen[bytes] | None = None, timeout: float = 30.0) -> None:
+def wait_for_broker(
+    bootstrap: str, process: subprocess.Popen[bytes] | None = None, timeout: float = 30.0
+) -> None:
     deadline = time.monotonic() + timeout
     while not broker_answers(bootstrap):
         if process is not None and process.poll() is not None:

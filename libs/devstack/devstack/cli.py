@@ -50,8 +50,11 @@ def up() -> int:
         stack.prepare()
         stack.start()
         stack.wait_ready()
-        logging.info("ready in %.1fs: %s", time.monotonic() - started,
-                     ", ".join(f"{s.name} {stack.url(s.name)}" for s in SERVICES))
+        logging.info(
+            "ready in %.1fs: %s",
+            time.monotonic() - started,
+            ", ".join(f"{s.name} {stack.url(s.name)}" for s in SERVICES),
+        )
         logging.info("Ctrl-C (or 'make down') stops everything")
         while not stopping:
             exited = stack.processes.first_exited()

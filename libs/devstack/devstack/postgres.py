@@ -64,7 +64,9 @@ def drop_databases(names: list[str], admin_url: str = DEFAULT_ADMIN_URL) -> None
     try:
         with connection.cursor() as cursor:
             for name in names:
-                cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+                cursor.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
     finally:
         connection.close()
 
@@ -79,8 +81,10 @@ def _trust_local_connections() -> None:
     for hba in Path("/etc/postgresql").glob("*/main/pg_hba.conf"):
         lines = hba.read_text().splitlines()
         trusted = [
-            "host all all 127.0.0.1/32 trust" if line.startswith("host") and "127.0.0.1/32" in line
-            else "host all all ::1/128 trust" if line.startswith("host") and "::1/128" in line
+            "host all all 127.0.0.1/32 trust"
+            if line.startswith("host") and "127.0.0.1/32" in line
+            else "host all all ::1/128 trust"
+            if line.startswith("host") and "::1/128" in line
             else line
             for line in lines
         ]
@@ -88,4 +92,8 @@ def _trust_local_connections() -> None:
 
 
 def _run(command: list[str]) -> None:
-    subprocess.run(command, check=True, env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    subprocess.run(
+        command,
+        check=True,
+        env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+    )

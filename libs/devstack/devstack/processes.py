@@ -43,11 +43,17 @@ class ProcessGroup:
         if log_dir is not None:
             log_dir.mkdir(parents=True, exist_ok=True)
 
-    def start(self, name: str, command: list[str], *, env: dict[str, str], cwd: Path | None = None) -> ManagedProcess:
+    def start(
+        self, name: str, command: list[str], *, env: dict[str, str], cwd: Path | None = None
+    ) -> ManagedProcess:
         log_path = self.log_dir / f"{name}.log" if self.log_dir else None
         popen = subprocess.Popen(
-            command, cwd=cwd, env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            command,
+            cwd=cwd,
+            env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
         self._width = max(self._width, len(name))
         process = ManagedProcess(name, popen, log_path, next(_COLOURS))

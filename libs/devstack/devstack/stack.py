@@ -48,8 +48,9 @@ class Stack:
     def prepare(self) -> None:
         """PostgreSQL up, databases created and migrated, broker up, topics created."""
         postgres.ensure_server(f"{self.config.postgres_url}/postgres")
-        postgres.ensure_databases([self.config.database_name(s) for s in SERVICES],
-                                  f"{self.config.postgres_url}/postgres")
+        postgres.ensure_databases(
+            [self.config.database_name(s) for s in SERVICES], f"{self.config.postgres_url}/postgres"
+        )
         self.ensure_broker()
         with ThreadPoolExecutor(len(SERVICES)) as pool:
             list(pool.map(lambda s: self.manage(s, "migrate", "--noinput", "-v", "0"), SERVICES))
@@ -67,8 +68,12 @@ class Stack:
         self._broker = start_broker(int(port), self.config.run_dir / "broker.log")
 
     def manage(self, service: Service, *args: str) -> None:
-        subprocess.run([sys.executable, str(service.manage_py), *args], cwd=service.directory,
-                       env=self.env(service), check=True)
+        subprocess.run(
+            [sys.executable, str(service.manage_py), *args],
+            cwd=service.directory,
+            env=self.env(service),
+            check=True,
+        )
 
     def env(self, service: Service) -> dict[str, str]:
         return {
@@ -90,16 +95,36 @@ class Stack:
         port = self.config.ports[service.name]
         self.processes.start(
             f"{service.name}-web",
-            [sys.executable, "-m", "gunicorn", f"{service.package}.wsgi",
-             "--bind", f"127.0.0.1:{port}", "--workers", str(self.config.web_workers),
-             "--threads", str(self.config.web_threads), "--graceful-timeout", "10", "--no-control-socket",
-             "--access-logfile", "-", "--access-logformat", '%(m)s %(U)s%(q)s %(s)s %(M)sms'],
-            env=self.env(service), cwd=service.directory,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                f"{service.package}.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(self.config.web_workers),
+                "--threads",
+                str(self.config.web_threads),
+                "--graceful-timeout",
+                "10",
+                "--no-control-socket",
+                "--access-logfile",
+                "-",
+                "--access-logformat",
+                "%(m)s %(U)s%(q)s %(s)s %(M)sms",
+            ],
+            env=self.env(service),
+            cwd=service.directory,
         )
 
     def start_worker(self, service: Service) -> None:
-        self.processes.start(f"{service.name}-worker", [sys.executable, str(service.manage_py), "run_worker"],
-                             env=self.env(service), cwd=service.directory)
+        self.processes.start(
+            f"{service.name}-worker",
+            [sys.executable, str(service.manage_py), "run_worker"],
+            env=self.env(service),
+            cwd=service.directory,
+        )
 
     def url(self, service_name: str) -> str:
         return f"http://127.0.0.1:{self.config.ports[service_name]}"

@@ -87,23 +87,31 @@ class Saga(Generic[D]):
         self.steps: list[Step[D]] = []
         self.final: Action[D] | None = None
 
-    def step(self, invoke: CommandFactory[D], *, compensate: CommandFactory[D] | None = None,
-             on_reply: Mapping[type[Reply], ReplyHook[D]] | None = None) -> Self:
+    def step(
+        self,
+        invoke: CommandFactory[D],
+        *,
+        compensate: CommandFactory[D] | None = None,
+        on_reply: Mapping[type[Reply], ReplyHook[D]] | None = None,
+    ) -> Self:
         """Add a step; with ``compensate`` if its effect must be undone when a later step fails."""
         if compensate is not None and self._pivot_index() is not None:
             raise SagaDefinitionError("steps after the pivot cannot be compensated; they must succeed")
         self.steps.append(Step(_action(invoke, on_reply), _action(compensate, None) if compensate else None))
         return self
 
-    def pivot(self, invoke: CommandFactory[D], *, on_reply: Mapping[type[Reply], ReplyHook[D]] | None = None) -> Self:
+    def pivot(
+        self, invoke: CommandFactory[D], *, on_reply: Mapping[type[Reply], ReplyHook[D]] | None = None
+    ) -> Self:
         """Add the pivot: once it succeeds the saga only goes forward."""
         if self._pivot_index() is not None:
             raise SagaDefinitionError("a saga has at most one pivot")
         self.steps.append(Step(_action(invoke, on_reply), None, pivot=True))
         return self
 
-    def on_compensated(self, invoke: CommandFactory[D],
-                       *, on_reply: Mapping[type[Reply], ReplyHook[D]] | None = None) -> Self:
+    def on_compensated(
+        self, invoke: CommandFactory[D], *, on_reply: Mapping[type[Reply], ReplyHook[D]] | None = None
+    ) -> Self:
         """Send this command after every completed step was compensated (e.g. reject the order)."""
         self.final = _action(invoke, on_reply)
         return self

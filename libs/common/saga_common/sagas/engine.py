@@ -67,9 +67,13 @@ class SagaEngine:
         """Apply a participant's reply to the step that is waiting for it; ignore stale replies."""
         with transaction.atomic():
             saga_id, command_id = _uuid_or_none(envelope.saga_id), _uuid_or_none(envelope.causation_id)
-            instance = SagaInstance.objects.select_for_update().filter(id=saga_id).first() if saga_id else None
+            instance = (
+                SagaInstance.objects.select_for_update().filter(id=saga_id).first() if saga_id else None
+            )
             if instance is None:
-                logger.warning("reply %s %s for unknown saga %s ignored", envelope.type, envelope.id, envelope.saga_id)
+                logger.warning(
+                    "reply %s %s for unknown saga %s ignored", envelope.type, envelope.id, envelope.saga_id
+                )
                 return
             step = instance.steps.filter(command_id=command_id).first() if command_id else None
             if step is None or step.status != StepStatus.STARTED:
@@ -77,8 +81,11 @@ class SagaEngine:
                 return
             reply = envelope.message()
             command_type = message_class(step.command_type)
-            if not isinstance(reply, Reply) or not issubclass(command_type, Command) \
-                    or type(reply) not in command_type.outcomes:
+            if (
+                not isinstance(reply, Reply)
+                or not issubclass(command_type, Command)
+                or type(reply) not in command_type.outcomes
+            ):
                 _record(instance, "ReplyIgnored", envelope, f"not an outcome of {step.command_type}")
                 return
             saga = self.definitions[instance.saga_type]
@@ -89,7 +96,9 @@ class SagaEngine:
                 hook(data, reply)
             _finish_step(step, StepStatus.SUCCEEDED if reply.succeeded else StepStatus.FAILED, envelope.type)
             _record(instance, "ReplyReceived", envelope)
-            self._apply(saga, instance, saga.after_reply(kind, step.definition_index, reply.succeeded), data, envelope)
+            self._apply(
+                saga, instance, saga.after_reply(kind, step.definition_index, reply.succeeded), data, envelope
+            )
             instance.save()
 
     # --- operator actions -------------------------------------------------------------------
@@ -106,8 +115,15 @@ class SagaEngine:
             saga = self.definitions[instance.saga_type]
             kind = ActionKind(step.kind)
             state = SagaState.RUNNING if kind is ActionKind.FORWARD else SagaState.COMPENSATING
-            self._send(saga, instance, kind, step.definition_index, saga.load_data(instance.data), None,
-                       retry_of=step)
+            self._send(
+                saga,
+                instance,
+                kind,
+                step.definition_index,
+                saga.load_data(instance.data),
+                None,
+                retry_of=step,
+            )
             _record(instance, "OperatorRetry", None, f"retrying {step.name}, attempt {step.attempts}")
             instance.state = state
             instance.save()
@@ -125,16 +141,28 @@ class SagaEngine:
                 raise DomainError("this saga is past its pivot; it can only go forward (retry)")
             _finish_step(pending, StepStatus.FAILED, "")
             _record(instance, "OperatorCompensate", None, f"abandoned {pending.name}")
-            # The abandoned step may have taken effect already: compensate it too (compensations are idempotent).
-            self._apply(saga, instance, saga.compensation_from(pending.definition_index),
-                        saga.load_data(instance.data), None)
+            # The abandoned step may have taken effect already: compensate it too
+            # (compensations are idempotent, so undoing something that never happened is harmless).
+            self._apply(
+                saga,
+                instance,
+                saga.compensation_from(pending.definition_index),
+                saga.load_data(instance.data),
+                None,
+            )
             instance.save()
             return instance
 
     # --- internals --------------------------------------------------------------------------
 
-    def _apply(self, saga: Saga[Any], instance: SagaInstance, transition: Transition, data: Any,
-               cause: Envelope | None) -> None:
+    def _apply(
+        self,
+        saga: Saga[Any],
+        instance: SagaInstance,
+        transition: Transition,
+        data: Any,
+        cause: Envelope | None,
+    ) -> None:
         if isinstance(transition, Invoke):
             self._send(saga, instance, transition.kind, transition.index, data, cause)
         elif isinstance(transition, Finish):
@@ -144,22 +172,42 @@ class SagaEngine:
         instance.state = transition.state
         instance.data = saga.dump_data(data)
 
-    def _send(self, saga: Saga[Any], instance: SagaInstance, kind: ActionKind, index: int, data: Any,
-              cause: Envelope | None, retry_of: SagaStep | None = None) -> None:
+    def _send(
+        self,
+        saga: Saga[Any],
+        instance: SagaInstance,
+        kind: ActionKind,
+        index: int,
+        data: Any,
+        cause: Envelope | None,
+        retry_of: SagaStep | None = None,
+    ) -> None:
         action = saga.action(kind, index)
         command = action.make_command(data)
         attempt = retry_of.attempts + 1 if retry_of else 1
         command_id = command_id_for(instance.id, kind, index, attempt)
-        envelope = outbox.send(command, order_id=instance.order_id, correlation_id=instance.correlation_id,
-                               saga_id=str(instance.id), causation=cause, message_id=str(command_id))
+        envelope = outbox.send(
+            command,
+            order_id=instance.order_id,
+            correlation_id=instance.correlation_id,
+            saga_id=str(instance.id),
+            causation=cause,
+            message_id=str(command_id),
+        )
         if retry_of is not None:
             retry_of.status, retry_of.attempts, retry_of.command_id = StepStatus.STARTED, attempt, command_id
             retry_of.started_at, retry_of.finished_at, retry_of.reply_type = timezone.now(), None, ""
             retry_of.save()
         else:
             SagaStep.objects.create(
-                saga=instance, position=instance.steps.count(), name=action.name, kind=kind, definition_index=index,
-                status=StepStatus.STARTED, command_id=command_id, command_type=command.type_name(),
+                saga=instance,
+                position=instance.steps.count(),
+                name=action.name,
+                kind=kind,
+                definition_index=index,
+                status=StepStatus.STARTED,
+                command_id=command_id,
+                command_type=command.type_name(),
             )
         instance.current_step = action.name
         _record(instance, "CommandSent", envelope)

@@ -12,12 +12,14 @@ from saga_common.envelope import Envelope
 
 def read_topic(topic: str, *, expected: int, timeout: float = 15.0) -> list[KafkaMessage]:
     """Return the messages of every partition of ``topic`` once ``expected`` arrived (or the timeout hit)."""
-    consumer = Consumer({
-        "bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS,
-        "group.id": f"reader-{uuid.uuid4()}",
-        "enable.auto.commit": False,
-        "fetch.wait.max.ms": 20,
-    })
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS,
+            "group.id": f"reader-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+            "fetch.wait.max.ms": 20,
+        }
+    )
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
@@ -33,4 +35,7 @@ def read_topic(topic: str, *, expected: int, timeout: float = 15.0) -> list[Kafk
 
 
 def read_envelopes(topic: str, *, expected: int, timeout: float = 15.0) -> list[Envelope]:
-    return [Envelope.from_kafka(m.value(), m.headers()) for m in read_topic(topic, expected=expected, timeout=timeout)]
+    return [
+        Envelope.from_kafka(m.value(), m.headers())
+        for m in read_topic(topic, expected=expected, timeout=timeout)
+    ]

@@ -9,6 +9,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -30,11 +31,11 @@ def kafka_bootstrap() -> Iterator[str]:
 
 
 @pytest.fixture
-def kafka_topics(kafka_bootstrap: str, settings: pytest.FixtureRequest) -> str:
+def kafka_topics(kafka_bootstrap: str, settings: Any) -> str:
     """Point this test at fresh topics on the shared broker; return the topic prefix."""
     from saga_common.kafka import all_topic_names, ensure_topics
 
-    settings.KAFKA_BOOTSTRAP_SERVERS = kafka_bootstrap  # type: ignore[attr-defined]
-    settings.KAFKA_TOPIC_PREFIX = f"t{uuid.uuid4().hex[:10]}."  # type: ignore[attr-defined]
+    settings.KAFKA_BOOTSTRAP_SERVERS = kafka_bootstrap
+    settings.KAFKA_TOPIC_PREFIX = f"t{uuid.uuid4().hex[:10]}."
     ensure_topics(all_topic_names(), partitions=1)
-    return str(settings.KAFKA_TOPIC_PREFIX)  # type: ignore[attr-defined]
+    return str(settings.KAFKA_TOPIC_PREFIX)

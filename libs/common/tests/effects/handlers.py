@@ -2,7 +2,6 @@
 
 from saga_common.contracts import ApproveOrder, RejectOrder
 from saga_common.envelope import Envelope
-
 from tests.effects.models import Effect
 
 

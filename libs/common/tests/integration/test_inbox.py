@@ -1,9 +1,9 @@
 """The inbox consumer against the real PostgreSQL and the real broker."""
 
 import json
-from collections.abc import Callable
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -80,13 +80,20 @@ def run_until(consumer: InboxConsumer, condition: Callable[[], bool], timeout: f
     assert not thread.is_alive()
 
 
-def test_consumer_handles_once_dead_letters_poison_and_commits_after_the_transaction(kafka_topics: str) -> None:
+def test_consumer_handles_once_dead_letters_poison_and_commits_after_the_transaction(
+    kafka_topics: str,
+) -> None:
     topic = topic_name(ORDERS_COMMANDS)
     # given a message, its duplicate, a poison message, a message whose handler always fails, and a good one
-    first, last, failing = approve(), approve("o-2"), Envelope.wrap(RejectOrder(reason="x"), order_id="o-3",
-                                                                    correlation_id="c")
-    produce(topic, [kafka_value(first), kafka_value(first), (b"{not json", []), kafka_value(failing),
-                    kafka_value(last)])
+    first, last, failing = (
+        approve(),
+        approve("o-2"),
+        Envelope.wrap(RejectOrder(reason="x"), order_id="o-3", correlation_id="c"),
+    )
+    produce(
+        topic,
+        [kafka_value(first), kafka_value(first), (b"{not json", []), kafka_value(failing), kafka_value(last)],
+    )
     consumer = InboxConsumer(HANDLERS, group_id=f"{kafka_topics}inbox", max_attempts=2)
     # when the consumer runs until it committed past all five
     run_until(consumer, lambda: committed_offset(topic, consumer.group_id) == 5)
@@ -96,7 +103,8 @@ def test_consumer_handles_once_dead_letters_poison_and_commits_after_the_transac
     dead = read_topic(dlq_name(topic), expected=2)
     assert [m.value() for m in dead] == [b"{not json", kafka_value(failing)[0]]
     errors = [dict(m.headers())["dlq-error"].decode() for m in dead]
-    assert "value is not JSON" in errors[0] and "HandlerBroke" in errors[1]
+    assert "value is not JSON" in errors[0]
+    assert "HandlerBroke" in errors[1]
     assert dict(dead[1].headers())["dlq-attempts"] == b"2"
 
 

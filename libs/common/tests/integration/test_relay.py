@@ -23,13 +23,18 @@ def send_approve(order_id: str) -> str:
     return outbox.send(ApproveOrder(), order_id=order_id, correlation_id="corr").id
 
 
+def write_then_fail(order_id: str) -> None:
+    with transaction.atomic():
+        send_approve(order_id)
+        raise RuntimeError("the business change failed")
+
+
 def test_relay_publishes_exactly_the_committed_rows(kafka_topics: str) -> None:
     # given three committed rows and one whose transaction rolled back
     with transaction.atomic():
         committed = [send_approve("o-1"), send_approve("o-2"), send_approve("o-1")]
-    with pytest.raises(RuntimeError), transaction.atomic():
-        send_approve("o-3")
-        raise RuntimeError("the business change failed")
+    with pytest.raises(RuntimeError, match="business change failed"):
+        write_then_fail("o-3")
     # when the relay runs one batch
     published = OutboxRelay().publish_batch()
     # then exactly the committed rows are on the topic, once each, and marked published
@@ -61,8 +66,13 @@ def test_relay_leaves_rows_scheduled_while_the_broker_is_unreachable(kafka_topic
     # given a committed row and a relay whose broker does not answer
     with transaction.atomic():
         message_id = send_approve("o-1")
-    down = OutboxRelay(producer_overrides={"bootstrap.servers": "127.0.0.1:1", "delivery.timeout.ms": 1500,
-                                           "message.timeout.ms": 1500})
+    down = OutboxRelay(
+        producer_overrides={
+            "bootstrap.servers": "127.0.0.1:1",
+            "delivery.timeout.ms": 1500,
+            "message.timeout.ms": 1500,
+        }
+    )
     # when it tries to publish
     with pytest.raises(RelayDeliveryError):
         down.publish_batch()
@@ -76,8 +86,12 @@ def test_a_second_relay_stands_by_while_another_holds_the_lock(kafka_topics: str
     # given another relay inside its batch (holding the advisory lock)
     with transaction.atomic():
         send_approve("o-1")
-    other = psycopg2.connect(dbname=settings.DATABASES["default"]["NAME"], user="postgres", host="127.0.0.1",
-                             port=settings.DATABASES["default"]["PORT"] or 5432)
+    other = psycopg2.connect(
+        dbname=settings.DATABASES["default"]["NAME"],
+        user="postgres",
+        host="127.0.0.1",
+        port=settings.DATABASES["default"]["PORT"] or 5432,
+    )
     try:
         with other.cursor() as cursor:
             cursor.execute("BEGIN; SELECT pg_advisory_xact_lock(%s)", [RELAY_LOCK_KEY])
@@ -97,8 +111,9 @@ def test_stopped_relay_finishes_its_batch_and_exits(kafka_topics: str) -> None:
     thread = threading.Thread(target=relay.run)
     thread.start()
     with transaction.atomic():
-        message_id = outbox.send(RejectOrder(reason="r"), order_id="o-9", correlation_id="c",
-                                 message_id=str(uuid.uuid4())).id
+        message_id = outbox.send(
+            RejectOrder(reason="r"), order_id="o-9", correlation_id="c", message_id=str(uuid.uuid4())
+        ).id
     assert [e.id for e in read_envelopes(topic_name(ORDERS_COMMANDS), expected=1)] == [message_id]
     # when asked to stop (what SIGTERM does), it exits promptly
     relay.stop()

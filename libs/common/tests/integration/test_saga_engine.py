@@ -67,22 +67,37 @@ engine = SagaEngine([SAGA])
 
 
 def start(order_id: str = "o-1") -> SagaInstance:
-    cause = Envelope.wrap(contracts.OrderCreated(customer_id="c-1", total=Decimal("9.99"), currency="EUR",
-                                                 items=[], shipping_address={}), order_id=order_id, correlation_id="k")
+    cause = Envelope.wrap(
+        contracts.OrderCreated(
+            customer_id="c-1", total=Decimal("9.99"), currency="EUR", items=[], shipping_address={}
+        ),
+        order_id=order_id,
+        correlation_id="k",
+    )
     return engine.start(SAGA, order_id=order_id, data=Data(), cause=cause)
 
 
 def sent() -> list[Envelope]:
     """Commands in the outbox, oldest first."""
-    return [Envelope.from_body(body) for body in Published.objects.order_by("added").values_list("body", flat=True)]
+    return [
+        Envelope.from_body(body)
+        for body in Published.objects.order_by("added").values_list("body", flat=True)
+    ]
 
 
 def answer(message: Message) -> None:
     """Reply to the latest command, as its participant would."""
     command = sent()[-1]
     assert isinstance(message, Reply)
-    engine.handle_reply(Envelope.wrap(message, order_id=command.order_id, correlation_id=command.correlation_id,
-                                      saga_id=command.saga_id, causation=command))
+    engine.handle_reply(
+        Envelope.wrap(
+            message,
+            order_id=command.order_id,
+            correlation_id=command.correlation_id,
+            saga_id=command.saga_id,
+            causation=command,
+        )
+    )
 
 
 def state(order_id: str = "o-1") -> SagaInstance:
@@ -95,7 +110,12 @@ def test_happy_path_sends_every_step_in_order_and_completes() -> None:
     answer(contracts.ShipmentScheduled(shipment_id="s"))
     answer(contracts.PaymentCaptured(payment_id="p", amount=Decimal("9.99")))
     answer(contracts.OrderApproved())
-    assert [e.type for e in sent()] == ["AuthorizePayment", "ScheduleShipment", "CapturePayment", "ApproveOrder"]
+    assert [e.type for e in sent()] == [
+        "AuthorizePayment",
+        "ScheduleShipment",
+        "CapturePayment",
+        "ApproveOrder",
+    ]
     assert all(e.saga_id == str(instance.id) and e.correlation_id == "k" for e in sent())
     final = state()
     assert (final.state, final.current_step) == (SagaState.COMPLETED, "")
@@ -111,14 +131,25 @@ def test_failed_pivot_compensates_in_reverse_order_then_rejects() -> None:
     answer(contracts.ShipmentCancelled())
     answer(contracts.PaymentVoided())
     answer(contracts.OrderRejected())
-    assert [e.type for e in sent()] == ["AuthorizePayment", "ScheduleShipment", "CapturePayment",
-                                        "CancelShipment", "VoidPayment", "RejectOrder"]
+    assert [e.type for e in sent()] == [
+        "AuthorizePayment",
+        "ScheduleShipment",
+        "CapturePayment",
+        "CancelShipment",
+        "VoidPayment",
+        "RejectOrder",
+    ]
     assert sent()[-1].payload == {"reason": "card expired"}
     final = state()
     assert final.state == SagaState.COMPENSATED
     assert [(s.name, s.status) for s in final.steps.all()] == [
-        ("authorize", "SUCCEEDED"), ("schedule", "SUCCEEDED"), ("capture", "FAILED"),
-        ("cancel", "SUCCEEDED"), ("void", "SUCCEEDED"), ("reject", "SUCCEEDED")]
+        ("authorize", "SUCCEEDED"),
+        ("schedule", "SUCCEEDED"),
+        ("capture", "FAILED"),
+        ("cancel", "SUCCEEDED"),
+        ("void", "SUCCEEDED"),
+        ("reject", "SUCCEEDED"),
+    ]
 
 
 def test_second_start_for_the_same_order_is_ignored() -> None:
@@ -133,18 +164,34 @@ def test_stale_duplicate_and_foreign_replies_change_nothing() -> None:
     answer(contracts.PaymentAuthorized(payment_id="p", amount=Decimal("9.99")))
     authorize_command = sent()[0]
     # a second reply to the finished authorize step
-    engine.handle_reply(Envelope.wrap(contracts.PaymentDeclined(reason="late"), order_id="o-1", correlation_id="k",
-                                      saga_id=authorize_command.saga_id, causation=authorize_command))
+    engine.handle_reply(
+        Envelope.wrap(
+            contracts.PaymentDeclined(reason="late"),
+            order_id="o-1",
+            correlation_id="k",
+            saga_id=authorize_command.saga_id,
+            causation=authorize_command,
+        )
+    )
     # a reply type the waiting command cannot have
     answer(contracts.PaymentVoided())
     # a reply for a saga that does not exist
-    engine.handle_reply(Envelope.wrap(contracts.OrderApproved(), order_id="o-1", correlation_id="k",
-                                      saga_id=str(uuid.uuid4()), causation=authorize_command))
+    engine.handle_reply(
+        Envelope.wrap(
+            contracts.OrderApproved(),
+            order_id="o-1",
+            correlation_id="k",
+            saga_id=str(uuid.uuid4()),
+            causation=authorize_command,
+        )
+    )
     final = state()
     assert (final.state, final.current_step) == (SagaState.RUNNING, "schedule")
     assert [e.type for e in sent()] == ["AuthorizePayment", "ScheduleShipment"]
     assert list(final.history.filter(event="ReplyIgnored").values_list("message_type", flat=True)) == [
-        "PaymentDeclined", "PaymentVoided"]
+        "PaymentDeclined",
+        "PaymentVoided",
+    ]
 
 
 def test_operator_compensates_a_running_saga_including_its_pending_step() -> None:

@@ -11,21 +11,33 @@ from saga_common.envelope import Envelope, EnvelopeError
 from saga_common.serialization import PayloadError, from_dict
 
 EXAMPLES: list[Message] = [
-    contracts.OrderCreated(customer_id="c-1", total=Decimal("25.00"), currency="EUR",
-                           items=[{"sku": "SKU-1", "quantity": 2, "unit_price": "12.50"}],
-                           shipping_address={"country": "DE"}),
-    contracts.ApproveOrder(), contracts.OrderApproved(),
-    contracts.RejectOrder(reason="no credit"), contracts.OrderRejected(),
+    contracts.OrderCreated(
+        customer_id="c-1",
+        total=Decimal("25.00"),
+        currency="EUR",
+        items=[{"sku": "SKU-1", "quantity": 2, "unit_price": "12.50"}],
+        shipping_address={"country": "DE"},
+    ),
+    contracts.ApproveOrder(),
+    contracts.OrderApproved(),
+    contracts.RejectOrder(reason="no credit"),
+    contracts.OrderRejected(),
     contracts.AuthorizePayment(customer_id="c-1", amount=Decimal("25.00"), currency="EUR"),
     contracts.PaymentAuthorized(payment_id="p-1", amount=Decimal("25.00")),
     contracts.PaymentDeclined(reason="no account"),
-    contracts.VoidPayment(), contracts.PaymentVoided(),
-    contracts.CapturePayment(), contracts.PaymentCaptured(payment_id="p-1", amount=Decimal("25.00")),
+    contracts.VoidPayment(),
+    contracts.PaymentVoided(),
+    contracts.CapturePayment(),
+    contracts.PaymentCaptured(payment_id="p-1", amount=Decimal("25.00")),
     contracts.PaymentCaptureFailed(reason="voided"),
-    contracts.RefundPayment(), contracts.PaymentRefunded(), contracts.PaymentRefundFailed(reason="x"),
+    contracts.RefundPayment(),
+    contracts.PaymentRefunded(),
+    contracts.PaymentRefundFailed(reason="x"),
     contracts.ScheduleShipment(country="DE", address={"country": "DE"}),
-    contracts.ShipmentScheduled(shipment_id="s-1"), contracts.ShipmentRejected(reason="AQ"),
-    contracts.CancelShipment(), contracts.ShipmentCancelled(),
+    contracts.ShipmentScheduled(shipment_id="s-1"),
+    contracts.ShipmentRejected(reason="AQ"),
+    contracts.CancelShipment(),
+    contracts.ShipmentCancelled(),
 ]
 
 
@@ -38,8 +50,12 @@ def test_contract_round_trips_through_a_kafka_value(message: Message) -> None:
     received = Envelope.from_kafka(value, [(k, v.encode()) for k, v in envelope.headers().items()])
     # then it gets the same message, the same identity and the same trace
     assert received.message() == message
-    assert (received.id, received.type, received.order_id, received.saga_id) == (envelope.id, type(message).__name__,
-                                                                                "o-1", "s-1")
+    assert (received.id, received.type, received.order_id, received.saga_id) == (
+        envelope.id,
+        type(message).__name__,
+        "o-1",
+        "s-1",
+    )
     assert received.traceparent == envelope.traceparent
 
 
@@ -51,7 +67,11 @@ def test_every_command_answers_with_replies_only() -> None:
     commands = [m for m in EXAMPLES if isinstance(m, Command)]
     assert all(issubclass(outcome, Reply) for c in commands for outcome in c.outcomes)
     assert {r.__name__ for r in reply_classes() if not r.succeeded} == {
-        "PaymentDeclined", "PaymentCaptureFailed", "PaymentRefundFailed", "ShipmentRejected"}
+        "PaymentDeclined",
+        "PaymentCaptureFailed",
+        "PaymentRefundFailed",
+        "ShipmentRejected",
+    }
 
 
 def test_reply_causation_carries_the_commands_trace() -> None:
@@ -79,8 +99,20 @@ def test_payload_that_does_not_fit_its_contract_is_refused(payload: dict[str, ob
 
 @pytest.mark.parametrize(
     "value",
-    [b"not json", b"[]", b'{"id": "x"}', json.dumps({"id": "not-a-uuid", "type": "ApproveOrder", "order_id": "o",
-                                                     "correlation_id": "c", "payload": {}}).encode()],
+    [
+        b"not json",
+        b"[]",
+        b'{"id": "x"}',
+        json.dumps(
+            {
+                "id": "not-a-uuid",
+                "type": "ApproveOrder",
+                "order_id": "o",
+                "correlation_id": "c",
+                "payload": {},
+            }
+        ).encode(),
+    ],
 )
 def test_malformed_envelope_is_refused(value: bytes) -> None:
     with pytest.raises(EnvelopeError):
@@ -88,8 +120,15 @@ def test_malformed_envelope_is_refused(value: bytes) -> None:
 
 
 def test_unknown_message_type_is_refused() -> None:
-    envelope = Envelope.from_body({"id": "6d1c9f6e-6c35-4a0e-9d8e-2b1f0e3f4a55", "type": "LaunchRocket",
-                                   "order_id": "o", "correlation_id": "c", "payload": {}})
+    envelope = Envelope.from_body(
+        {
+            "id": "6d1c9f6e-6c35-4a0e-9d8e-2b1f0e3f4a55",
+            "type": "LaunchRocket",
+            "order_id": "o",
+            "correlation_id": "c",
+            "payload": {},
+        }
+    )
     with pytest.raises(EnvelopeError):
         envelope.message()
     with pytest.raises(KeyError):

@@ -5,7 +5,9 @@ import pytest
 from saga_common.money import MoneyError, money_str, to_money
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("25", "25.00"), ("12.5", "12.50"), ("0.01", "0.01"), (7, "7.00")])
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("25", "25.00"), ("12.5", "12.50"), ("0.01", "0.01"), (7, "7.00")]
+)
 def test_to_money_gives_two_places(raw: str | int, expected: str) -> None:
     assert str(to_money(raw)) == expected
 

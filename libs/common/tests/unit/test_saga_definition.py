@@ -93,7 +93,9 @@ def test_failed_compensation_needs_an_operator() -> None:
 
 def test_without_a_final_command_compensation_ends_compensated() -> None:
     definition = Saga("bare", Data).step(authorize, compensate=void).step(schedule)
-    assert definition.after_reply(FORWARD, 1, succeeded=False) == Invoke(COMPENSATION, 0, SagaState.COMPENSATING)
+    assert definition.after_reply(FORWARD, 1, succeeded=False) == Invoke(
+        COMPENSATION, 0, SagaState.COMPENSATING
+    )
     assert definition.after_reply(COMPENSATION, 0, succeeded=True) == Finish(SagaState.COMPENSATED)
 
 

@@ -1,0 +1,55 @@
+# One task runner, the same names everywhere. Every target installs what it needs first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# uv from PATH, else the copy `bootstrap` installs with pip.
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+RUN := $(UV) run --frozen
+SUITES := libs/common svc_orders svc_payments svc_shipping orchestrator e2e
+SERVICES := svc_orders svc_payments svc_shipping orchestrator
+TYPED := libs/common/saga_common libs/devstack/devstack svc_orders/orders svc_payments/payments \
+         svc_shipping/shipping orchestrator/orchestrator e2e/e2e
+
+.PHONY: help bootstrap up down test test-suites lint format clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+bootstrap: ## install uv (if missing) and the locked dependencies
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
+	@$(UV) sync --locked --quiet
+
+up: bootstrap ## run the whole system in the foreground (PostgreSQL, broker, 4 web + 4 worker processes); Ctrl-C stops it
+	@$(RUN) devstack up
+
+down: bootstrap ## stop a system started by 'make up' in another terminal
+	@$(RUN) devstack down
+
+test: bootstrap ## run every test suite against real PostgreSQL and one broker for the whole run
+	@$(RUN) devstack with-services -- $(MAKE) --no-print-directory test-suites
+
+test-suites:
+	@rm -rf .run/junit; mkdir -p .run/junit; status=0; \
+	for suite in $(SUITES); do \
+	  echo "=== $$suite"; \
+	  $(RUN) pytest -p no:cacheprovider -q $$suite --junitxml=.run/junit/$$(basename $$suite).xml || status=1; \
+	done; \
+	$(RUN) python -m devstack.junit_summary .run/junit; \
+	exit $$status
+
+lint: bootstrap ## ruff (lint + format check), mypy, and a check that every model change has its migration
+	@$(RUN) ruff check .
+	@$(RUN) ruff format --check .
+	@$(RUN) mypy $(TYPED)
+	@for service in $(SERVICES); do \
+	  (cd $$service && $(RUN) python manage.py makemigrations --check --dry-run 2>/dev/null >/dev/null) \
+	    || { echo "$$service: models changed without a migration (run makemigrations)"; exit 1; }; \
+	done
+	@echo "lint: clean"
+
+format: bootstrap ## apply ruff's fixes and formatting
+	@$(RUN) ruff check --fix .
+	@$(RUN) ruff format .
+
+clean: ## remove caches and local run state
+	rm -rf .run .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,84 @@
+"""A small client of the system's public REST API, as a user's code would drive it."""
+
+import time
+from typing import Any
+
+import requests
+
+TERMINAL = {"APPROVED", "REJECTED"}
+SAGA_ENDED = {"COMPLETED", "COMPENSATED", "FAILED"}
+
+
+class SystemClient:
+    def __init__(self, urls: dict[str, str]) -> None:
+        self.urls = urls
+        self.http = requests.Session()
+
+    def open_account(self, customer_id: str, credit_limit: str, currency: str = "EUR") -> dict[str, Any]:
+        response = self.http.post(
+            f"{self.urls['payments']}/api/v1/accounts",
+            json={"customer_id": customer_id, "currency": currency, "credit_limit": credit_limit},
+            timeout=10,
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def account(self, customer_id: str) -> dict[str, Any]:
+        return self._get("payments", f"/api/v1/accounts/{customer_id}")
+
+    def place_order(
+        self,
+        customer_id: str,
+        *,
+        country: str = "DE",
+        unit_price: str = "12.50",
+        quantity: int = 2,
+        currency: str = "EUR",
+        idempotency_key: str | None = None,
+    ) -> requests.Response:
+        body = {
+            "customer_id": customer_id,
+            "currency": currency,
+            "items": [{"sku": "SKU-1", "quantity": quantity, "unit_price": unit_price}],
+            "shipping_address": {
+                "name": "Ada Lovelace",
+                "line1": "1 Main St",
+                "city": "Somewhere",
+                "postal_code": "12345",
+                "country": country,
+            },
+        }
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        return self.http.post(f"{self.urls['orders']}/api/v1/orders", json=body, headers=headers, timeout=10)
+
+    def order(self, order_id: str) -> dict[str, Any]:
+        return self._get("orders", f"/api/v1/orders/{order_id}")
+
+    def wait_until_settled(self, order_id: str, timeout: float = 60.0) -> dict[str, Any]:
+        """Poll until the order is APPROVED or REJECTED and its saga has ended; return the order.
+
+        The order is decided one message before the saga hears that it was, so both are awaited.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            order = self.order(order_id)
+            if order["status"] in TERMINAL and self.saga_of(order_id)["state"] in SAGA_ENDED:
+                return order
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"order {order_id} still {order['status']} after {timeout}s")
+            time.sleep(0.1)
+
+    def payments(self, order_id: str) -> list[dict[str, Any]]:
+        return self._get("payments", "/api/v1/payments", order_id=order_id)
+
+    def shipments(self, order_id: str) -> list[dict[str, Any]]:
+        return self._get("shipping", "/api/v1/shipments", order_id=order_id)
+
+    def saga_of(self, order_id: str) -> dict[str, Any]:
+        (saga,) = self._get("orchestrator", "/api/v1/sagas", order_id=order_id)["results"]
+        return saga
+
+    def _get(self, service: str, path: str, **params: str) -> Any:
+        response = self.http.get(f"{self.urls[service]}{path}", params=params, timeout=10)
+        response.raise_for_status()
+        return response.json()

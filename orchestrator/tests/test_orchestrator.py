@@ -1,0 +1,119 @@
+"""The orchestrator's message handlers and REST API on the real database."""
+
+from decimal import Decimal
+
+import pytest
+from django_outbox_pattern.models import Published
+from rest_framework.test import APIClient
+
+from orchestrator.handlers import HANDLERS
+from saga_common import contracts
+from saga_common.contracts import Message
+from saga_common.envelope import Envelope
+from saga_common.inbox import handle_once
+
+pytestmark = pytest.mark.django_db
+
+ORDER_ID = "8d0f2a52-3d3c-4c1e-9d1c-5c1b2a0e9f11"
+
+
+def order_created(country: str = "DE") -> Envelope:
+    event = contracts.OrderCreated(
+        customer_id="c-1",
+        total=Decimal("25.00"),
+        currency="EUR",
+        items=[],
+        shipping_address={"country": country},
+    )
+    return Envelope.wrap(event, order_id=ORDER_ID, correlation_id="req-1")
+
+
+def deliver(envelope: Envelope) -> None:
+    handle_once(envelope, HANDLERS[type(envelope.message())])
+
+
+def commands() -> list[Envelope]:
+    return [Envelope.from_body(b) for b in Published.objects.order_by("added").values_list("body", flat=True)]
+
+
+def answer(reply: Message) -> None:
+    last = commands()[-1]
+    deliver(
+        Envelope.wrap(
+            reply, order_id=ORDER_ID, correlation_id=last.correlation_id, saga_id=last.saga_id, causation=last
+        )
+    )
+
+
+def saga(api: APIClient) -> dict[str, object]:
+    (found,) = api.get("/api/v1/sagas", {"order_id": ORDER_ID}).json()["results"]
+    return found  # type: ignore[no-any-return]
+
+
+def test_order_created_starts_one_saga_that_authorizes_the_payment(api: APIClient) -> None:
+    deliver(order_created())
+    deliver(order_created())  # the same order announced again (a new message id)
+    (sent,) = commands()
+    assert (sent.type, sent.order_id, sent.correlation_id) == ("AuthorizePayment", ORDER_ID, "req-1")
+    assert sent.payload == {"customer_id": "c-1", "amount": "25.00", "currency": "EUR"}
+    found = saga(api)
+    assert (found["state"], found["current_step"], found["type"]) == (
+        "RUNNING",
+        "authorize_payment",
+        "place_order",
+    )
+
+
+def test_happy_path_through_the_handlers(api: APIClient) -> None:
+    deliver(order_created())
+    answer(contracts.PaymentAuthorized(payment_id="p-1", amount=Decimal("25.00")))
+    answer(contracts.ShipmentScheduled(shipment_id="s-1"))
+    answer(contracts.PaymentCaptured(payment_id="p-1", amount=Decimal("25.00")))
+    answer(contracts.OrderApproved())
+    found = saga(api)
+    assert found["state"] == "COMPLETED"
+    assert [(s["name"], s["status"], s["attempts"]) for s in found["steps"]] == [  # type: ignore[attr-defined]
+        ("authorize_payment", "SUCCEEDED", 1),
+        ("schedule_shipment", "SUCCEEDED", 1),
+        ("capture_payment", "SUCCEEDED", 1),
+        ("approve_order", "SUCCEEDED", 1),
+    ]
+    assert [h["event"] for h in found["history"]][:3] == ["SagaStarted", "CommandSent", "ReplyReceived"]  # type: ignore[attr-defined]
+
+
+def test_shipping_rejection_voids_the_payment_and_rejects_the_order(api: APIClient) -> None:
+    deliver(order_created("AQ"))
+    answer(contracts.PaymentAuthorized(payment_id="p-1", amount=Decimal("25.00")))
+    answer(contracts.ShipmentRejected(reason="we do not ship to AQ"))
+    answer(contracts.PaymentVoided())
+    assert commands()[-1].payload == {"reason": "we do not ship to AQ"}
+    answer(contracts.OrderRejected())
+    assert [c.type for c in commands()] == [
+        "AuthorizePayment",
+        "ScheduleShipment",
+        "VoidPayment",
+        "RejectOrder",
+    ]
+    assert saga(api)["state"] == "COMPENSATED"
+
+
+def test_saga_detail_filters_and_errors(api: APIClient) -> None:
+    deliver(order_created())
+    found = saga(api)
+    detail = api.get(f"/api/v1/sagas/{found['id']}").json()
+    assert set(detail) >= {"id", "type", "order_id", "state", "current_step", "steps", "history"}
+    assert api.get("/api/v1/sagas", {"state": "COMPLETED"}).json()["count"] == 0
+    assert api.get("/api/v1/sagas", {"state": "LOST"}).status_code == 400
+    assert api.get("/api/v1/sagas/00000000-0000-4000-8000-000000000000").status_code == 404
+
+
+def test_operator_actions(api: APIClient) -> None:
+    deliver(order_created())
+    saga_id = saga(api)["id"]
+    refused = api.post(f"/api/v1/sagas/{saga_id}/retry")
+    assert (refused.status_code, "only a FAILED saga" in refused.json()["detail"]) == (409, True)
+    compensated = api.post(f"/api/v1/sagas/{saga_id}/compensate")
+    assert (compensated.status_code, compensated.json()["state"]) == (200, "COMPENSATING")
+    assert commands()[-1].type == "VoidPayment"
+    assert api.post(f"/api/v1/sagas/{saga_id}/compensate").status_code == 409
+    assert api.post("/api/v1/sagas/00000000-0000-4000-8000-000000000000/retry").status_code == 404

@@ -1,0 +1,89 @@
+"""Accounts and payments over REST."""
+
+from decimal import Decimal
+
+import pytest
+from rest_framework.test import APIClient
+
+from payments import services
+from payments.models import Account
+
+pytestmark = pytest.mark.django_db
+
+
+def open_account(api: APIClient, **fields: str) -> object:
+    body = {"customer_id": "c-1", "currency": "EUR", "credit_limit": "100.00", **fields}
+    return api.post("/api/v1/accounts", body, format="json")
+
+
+def test_open_account_and_read_it(api: APIClient) -> None:
+    created = open_account(api)
+    assert created.status_code == 201  # type: ignore[attr-defined]
+    assert created.json() == {
+        "customer_id": "c-1",
+        "currency": "EUR",
+        "credit_limit": "100.00",  # type: ignore[attr-defined]
+        "available": "100.00",
+    }
+    assert api.get("/api/v1/accounts/c-1").json()["available"] == "100.00"
+
+
+def test_available_is_limit_minus_open_authorizations_minus_captures(api: APIClient) -> None:
+    open_account(api)
+    services.payment_authorize(order_id="o-1", customer_id="c-1", amount=Decimal("10.10"), currency="EUR")
+    services.payment_authorize(order_id="o-2", customer_id="c-1", amount=Decimal("20.20"), currency="EUR")
+    services.payment_authorize(order_id="o-3", customer_id="c-1", amount=Decimal("30.30"), currency="EUR")
+    services.payment_capture(order_id="o-2")
+    services.payment_void(order_id="o-3")
+    assert api.get("/api/v1/accounts/c-1").json()["available"] == "69.70"
+    services.payment_refund(order_id="o-2")
+    assert api.get("/api/v1/accounts/c-1").json()["available"] == "89.90"
+
+
+def test_second_account_for_a_customer_is_409(api: APIClient) -> None:
+    open_account(api)
+    response = open_account(api, credit_limit="5.00")
+    assert (response.status_code, "already has an account" in response.json()["detail"]) == (409, True)  # type: ignore[attr-defined]
+    assert Account.objects.get().credit_limit == Decimal("100.00")
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"credit_limit": "-1.00"},
+        {"credit_limit": "1.001"},
+        {"credit_limit": "lots"},
+        {"currency": "eur"},
+        {"customer_id": ""},
+        {"customer_id": "c/1"},
+        {"credit_limit": "1" * 20},
+    ],
+)
+def test_bad_account_gets_400_and_creates_nothing(api: APIClient, fields: dict[str, str]) -> None:
+    response = open_account(api, **fields)
+    assert response.status_code == 400  # type: ignore[attr-defined]
+    assert Account.objects.count() == 0
+
+
+def test_unknown_account_is_404_json(api: APIClient) -> None:
+    response = api.get("/api/v1/accounts/nobody")
+    assert (response.status_code, response.json()) == (404, {"detail": "No Account matches the given query."})
+
+
+def test_payments_are_listed_by_order(api: APIClient) -> None:
+    open_account(api)
+    payment = services.payment_authorize(
+        order_id="o-1", customer_id="c-1", amount=Decimal("5.00"), currency="EUR"
+    )
+    listed = api.get("/api/v1/payments", {"order_id": "o-1"}).json()
+    assert listed == [
+        {
+            "id": str(payment.id),
+            "order_id": "o-1",
+            "amount": "5.00",
+            "currency": "EUR",
+            "status": "AUTHORIZED",
+        }
+    ]
+    assert api.get("/api/v1/payments", {"order_id": "o-2"}).json() == []
+    assert api.get("/api/v1/payments").status_code == 400

@@ -1,0 +1,100 @@
+"""The payment commands of the saga and the replies they produce."""
+
+from decimal import Decimal
+
+import pytest
+from django_outbox_pattern.models import Published
+
+from payments.handlers import HANDLERS
+from payments.models import Account, Payment, PaymentStatus
+from saga_common.contracts import AuthorizePayment, CapturePayment, Message, RefundPayment, VoidPayment
+from saga_common.envelope import Envelope
+from saga_common.inbox import handle_once
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def account() -> Account:
+    return Account.objects.create(customer_id="c-1", currency="EUR", credit_limit=Decimal("50.00"))
+
+
+def handle(message: Message, order_id: str = "o-1") -> Envelope:
+    """Deliver a command through the inbox; return the reply it produced."""
+    command = Envelope.wrap(message, order_id=order_id, correlation_id="c", saga_id="s")
+    handle_once(command, HANDLERS[type(message)])
+    (reply,) = [
+        Envelope.from_body(b)
+        for b in Published.objects.filter(body__causation_id=command.id).values_list("body", flat=True)
+    ]
+    return reply
+
+
+def authorize(amount: str, customer: str = "c-1", currency: str = "EUR", order_id: str = "o-1") -> Envelope:
+    return handle(AuthorizePayment(customer_id=customer, amount=Decimal(amount), currency=currency), order_id)
+
+
+def test_authorization_within_credit_holds_the_amount() -> None:
+    reply = authorize("50.00")
+    payment = Payment.objects.get()
+    assert (reply.type, reply.payload) == (
+        "PaymentAuthorized",
+        {"payment_id": str(payment.id), "amount": "50.00"},
+    )
+    assert payment.status == PaymentStatus.AUTHORIZED
+
+
+@pytest.mark.parametrize(
+    ("customer", "amount", "currency", "reason"),
+    [
+        ("c-1", "50.01", "EUR", "amount exceeds available credit"),
+        ("c-9", "1.00", "EUR", "customer has no account"),
+        ("c-1", "1.00", "USD", "account is in EUR, order in USD"),
+    ],
+)
+def test_authorization_declined_with_the_reason(
+    customer: str, amount: str, currency: str, reason: str
+) -> None:
+    reply = authorize(amount, customer, currency)
+    assert (reply.type, reply.payload) == ("PaymentDeclined", {"reason": reason})
+    assert Payment.objects.get().status == PaymentStatus.DECLINED
+
+
+def test_open_authorizations_count_against_later_ones() -> None:
+    assert authorize("30.00", order_id="o-1").type == "PaymentAuthorized"
+    assert authorize("30.00", order_id="o-2").type == "PaymentDeclined"
+    handle(VoidPayment(), "o-1")
+    assert authorize("30.00", order_id="o-3").type == "PaymentAuthorized"
+
+
+def test_repeated_authorization_of_an_order_returns_the_first_outcome() -> None:
+    first = authorize("10.00")
+    second = authorize("10.00")
+    assert first.payload == second.payload
+    assert Payment.objects.count() == 1
+
+
+def test_void_releases_and_is_safe_to_repeat_or_send_for_nothing() -> None:
+    authorize("10.00")
+    assert handle(VoidPayment()).type == "PaymentVoided"
+    assert handle(VoidPayment()).type == "PaymentVoided"
+    assert handle(VoidPayment(), "o-unknown").type == "PaymentVoided"
+    assert Payment.objects.get().status == PaymentStatus.VOIDED
+
+
+def test_capture_then_refund() -> None:
+    authorize("10.00")
+    captured = handle(CapturePayment())
+    assert (captured.type, captured.payload["amount"]) == ("PaymentCaptured", "10.00")
+    assert handle(CapturePayment()).type == "PaymentCaptured"  # idempotent
+    assert handle(RefundPayment()).type == "PaymentRefunded"
+    assert Payment.objects.get().status == PaymentStatus.REFUNDED
+
+
+def test_capture_of_a_voided_payment_fails_with_a_reply() -> None:
+    authorize("10.00")
+    handle(VoidPayment())
+    reply = handle(CapturePayment())
+    assert reply.type == "PaymentCaptureFailed"
+    assert "VOIDED" in reply.payload["reason"]
+    assert Payment.objects.get().status == PaymentStatus.VOIDED

@@ -1,0 +1,70 @@
+"""Scheduling and cancelling shipments, over messages and REST."""
+
+import pytest
+from django_outbox_pattern.models import Published
+from pytest_django.fixtures import Settings as SettingsWrapper
+from rest_framework.test import APIClient
+
+from saga_common.contracts import CancelShipment, Message, ScheduleShipment
+from saga_common.envelope import Envelope
+from saga_common.inbox import handle_once
+from shipping.handlers import HANDLERS
+from shipping.models import Shipment, ShipmentStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def handle(message: Message, order_id: str = "o-1") -> Envelope:
+    command = Envelope.wrap(message, order_id=order_id, correlation_id="c", saga_id="s")
+    handle_once(command, HANDLERS[type(message)])
+    (reply,) = [
+        Envelope.from_body(b)
+        for b in Published.objects.filter(body__causation_id=command.id).values_list("body", flat=True)
+    ]
+    return reply
+
+
+def schedule(country: str, order_id: str = "o-1") -> Envelope:
+    return handle(ScheduleShipment(country=country, address={"country": country, "city": "x"}), order_id)
+
+
+def test_served_country_gets_a_scheduled_shipment() -> None:
+    reply = schedule("DE")
+    shipment = Shipment.objects.get()
+    assert (reply.type, reply.payload) == ("ShipmentScheduled", {"shipment_id": str(shipment.id)})
+    assert (shipment.status, shipment.country) == (ShipmentStatus.SCHEDULED, "DE")
+
+
+def test_country_not_served_is_rejected_and_records_nothing(settings: SettingsWrapper) -> None:
+    settings.SHIPPING_COUNTRIES = ["DE"]
+    reply = schedule("FR")
+    assert (reply.type, reply.payload) == ("ShipmentRejected", {"reason": "we do not ship to FR"})
+    assert Shipment.objects.count() == 0
+
+
+def test_antarctica_is_never_served_even_if_configured(settings: SettingsWrapper) -> None:
+    settings.SHIPPING_COUNTRIES = ["DE", "AQ"]
+    assert schedule("AQ").type == "ShipmentRejected"
+    assert Shipment.objects.count() == 0
+
+
+def test_cancel_is_safe_to_repeat_and_a_repeated_schedule_returns_the_first() -> None:
+    first = schedule("DE")
+    assert schedule("DE").payload == first.payload
+    assert handle(CancelShipment()).type == "ShipmentCancelled"
+    assert handle(CancelShipment()).type == "ShipmentCancelled"
+    assert handle(CancelShipment(), "o-unknown").type == "ShipmentCancelled"
+    assert Shipment.objects.get().status == ShipmentStatus.CANCELLED
+    assert schedule("DE").type == "ShipmentRejected"  # a cancelled shipment is not scheduled again
+
+
+def test_shipments_are_listed_by_order(api: APIClient) -> None:
+    schedule("DE")
+    (listed,) = api.get("/api/v1/shipments", {"order_id": "o-1"}).json()
+    assert {k: listed[k] for k in ("order_id", "status", "country")} == {
+        "order_id": "o-1",
+        "status": "SCHEDULED",
+        "country": "DE",
+    }
+    missing = api.get("/api/v1/shipments")
+    assert (missing.status_code, "order_id" in missing.json()) == (400, True)
