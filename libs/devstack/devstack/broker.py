@@ -32,6 +32,7 @@ def start_broker(port: int, log_path: Path | None = None) -> subprocess.Popen[by
         [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
         stdout=output,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # stopped last by whoever started it, not by the terminal's Ctrl-C
     )
     wait_for_broker(f"127.0.0.1:{port}", process)
     return process

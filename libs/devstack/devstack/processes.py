@@ -54,6 +54,9 @@ class ProcessGroup:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            # Own session: a terminal's Ctrl-C reaches only the supervisor, which then stops
+            # everything in order (services first, broker last) instead of all at once.
+            start_new_session=True,
         )
         self._width = max(self._width, len(name))
         process = ManagedProcess(name, popen, log_path, next(_COLOURS))
