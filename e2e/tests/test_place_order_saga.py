@@ -1,12 +1,17 @@
 """The three outcomes of the PlaceOrder saga, driven through the public REST API of the running system."""
 
+import time
 import uuid
 from decimal import Decimal
 
 import pytest
 
+from devstack.services import SERVICES
+from devstack.stack import Stack
 from e2e.client import SystemClient
 from e2e.invariants import check, snapshot
+
+SERVICE_BY_NAME = {s.name: s for s in SERVICES}
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +102,21 @@ def test_every_invariant_holds_in_all_four_databases(
     )
     assert captured > 0
     assert Decimal(client.account(customer)["available"]) == Decimal("100.00") - captured
+
+
+def test_a_saga_waits_out_a_stopped_participant_and_completes_after_restart(
+    stack: Stack, client: SystemClient, customer: str
+) -> None:
+    # given the payments worker stopped with SIGTERM: it finishes its work and exits cleanly
+    assert stack.processes.stop("payments-worker") == 0
+    try:
+        # when an order is placed meanwhile, it waits (nothing is lost, nothing decided)
+        order_id = client.place_order(customer, unit_price="3.00", quantity=1).json()["id"]
+        time.sleep(2)
+        assert client.order(order_id)["status"] == "PENDING"
+        assert client.saga_of(order_id)["current_step"] == "authorize_payment"
+    finally:
+        stack.start_worker(SERVICE_BY_NAME["payments"])
+    # then once the worker is back, the saga picks up where it was and the order is approved
+    assert client.wait_until_settled(order_id)["status"] == "APPROVED"
+    assert [p["status"] for p in client.payments(order_id)] == ["CAPTURED"]
