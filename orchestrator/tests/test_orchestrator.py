@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 import pytest
-from django_outbox_pattern.models import Published
 from rest_framework.test import APIClient
 
 from orchestrator.handlers import HANDLERS
@@ -11,6 +10,7 @@ from saga_common import contracts
 from saga_common.contracts import Message
 from saga_common.envelope import Envelope
 from saga_common.inbox import handle_once
+from saga_common.testing.messages import outbox_messages
 
 pytestmark = pytest.mark.django_db
 
@@ -32,12 +32,8 @@ def deliver(envelope: Envelope) -> None:
     handle_once(envelope, HANDLERS[type(envelope.message())])
 
 
-def commands() -> list[Envelope]:
-    return [Envelope.from_body(b) for b in Published.objects.order_by("added").values_list("body", flat=True)]
-
-
 def answer(reply: Message) -> None:
-    last = commands()[-1]
+    last = outbox_messages()[-1]
     deliver(
         Envelope.wrap(
             reply, order_id=ORDER_ID, correlation_id=last.correlation_id, saga_id=last.saga_id, causation=last
@@ -53,7 +49,7 @@ def saga(api: APIClient) -> dict[str, object]:
 def test_order_created_starts_one_saga_that_authorizes_the_payment(api: APIClient) -> None:
     deliver(order_created())
     deliver(order_created())  # the same order announced again (a new message id)
-    (sent,) = commands()
+    (sent,) = outbox_messages()
     assert (sent.type, sent.order_id, sent.correlation_id) == ("AuthorizePayment", ORDER_ID, "req-1")
     assert sent.payload == {"customer_id": "c-1", "amount": "25.00", "currency": "EUR"}
     found = saga(api)
@@ -86,9 +82,9 @@ def test_shipping_rejection_voids_the_payment_and_rejects_the_order(api: APIClie
     answer(contracts.PaymentAuthorized(payment_id="p-1", amount=Decimal("25.00")))
     answer(contracts.ShipmentRejected(reason="we do not ship to AQ"))
     answer(contracts.PaymentVoided())
-    assert commands()[-1].payload == {"reason": "we do not ship to AQ"}
+    assert outbox_messages()[-1].payload == {"reason": "we do not ship to AQ"}
     answer(contracts.OrderRejected())
-    assert [c.type for c in commands()] == [
+    assert [c.type for c in outbox_messages()] == [
         "AuthorizePayment",
         "ScheduleShipment",
         "VoidPayment",
@@ -114,6 +110,6 @@ def test_operator_actions(api: APIClient) -> None:
     assert (refused.status_code, "only a FAILED saga" in refused.json()["detail"]) == (409, True)
     compensated = api.post(f"/api/v1/sagas/{saga_id}/compensate")
     assert (compensated.status_code, compensated.json()["state"]) == (200, "COMPENSATING")
-    assert commands()[-1].type == "VoidPayment"
+    assert outbox_messages()[-1].type == "VoidPayment"
     assert api.post(f"/api/v1/sagas/{saga_id}/compensate").status_code == 409
     assert api.post("/api/v1/sagas/00000000-0000-4000-8000-000000000000/retry").status_code == 404

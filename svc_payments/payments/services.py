@@ -60,29 +60,25 @@ def payment_void(*, order_id: str) -> Payment | None:
     return payment
 
 
-@transaction.atomic
 def payment_capture(*, order_id: str) -> Payment:
     """Take the authorized money; capturing a captured payment again changes nothing."""
-    payment = Payment.objects.select_for_update().filter(order_id=order_id).first()
-    if payment is None:
-        raise DomainError(f"order {order_id} has no payment to capture")
-    if payment.status == PaymentStatus.AUTHORIZED:
-        payment.status = PaymentStatus.CAPTURED
-        payment.save(update_fields=["status", "updated_at"])
-    elif payment.status != PaymentStatus.CAPTURED:
-        raise DomainError(f"payment of order {order_id} is {payment.status} and cannot be captured")
-    return payment
+    return _move_payment(order_id, PaymentStatus.AUTHORIZED, PaymentStatus.CAPTURED, "captured")
+
+
+def payment_refund(*, order_id: str) -> Payment:
+    """Give captured money back; refunding a refunded payment again changes nothing."""
+    return _move_payment(order_id, PaymentStatus.CAPTURED, PaymentStatus.REFUNDED, "refunded")
 
 
 @transaction.atomic
-def payment_refund(*, order_id: str) -> Payment:
-    """Give captured money back; refunding a refunded payment again changes nothing."""
+def _move_payment(order_id: str, source: PaymentStatus, target: PaymentStatus, verb: str) -> Payment:
+    """Move the order's payment from ``source`` to ``target``; already at ``target`` is a no-op."""
     payment = Payment.objects.select_for_update().filter(order_id=order_id).first()
     if payment is None:
-        raise DomainError(f"order {order_id} has no payment to refund")
-    if payment.status == PaymentStatus.CAPTURED:
-        payment.status = PaymentStatus.REFUNDED
+        raise DomainError(f"order {order_id} has no payment to be {verb}")
+    if payment.status == source:
+        payment.status = target
         payment.save(update_fields=["status", "updated_at"])
-    elif payment.status != PaymentStatus.REFUNDED:
-        raise DomainError(f"payment of order {order_id} is {payment.status} and cannot be refunded")
+    elif payment.status != target:
+        raise DomainError(f"payment of order {order_id} is {payment.status} and cannot be {verb}")
     return payment

@@ -3,13 +3,12 @@
 from decimal import Decimal
 
 import pytest
-from django_outbox_pattern.models import Published
 
 from payments.handlers import HANDLERS
 from payments.models import Account, Payment, PaymentStatus
 from saga_common.contracts import AuthorizePayment, CapturePayment, Message, RefundPayment, VoidPayment
 from saga_common.envelope import Envelope
-from saga_common.inbox import handle_once
+from saga_common.testing.messages import deliver
 
 pytestmark = pytest.mark.django_db
 
@@ -20,14 +19,7 @@ def account() -> Account:
 
 
 def handle(message: Message, order_id: str = "o-1") -> Envelope:
-    """Deliver a command through the inbox; return the reply it produced."""
-    command = Envelope.wrap(message, order_id=order_id, correlation_id="c", saga_id="s")
-    handle_once(command, HANDLERS[type(message)])
-    (reply,) = [
-        Envelope.from_body(b)
-        for b in Published.objects.filter(body__causation_id=command.id).values_list("body", flat=True)
-    ]
-    return reply
+    return deliver(message, HANDLERS, order_id=order_id)
 
 
 def authorize(amount: str, customer: str = "c-1", currency: str = "EUR", order_id: str = "o-1") -> Envelope:

@@ -1,13 +1,12 @@
 """Scheduling and cancelling shipments, over messages and REST."""
 
 import pytest
-from django_outbox_pattern.models import Published
 from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.test import APIClient
 
 from saga_common.contracts import CancelShipment, Message, ScheduleShipment
 from saga_common.envelope import Envelope
-from saga_common.inbox import handle_once
+from saga_common.testing.messages import deliver
 from shipping.handlers import HANDLERS
 from shipping.models import Shipment, ShipmentStatus
 
@@ -15,13 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def handle(message: Message, order_id: str = "o-1") -> Envelope:
-    command = Envelope.wrap(message, order_id=order_id, correlation_id="c", saga_id="s")
-    handle_once(command, HANDLERS[type(message)])
-    (reply,) = [
-        Envelope.from_body(b)
-        for b in Published.objects.filter(body__causation_id=command.id).values_list("body", flat=True)
-    ]
-    return reply
+    return deliver(message, HANDLERS, order_id=order_id)
 
 
 def schedule(country: str, order_id: str = "o-1") -> Envelope:

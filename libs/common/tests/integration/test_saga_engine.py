@@ -1,68 +1,24 @@
 """The saga engine against the real PostgreSQL: state, step history and commands in the outbox."""
 
 import uuid
-from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
-from django_outbox_pattern.models import Published
 
 from saga_common import contracts
 from saga_common.api import DomainError
 from saga_common.contracts import Message, Reply
 from saga_common.envelope import Envelope
-from saga_common.sagas.definition import Saga, SagaState
+from saga_common.sagas.definition import SagaState
 from saga_common.sagas.engine import SagaEngine, saga_id_for
 from saga_common.sagas.models import SagaInstance, StepStatus
+from saga_common.testing.messages import outbox_messages
+from tests.example_saga import Data, example_saga
 
 pytestmark = pytest.mark.django_db
 
 
-@dataclass
-class Data:
-    reason: str | None = None
-
-
-def authorize(data: Data) -> contracts.AuthorizePayment:
-    return contracts.AuthorizePayment(customer_id="c-1", amount=Decimal("9.99"), currency="EUR")
-
-
-def void(data: Data) -> contracts.VoidPayment:
-    return contracts.VoidPayment()
-
-
-def schedule(data: Data) -> contracts.ScheduleShipment:
-    return contracts.ScheduleShipment(country="DE", address={})
-
-
-def cancel(data: Data) -> contracts.CancelShipment:
-    return contracts.CancelShipment()
-
-
-def capture(data: Data) -> contracts.CapturePayment:
-    return contracts.CapturePayment()
-
-
-def approve(data: Data) -> contracts.ApproveOrder:
-    return contracts.ApproveOrder()
-
-
-def reject(data: Data) -> contracts.RejectOrder:
-    return contracts.RejectOrder(reason=data.reason or "?")
-
-
-def remember_reason(data: Data, reply: contracts.PaymentCaptureFailed) -> None:
-    data.reason = reply.reason
-
-
-SAGA = (
-    Saga("engine_test", Data)
-    .step(authorize, compensate=void)
-    .step(schedule, compensate=cancel)
-    .pivot(capture, on_reply={contracts.PaymentCaptureFailed: remember_reason})
-    .step(approve)
-    .on_compensated(reject)
-)
+SAGA = example_saga()
 engine = SagaEngine([SAGA])
 
 
@@ -77,17 +33,9 @@ def start(order_id: str = "o-1") -> SagaInstance:
     return engine.start(SAGA, order_id=order_id, data=Data(), cause=cause)
 
 
-def sent() -> list[Envelope]:
-    """Commands in the outbox, oldest first."""
-    return [
-        Envelope.from_body(body)
-        for body in Published.objects.order_by("added").values_list("body", flat=True)
-    ]
-
-
 def answer(message: Message) -> None:
     """Reply to the latest command, as its participant would."""
-    command = sent()[-1]
+    command = outbox_messages()[-1]
     assert isinstance(message, Reply)
     engine.handle_reply(
         Envelope.wrap(
@@ -110,13 +58,13 @@ def test_happy_path_sends_every_step_in_order_and_completes() -> None:
     answer(contracts.ShipmentScheduled(shipment_id="s"))
     answer(contracts.PaymentCaptured(payment_id="p", amount=Decimal("9.99")))
     answer(contracts.OrderApproved())
-    assert [e.type for e in sent()] == [
+    assert [e.type for e in outbox_messages()] == [
         "AuthorizePayment",
         "ScheduleShipment",
         "CapturePayment",
         "ApproveOrder",
     ]
-    assert all(e.saga_id == str(instance.id) and e.correlation_id == "k" for e in sent())
+    assert all(e.saga_id == str(instance.id) and e.correlation_id == "k" for e in outbox_messages())
     final = state()
     assert (final.state, final.current_step) == (SagaState.COMPLETED, "")
     assert [s.status for s in final.steps.all()] == [StepStatus.SUCCEEDED] * 4
@@ -131,7 +79,7 @@ def test_failed_pivot_compensates_in_reverse_order_then_rejects() -> None:
     answer(contracts.ShipmentCancelled())
     answer(contracts.PaymentVoided())
     answer(contracts.OrderRejected())
-    assert [e.type for e in sent()] == [
+    assert [e.type for e in outbox_messages()] == [
         "AuthorizePayment",
         "ScheduleShipment",
         "CapturePayment",
@@ -139,7 +87,7 @@ def test_failed_pivot_compensates_in_reverse_order_then_rejects() -> None:
         "VoidPayment",
         "RejectOrder",
     ]
-    assert sent()[-1].payload == {"reason": "card expired"}
+    assert outbox_messages()[-1].payload == {"reason": "card expired"}
     final = state()
     assert final.state == SagaState.COMPENSATED
     assert [(s.name, s.status) for s in final.steps.all()] == [
@@ -154,15 +102,15 @@ def test_failed_pivot_compensates_in_reverse_order_then_rejects() -> None:
 
 def test_second_start_for_the_same_order_is_ignored() -> None:
     first, second = start(), start()
-    assert first.id == second.id == saga_id_for("engine_test", "o-1")
+    assert first.id == second.id == saga_id_for("example", "o-1")
     assert SagaInstance.objects.count() == 1
-    assert [e.type for e in sent()] == ["AuthorizePayment"]
+    assert [e.type for e in outbox_messages()] == ["AuthorizePayment"]
 
 
 def test_stale_duplicate_and_foreign_replies_change_nothing() -> None:
     start()
     answer(contracts.PaymentAuthorized(payment_id="p", amount=Decimal("9.99")))
-    authorize_command = sent()[0]
+    authorize_command = outbox_messages()[0]
     # a second reply to the finished authorize step
     engine.handle_reply(
         Envelope.wrap(
@@ -187,7 +135,7 @@ def test_stale_duplicate_and_foreign_replies_change_nothing() -> None:
     )
     final = state()
     assert (final.state, final.current_step) == (SagaState.RUNNING, "schedule")
-    assert [e.type for e in sent()] == ["AuthorizePayment", "ScheduleShipment"]
+    assert [e.type for e in outbox_messages()] == ["AuthorizePayment", "ScheduleShipment"]
     assert list(final.history.filter(event="ReplyIgnored").values_list("message_type", flat=True)) == [
         "PaymentDeclined",
         "PaymentVoided",
@@ -199,7 +147,7 @@ def test_operator_compensates_a_running_saga_including_its_pending_step() -> Non
     answer(contracts.PaymentAuthorized(payment_id="p", amount=Decimal("9.99")))
     engine.compensate(instance.id)
     # the pending shipment may have happened: it is cancelled too, then the payment voided
-    assert [e.type for e in sent()][-1] == "CancelShipment"
+    assert [e.type for e in outbox_messages()][-1] == "CancelShipment"
     answer(contracts.ShipmentCancelled())
     answer(contracts.PaymentVoided())
     answer(contracts.OrderRejected())
@@ -224,8 +172,8 @@ def test_failure_past_the_pivot_waits_for_an_operator_retry() -> None:
     engine.retry(instance.id)
     retried = state().steps.get(name="approve")
     assert (retried.status, retried.attempts) == (StepStatus.STARTED, 2)
-    assert [e.type for e in sent()][-2:] == ["ApproveOrder", "ApproveOrder"]
-    assert sent()[-1].id != sent()[-2].id
+    assert [e.type for e in outbox_messages()][-2:] == ["ApproveOrder", "ApproveOrder"]
+    assert outbox_messages()[-1].id != outbox_messages()[-2].id
     answer(contracts.OrderApproved())
     assert state().state == SagaState.COMPLETED
     with pytest.raises(DomainError):

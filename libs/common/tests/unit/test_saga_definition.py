@@ -1,58 +1,15 @@
 """The saga rules as a specification: given a reply to an action, expect the next action."""
 
-from dataclasses import dataclass
-from decimal import Decimal
-
 import pytest
 
-from saga_common import contracts
 from saga_common.sagas.definition import ActionKind, Finish, Invoke, Saga, SagaDefinitionError, SagaState
+from tests.example_saga import Data, authorize, cancel, capture, example_saga, schedule, void
 
 FORWARD, COMPENSATION, FINAL = ActionKind.FORWARD, ActionKind.COMPENSATION, ActionKind.FINAL
 
 
-@dataclass
-class Data:
-    note: str = ""
-
-
-def authorize(data: Data) -> contracts.AuthorizePayment:
-    return contracts.AuthorizePayment(customer_id="c", amount=Decimal("1.00"), currency="EUR")
-
-
-def void(data: Data) -> contracts.VoidPayment:
-    return contracts.VoidPayment()
-
-
-def schedule(data: Data) -> contracts.ScheduleShipment:
-    return contracts.ScheduleShipment(country="DE", address={})
-
-
-def cancel(data: Data) -> contracts.CancelShipment:
-    return contracts.CancelShipment()
-
-
-def capture(data: Data) -> contracts.CapturePayment:
-    return contracts.CapturePayment()
-
-
-def approve(data: Data) -> contracts.ApproveOrder:
-    return contracts.ApproveOrder()
-
-
-def reject(data: Data) -> contracts.RejectOrder:
-    return contracts.RejectOrder(reason=data.note)
-
-
 def saga() -> Saga[Data]:
-    return (
-        Saga("test", Data)
-        .step(authorize, compensate=void)
-        .step(schedule, compensate=cancel)
-        .pivot(capture)
-        .step(approve)
-        .on_compensated(reject)
-    )
+    return example_saga()
 
 
 def test_saga_starts_with_its_first_step() -> None:

@@ -1,0 +1,55 @@
+"""A saga shaped like PlaceOrder, for the engine's own tests (the real one lives in the orchestrator)."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from saga_common import contracts
+from saga_common.sagas.definition import Saga
+
+
+@dataclass
+class Data:
+    reason: str | None = None
+
+
+def authorize(data: Data) -> contracts.AuthorizePayment:
+    return contracts.AuthorizePayment(customer_id="c-1", amount=Decimal("9.99"), currency="EUR")
+
+
+def void(data: Data) -> contracts.VoidPayment:
+    return contracts.VoidPayment()
+
+
+def schedule(data: Data) -> contracts.ScheduleShipment:
+    return contracts.ScheduleShipment(country="DE", address={})
+
+
+def cancel(data: Data) -> contracts.CancelShipment:
+    return contracts.CancelShipment()
+
+
+def capture(data: Data) -> contracts.CapturePayment:
+    return contracts.CapturePayment()
+
+
+def approve(data: Data) -> contracts.ApproveOrder:
+    return contracts.ApproveOrder()
+
+
+def reject(data: Data) -> contracts.RejectOrder:
+    return contracts.RejectOrder(reason=data.reason or "?")
+
+
+def remember_reason(data: Data, reply: contracts.PaymentCaptureFailed) -> None:
+    data.reason = reply.reason
+
+
+def example_saga() -> Saga[Data]:
+    return (
+        Saga("example", Data)
+        .step(authorize, compensate=void)
+        .step(schedule, compensate=cancel)
+        .pivot(capture, on_reply={contracts.PaymentCaptureFailed: remember_reason})
+        .step(approve)
+        .on_compensated(reject)
+    )
