@@ -95,7 +95,7 @@ def down() -> int:
 
 def with_services(command: list[str]) -> int:
     """Run ``command`` with PostgreSQL up and one broker for the whole run (KAFKA_BOOTSTRAP_SERVERS)."""
-    postgres.ensure_server()
+    postgres.ensure_server(f"{os.environ.get('POSTGRES_URL', postgres.DEFAULT_SERVER_URL)}/postgres")
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     broker = None
     if not bootstrap or not broker_answers(bootstrap):

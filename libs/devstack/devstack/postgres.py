@@ -11,7 +11,9 @@ from psycopg2 import sql
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+# The server (no database name); services append theirs. POSTGRES_URL overrides it in devstack.
+DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432"
+DEFAULT_ADMIN_URL = f"{DEFAULT_SERVER_URL}/postgres"
 
 
 def reachable(admin_url: str = DEFAULT_ADMIN_URL) -> bool:

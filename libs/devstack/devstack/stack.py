@@ -24,7 +24,9 @@ class StackConfig:
     kafka_bootstrap: str = "127.0.0.1:9092"
     topic_prefix: str = ""
     database_prefix: str = ""
-    postgres_url: str = "postgres://postgres@127.0.0.1:5432"
+    postgres_url: str = field(
+        default_factory=lambda: os.environ.get("POSTGRES_URL", postgres.DEFAULT_SERVER_URL)
+    )
     ports: dict[str, int] = field(default_factory=lambda: {s.name: s.port for s in SERVICES})
     web_workers: int = 2
     web_threads: int = 4
