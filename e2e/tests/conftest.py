@@ -22,8 +22,9 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         web_workers=1,
         run_dir=tmp_path_factory.mktemp("stack"),
     )
-    postgres.ensure_server()
-    postgres.drop_databases([config.database_name(s) for s in SERVICES])
+    admin_url = f"{config.postgres_url}/postgres"
+    postgres.ensure_server(admin_url)
+    postgres.drop_databases([config.database_name(s) for s in SERVICES], admin_url)
     system = Stack(config, echo=False)
     try:
         system.prepare()

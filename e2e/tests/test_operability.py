@@ -1,0 +1,36 @@
+"""What every service offers operators: health checks and an OpenAPI schema, all JSON."""
+
+import pytest
+import requests
+
+from devstack.services import SERVICES
+from devstack.stack import Stack
+
+ENDPOINTS = {
+    "orders": "/api/v1/orders",
+    "payments": "/api/v1/accounts",
+    "shipping": "/api/v1/shipments",
+    "orchestrator": "/api/v1/sagas",
+}
+
+
+@pytest.mark.parametrize("service", [s.name for s in SERVICES])
+def test_service_is_live_ready_and_describes_its_api(stack: Stack, service: str) -> None:
+    base = stack.url(service)
+    assert requests.get(f"{base}/healthz/live", timeout=5).json() == {"status": "ok"}
+    ready = requests.get(f"{base}/healthz/ready", timeout=5)
+    assert (ready.status_code, ready.json()["checks"]) == (200, {"database": True, "broker": True})
+    schema = requests.get(
+        f"{base}/api/schema/", headers={"Accept": "application/vnd.oai.openapi+json"}, timeout=5
+    )
+    assert ENDPOINTS[service] in schema.json()["paths"]
+
+
+@pytest.mark.parametrize("service", [s.name for s in SERVICES])
+def test_unknown_paths_get_json_not_html(stack: Stack, service: str) -> None:
+    response = requests.get(f"{stack.url(service)}/no/such/page", timeout=5)
+    assert (response.status_code, response.headers["Content-Type"], response.json()) == (
+        404,
+        "application/json",
+        {"detail": "Not found."},
+    )
