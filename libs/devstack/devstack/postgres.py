@@ -28,14 +28,18 @@ def ensure_server(admin_url: str = DEFAULT_ADMIN_URL) -> None:
     """Return once PostgreSQL answers at ``admin_url``: start the local cluster, or install one first."""
     if reachable(admin_url):
         return
+    installed = False
     if not shutil.which("pg_ctlcluster"):
         logger.info("no PostgreSQL found: installing Debian's postgresql package")
         _run(["apt-get", "update"])
         _run(["apt-get", "install", "-y", "--no-install-recommends", "postgresql"])
         _trust_local_connections()
+        installed = True
     for version in _cluster_versions():
         logger.info("starting PostgreSQL cluster %s/main", version)
         subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=False)
+        if installed:  # the package may have started the cluster before pg_hba.conf was changed
+            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "reload"], check=False)
     deadline = time.monotonic() + 60
     while not reachable(admin_url):
         if time.monotonic() > deadline:
