@@ -38,10 +38,14 @@ test-suites:
 	$(RUN) python -m devstack.junit_summary .run/junit; \
 	exit $$status
 
-lint: bootstrap ## ruff (lint + format check), mypy, and a check that every model change has its migration
+lint: bootstrap ## ruff (lint + format check), mypy (code and tests), and a check that every model change has its migration
 	@$(RUN) ruff check .
 	@$(RUN) ruff format --check .
 	@$(RUN) mypy $(TYPED)
+	@for suite in $(SUITES); do \
+	  (cd $$suite && $(RUN) mypy --config-file $(CURDIR)/pyproject.toml --no-error-summary \
+	     $$(find tests -name '*.py' -not -path '*/migrations/*')) || exit 1; \
+	done
 	@for service in $(SERVICES); do \
 	  (cd $$service && $(RUN) python manage.py makemigrations --check --dry-run 2>/dev/null >/dev/null) \
 	    || { echo "$$service: models changed without a migration (run makemigrations)"; exit 1; }; \

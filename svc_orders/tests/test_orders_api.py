@@ -12,7 +12,7 @@ from saga_common.envelope import Envelope
 
 pytestmark = pytest.mark.django_db
 
-ORDER = {
+ORDER: dict[str, Any] = {
     "customer_id": "c-1",
     "currency": "EUR",
     "items": [
@@ -29,8 +29,8 @@ ORDER = {
 }
 
 
-def place(api: APIClient, body: dict[str, Any] = ORDER, **headers: str) -> Any:
-    return api.post("/api/v1/orders", body, format="json", headers=headers)
+def place(api: APIClient, body: dict[str, Any] = ORDER, headers: dict[str, str] | None = None) -> Any:
+    return api.post("/api/v1/orders", body, format="json", headers=headers or {})
 
 
 def test_place_order_returns_pending_order_with_server_total_and_location(api: APIClient) -> None:
@@ -60,7 +60,7 @@ def test_place_order_returns_pending_order_with_server_total_and_location(api: A
 
 
 def test_placing_an_order_writes_order_created_to_the_outbox(api: APIClient) -> None:
-    order_id = place(api, **{"X-Correlation-ID": "req-42"}).json()["id"]
+    order_id = place(api, headers={"X-Correlation-ID": "req-42"}).json()["id"]
     (row,) = Published.objects.all()
     event = Envelope.from_body(row.body)
     assert (row.destination, event.type, event.order_id, event.correlation_id) == (
@@ -158,9 +158,9 @@ def test_wrong_content_type_is_415(api: APIClient) -> None:
 
 
 def test_same_idempotency_key_and_body_replays_the_first_response(api: APIClient) -> None:
-    first = place(api, **{"Idempotency-Key": "k-1"})
+    first = place(api, headers={"Idempotency-Key": "k-1"})
     Order.objects.update(status="APPROVED")  # the order moved on; the replay still answers as the first time
-    again = place(api, **{"Idempotency-Key": "k-1"})
+    again = place(api, headers={"Idempotency-Key": "k-1"})
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.json() == first.json()
     assert again["Location"] == first["Location"]
@@ -169,15 +169,15 @@ def test_same_idempotency_key_and_body_replays_the_first_response(api: APIClient
 
 
 def test_same_idempotency_key_with_another_body_is_422(api: APIClient) -> None:
-    place(api, **{"Idempotency-Key": "k-1"})
-    response = place(api, with_change("items.0.quantity", 3), **{"Idempotency-Key": "k-1"})
+    place(api, headers={"Idempotency-Key": "k-1"})
+    response = place(api, with_change("items.0.quantity", 3), headers={"Idempotency-Key": "k-1"})
     assert response.status_code == 422
     assert "different request" in response.json()["detail"]
     assert Order.objects.count() == 1
 
 
 def test_invalid_idempotency_key_is_400(api: APIClient) -> None:
-    response = place(api, **{"Idempotency-Key": "x" * 256})
+    response = place(api, headers={"Idempotency-Key": "x" * 256})
     assert response.status_code == 400
     assert Order.objects.count() == 0
 

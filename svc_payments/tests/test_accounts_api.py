@@ -1,6 +1,7 @@
 """Accounts and payments over REST."""
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
@@ -11,18 +12,18 @@ from payments.models import Account
 pytestmark = pytest.mark.django_db
 
 
-def open_account(api: APIClient, **fields: str) -> object:
+def open_account(api: APIClient, **fields: str) -> Any:
     body = {"customer_id": "c-1", "currency": "EUR", "credit_limit": "100.00", **fields}
     return api.post("/api/v1/accounts", body, format="json")
 
 
 def test_open_account_and_read_it(api: APIClient) -> None:
     created = open_account(api)
-    assert created.status_code == 201  # type: ignore[attr-defined]
+    assert created.status_code == 201
     assert created.json() == {
         "customer_id": "c-1",
         "currency": "EUR",
-        "credit_limit": "100.00",  # type: ignore[attr-defined]
+        "credit_limit": "100.00",
         "available": "100.00",
     }
     assert api.get("/api/v1/accounts/c-1").json()["available"] == "100.00"
@@ -43,7 +44,7 @@ def test_available_is_limit_minus_open_authorizations_minus_captures(api: APICli
 def test_second_account_for_a_customer_is_409(api: APIClient) -> None:
     open_account(api)
     response = open_account(api, credit_limit="5.00")
-    assert (response.status_code, "already has an account" in response.json()["detail"]) == (409, True)  # type: ignore[attr-defined]
+    assert (response.status_code, "already has an account" in response.json()["detail"]) == (409, True)
     assert Account.objects.get().credit_limit == Decimal("100.00")
 
 
@@ -61,7 +62,7 @@ def test_second_account_for_a_customer_is_409(api: APIClient) -> None:
 )
 def test_bad_account_gets_400_and_creates_nothing(api: APIClient, fields: dict[str, str]) -> None:
     response = open_account(api, **fields)
-    assert response.status_code == 400  # type: ignore[attr-defined]
+    assert response.status_code == 400
     assert Account.objects.count() == 0
 
 

@@ -39,7 +39,9 @@ def ensure_server(admin_url: str = DEFAULT_ADMIN_URL) -> None:
         logger.info("starting PostgreSQL cluster %s/main", version)
         subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=False)
         if installed:  # the package may have started the cluster before pg_hba.conf was changed
-            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "reload"], check=False)
+            subprocess.run(
+                ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "reload"], check=False
+            )
     deadline = time.monotonic() + 60
     while not reachable(admin_url):
         if time.monotonic() > deadline:

@@ -39,3 +39,9 @@ def read_envelopes(topic: str, *, expected: int, timeout: float = 15.0) -> list[
         Envelope.from_kafka(m.value(), m.headers())
         for m in read_topic(topic, expected=expected, timeout=timeout)
     ]
+
+
+def headers_of(message: KafkaMessage) -> dict[str, bytes]:
+    """A Kafka record's headers as a dict of raw values."""
+    pairs: list[tuple[str, str | bytes | None]] = list(message.headers() or [])  # type: ignore[arg-type]
+    return {name: value for name, value in pairs if isinstance(value, bytes)}

@@ -14,7 +14,7 @@ from saga_common.contracts import ORDERS_COMMANDS, ApproveOrder, RejectOrder
 from saga_common.envelope import Envelope
 from saga_common.inbox import InboxConsumer, handle_once
 from saga_common.kafka import consumer_config, dlq_name, producer_config, topic_name
-from saga_common.testing.kafka import read_topic
+from saga_common.testing.kafka import headers_of, read_topic
 from tests.effects.handlers import HANDLERS, HandlerBroke, record_effect, record_effect_then_fail
 from tests.effects.models import Effect
 
@@ -46,14 +46,17 @@ def test_handler_failure_rolls_back_its_effect_and_its_inbox_row() -> None:
     assert handle_once(message, record_effect) is True
 
 
-def produce(topic: str, values: list[tuple[bytes, list[tuple[str, bytes]]]]) -> None:
+KafkaHeaders = list[tuple[str, str | bytes | None]]
+
+
+def produce(topic: str, values: list[tuple[bytes, KafkaHeaders]]) -> None:
     producer = Producer(producer_config())
     for value, headers in values:
         producer.produce(topic, key=b"o-1", value=value, headers=headers)
     assert producer.flush(10) == 0
 
 
-def kafka_value(envelope: Envelope) -> tuple[bytes, list[tuple[str, bytes]]]:
+def kafka_value(envelope: Envelope) -> tuple[bytes, KafkaHeaders]:
     return json.dumps(envelope.body()).encode(), [(k, v.encode()) for k, v in envelope.headers().items()]
 
 
@@ -102,10 +105,10 @@ def test_consumer_handles_once_dead_letters_poison_and_commits_after_the_transac
     assert Received.objects.count() == 2
     dead = read_topic(dlq_name(topic), expected=2)
     assert [m.value() for m in dead] == [b"{not json", kafka_value(failing)[0]]
-    errors = [dict(m.headers())["dlq-error"].decode() for m in dead]
+    errors = [headers_of(m)["dlq-error"].decode() for m in dead]
     assert "value is not JSON" in errors[0]
     assert "HandlerBroke" in errors[1]
-    assert dict(dead[1].headers())["dlq-attempts"] == b"2"
+    assert headers_of(dead[1])["dlq-attempts"] == b"2"
 
 
 def test_consumer_resumes_after_the_last_committed_offset(kafka_topics: str) -> None:

@@ -14,7 +14,7 @@ from saga_common import outbox
 from saga_common.contracts import ORDERS_COMMANDS, ApproveOrder, RejectOrder
 from saga_common.kafka import topic_name
 from saga_common.relay import RELAY_LOCK_KEY, OutboxRelay, RelayDeliveryError, outbox_backlog
-from saga_common.testing.kafka import read_envelopes, read_topic
+from saga_common.testing.kafka import headers_of, read_envelopes, read_topic
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,7 +58,7 @@ def test_relay_keys_by_order_and_keeps_each_orders_order(kafka_topics: str) -> N
     # then each key sees its messages in the order they were written
     messages = read_topic(topic_name(ORDERS_COMMANDS), expected=10)
     for order in ("o-0", "o-1"):
-        seen = [m.headers()[0][1].decode() for m in messages if m.key() == order.encode()]
+        seen = [headers_of(m)["id"].decode() for m in messages if m.key() == order.encode()]
         assert seen == [message_id for key, message_id in written if key == order]
 
 
