@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 
-from confluent_kafka import Consumer, KafkaError, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka import Message as KafkaMessage
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -119,10 +119,9 @@ class InboxConsumer:
                 for kafka_message in batch:
                     if not self.process(kafka_message):
                         break  # stopping in the middle of a retry: leave the rest for redelivery
-                    consumer.store_offsets(kafka_message)
-                    handled_any = True
+                    handled_any |= _store_offset(consumer, kafka_message)
                 if handled_any:
-                    consumer.commit(asynchronous=False)
+                    _commit(consumer)
         finally:
             consumer.close()
             if self._dlq_producer is not None:
@@ -189,6 +188,24 @@ class InboxConsumer:
         )
         if self._dlq_producer.flush(30):
             raise DeadLetterUnavailable(f"{dlq_name(topic)} did not acknowledge")
+
+
+def _store_offset(consumer: Consumer, kafka_message: KafkaMessage) -> bool:
+    try:
+        consumer.store_offsets(kafka_message)
+    except KafkaException as exc:  # the partition was revoked meanwhile: its new owner gets it again
+        logger.warning("offset not stored (%s); the message will be redelivered and deduplicated", exc)
+        return False
+    return True
+
+
+def _commit(consumer: Consumer) -> None:
+    """Commit stored offsets. A failure (say, during a rebalance) only means redelivery, which the
+    inbox absorbs, so it is logged rather than allowed to stop the consumer."""
+    try:
+        consumer.commit(asynchronous=False)
+    except KafkaException as exc:
+        logger.warning("offset commit failed (%s); uncommitted messages will be redelivered", exc)
 
 
 def _is_poison(error: Exception) -> bool:
