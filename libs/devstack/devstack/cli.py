@@ -34,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def up() -> int:
+    running = _running_stack_pid()
+    if running is not None:
+        logging.error("a stack is already running (pid %s); stop it with 'make down' first", running)
+        return 1
     stack = Stack(StackConfig(kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")))
     stopping = False
 
@@ -72,15 +76,11 @@ def up() -> int:
 
 
 def down() -> int:
-    if not PID_FILE.exists():
+    pid = _running_stack_pid()
+    if pid is None:
         logging.info("no stack is running")
         return 0
-    pid = int(PID_FILE.read_text())
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        PID_FILE.unlink(missing_ok=True)
-        return 0
+    os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 40
     while time.monotonic() < deadline:
         try:
@@ -91,6 +91,17 @@ def down() -> int:
         time.sleep(0.2)
     logging.error("stack (pid %s) still running after 40s", pid)
     return 1
+
+
+def _running_stack_pid() -> int | None:
+    """The pid of a running 'devstack up', if any (a stale pid file is removed)."""
+    try:
+        pid = int(PID_FILE.read_text())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        PID_FILE.unlink(missing_ok=True)
+        return None
+    return pid
 
 
 def with_services(command: list[str]) -> int:
