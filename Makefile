@@ -16,8 +16,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 bootstrap: ## install uv (if missing) and the locked dependencies
-	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv \
-	  || python3 -m pip install --quiet --disable-pip-version-check --user --break-system-packages uv
+	@$(UV) --version >/dev/null 2>&1 || bash libs/devstack/install-uv.sh
 	@$(UV) sync --locked --quiet
 
 up: bootstrap ## run the whole system in the foreground (PostgreSQL, broker, 4 web + 4 worker processes); Ctrl-C stops it
