@@ -28,13 +28,14 @@ down: bootstrap ## stop a system started by 'make up' in another terminal
 test: bootstrap ## run every test suite against real PostgreSQL and one broker for the whole run
 	@$(RUN) devstack with-services -- $(MAKE) --no-print-directory test-suites
 
+# Runs inside `uv run devstack with-services`, so the project's environment is already active.
 test-suites:
 	@rm -rf .run/junit; mkdir -p .run/junit; status=0; \
 	for suite in $(SUITES); do \
 	  echo "=== $$suite"; \
-	  $(RUN) pytest -p no:cacheprovider -q $$suite --junitxml=.run/junit/$$(basename $$suite).xml || status=1; \
+	  pytest -p no:cacheprovider -q $$suite --junitxml=.run/junit/$$(basename $$suite).xml || status=1; \
 	done; \
-	$(RUN) python -m devstack.junit_summary .run/junit; \
+	python -m devstack.junit_summary .run/junit; \
 	exit $$status
 
 lint: bootstrap ## ruff (lint + format check), mypy (code and tests), and a check that every model change has its migration
