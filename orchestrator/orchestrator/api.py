@@ -81,17 +81,20 @@ class SagaDetailApi(APIView):
         return Response(SagaOutputSerializer(get_object_or_404(_sagas(), id=saga_id)).data)
 
 
-class SagaRetryApi(APIView):
+class SagaOperatorActionApi(APIView):
+    """An operator action on one saga; subclasses name the engine method."""
+
+    action: str
+
     @extend_schema(request=None, responses=SagaOutputSerializer)
     def post(self, request: Request, saga_id: UUID) -> Response:
-        get_object_or_404(SagaInstance, id=saga_id)
-        engine.retry(saga_id)
+        getattr(engine, self.action)(saga_id)
         return Response(SagaOutputSerializer(get_object_or_404(_sagas(), id=saga_id)).data)
 
 
-class SagaCompensateApi(APIView):
-    @extend_schema(request=None, responses=SagaOutputSerializer)
-    def post(self, request: Request, saga_id: UUID) -> Response:
-        get_object_or_404(SagaInstance, id=saga_id)
-        engine.compensate(saga_id)
-        return Response(SagaOutputSerializer(get_object_or_404(_sagas(), id=saga_id)).data)
+class SagaRetryApi(SagaOperatorActionApi):
+    action = "retry"
+
+
+class SagaCompensateApi(SagaOperatorActionApi):
+    action = "compensate"

@@ -106,7 +106,7 @@ class SagaEngine:
     def retry(self, saga_id: uuid.UUID) -> SagaInstance:
         """Send the failed action of a FAILED saga again, as a new attempt."""
         with transaction.atomic():
-            instance = SagaInstance.objects.select_for_update().get(id=saga_id)
+            instance = _lock_saga(saga_id)
             if instance.state != SagaState.FAILED:
                 raise DomainError(f"only a FAILED saga can be retried; this one is {instance.state}")
             step = instance.steps.filter(status=StepStatus.FAILED).order_by("-position").first()
@@ -132,7 +132,7 @@ class SagaEngine:
     def compensate(self, saga_id: uuid.UUID) -> SagaInstance:
         """Abandon a RUNNING saga that has not passed its pivot and undo what it did."""
         with transaction.atomic():
-            instance = SagaInstance.objects.select_for_update().get(id=saga_id)
+            instance = _lock_saga(saga_id)
             saga = self.definitions[instance.saga_type]
             pending = instance.steps.filter(status=StepStatus.STARTED).first()
             if instance.state != SagaState.RUNNING or pending is None:
@@ -211,6 +211,13 @@ class SagaEngine:
             )
         instance.current_step = action.name
         _record(instance, "CommandSent", envelope)
+
+
+def _lock_saga(saga_id: uuid.UUID) -> SagaInstance:
+    instance = SagaInstance.objects.select_for_update().filter(id=saga_id).first()
+    if instance is None:
+        raise DomainError(f"no saga {saga_id}", status_code=404)
+    return instance
 
 
 def _uuid_or_none(value: str | None) -> uuid.UUID | None:
