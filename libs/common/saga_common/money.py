@@ -23,8 +23,3 @@ def to_money(value: Decimal | str | int) -> Decimal:
     if quantized != amount:
         raise MoneyError(f"at most two decimal places: {value!r}")
     return quantized
-
-
-def money_str(amount: Decimal) -> str:
-    """Format an amount the way the REST contract and the messages carry it: ``"25.00"``."""
-    return str(to_money(amount))
