@@ -99,7 +99,7 @@ class OrderListCreateApi(APIView):
             )
             body = replayed if replayed is not None else OrderOutputSerializer(order).data
             if key is not None and replayed is None:
-                services.idempotency_remember_response(idempotency_key=key, response_body=body)
+                services.idempotency_remember_response(idempotency_key=key, order=order, response_body=body)
         return Response(
             body, status=status.HTTP_201_CREATED, headers={"Location": f"/api/v1/orders/{order.id}"}
         )

@@ -71,14 +71,18 @@ def order_place(
         order_id=str(order.id),
         correlation_id=correlation_id,
     )
-    if idempotency_key is not None:
-        IdempotencyKey.objects.filter(key=idempotency_key).update(order=order)
     return order, None
 
 
-def idempotency_remember_response(*, idempotency_key: str, response_body: dict[str, Any]) -> None:
-    """Store the response a key's first request got, so repeats get exactly the same."""
-    IdempotencyKey.objects.filter(key=idempotency_key).update(response_body=response_body)
+def idempotency_remember_response(
+    *, idempotency_key: str, order: Order, response_body: dict[str, Any]
+) -> None:
+    """Store the order and the response a key's first request got, so repeats get exactly the same.
+
+    Call it in the transaction of ``order_place``: until then the key row stays locked, so a
+    concurrent repeat waits for this outcome rather than seeing a half-finished one.
+    """
+    IdempotencyKey.objects.filter(key=idempotency_key).update(order=order, response_body=response_body)
 
 
 @transaction.atomic
