@@ -14,6 +14,12 @@ def start_place_order(event: Envelope) -> None:
     engine.start(place_order, order_id=event.order_id, data=PlaceOrderData.from_event(order), cause=event)
 
 
+def expire_due_steps() -> None:
+    """The worker's periodic job: retry or give up on steps whose deadline passed."""
+    while engine.expire_due_steps(limit=100) == 100:
+        pass
+
+
 def _reply_handlers() -> dict[type, Handler]:
     return {reply_type: engine.handle_reply for reply_type in reply_classes()}
 

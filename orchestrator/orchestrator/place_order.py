@@ -47,7 +47,7 @@ def authorize_payment(data: PlaceOrderData) -> AuthorizePayment:
 
 
 def void_payment(data: PlaceOrderData) -> VoidPayment:
-    return VoidPayment()
+    return VoidPayment(customer_id=data.customer_id, amount=data.total, currency=data.currency)
 
 
 def schedule_shipment(data: PlaceOrderData) -> ScheduleShipment:
@@ -55,7 +55,7 @@ def schedule_shipment(data: PlaceOrderData) -> ScheduleShipment:
 
 
 def cancel_shipment(data: PlaceOrderData) -> CancelShipment:
-    return CancelShipment()
+    return CancelShipment(country=data.shipping_address["country"])
 
 
 def capture_payment(data: PlaceOrderData) -> CapturePayment:

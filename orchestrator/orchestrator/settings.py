@@ -1,7 +1,7 @@
 """Settings of the saga orchestrator (shared defaults live in saga_common.settings)."""
 
 from saga_common.settings import *  # noqa: F403
-from saga_common.settings import BASE_APPS, SPECTACULAR_SETTINGS, database, env
+from saga_common.settings import BASE_APPS, SPECTACULAR_SETTINGS, WORKER_PERIODIC_TASKS, database, env
 
 SERVICE_NAME = "orchestrator"
 KAFKA_CONSUMER_GROUP = env.str("KAFKA_CONSUMER_GROUP", default=SERVICE_NAME)
@@ -11,3 +11,8 @@ WSGI_APPLICATION = "orchestrator.wsgi.application"
 DATABASES = {"default": database("orchestrator")}
 SAGA_MESSAGE_HANDLERS = "orchestrator.handlers.HANDLERS"
 SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "Saga orchestrator"}
+# Send unanswered commands again, or give up on them, as their persisted deadlines pass.
+WORKER_PERIODIC_TASKS = [
+    *WORKER_PERIODIC_TASKS,
+    ("orchestrator.handlers.expire_due_steps", env.float("SAGA_DEADLINE_SWEEP_SECONDS", default=0.5)),
+]

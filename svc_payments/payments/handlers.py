@@ -36,7 +36,13 @@ def authorize_payment(command: Envelope) -> None:
 
 
 def void_payment(command: Envelope) -> None:
-    services.payment_void(order_id=command.order_id)
+    request = command.message_as(VoidPayment)
+    services.payment_void(
+        order_id=command.order_id,
+        customer_id=request.customer_id,
+        amount=request.amount,
+        currency=request.currency,
+    )
     reply(command, PaymentVoided())
 
 

@@ -49,13 +49,30 @@ def payment_authorize(*, order_id: str, customer_id: str, amount: Decimal, curre
 
 
 @transaction.atomic
-def payment_void(*, order_id: str) -> Payment | None:
-    """Release an authorization. Nothing to release (none, declined, already voided) is not an error."""
+def payment_void(
+    *, order_id: str, customer_id: str = "", amount: Decimal = Decimal("0.00"), currency: str = ""
+) -> Payment:
+    """Release an authorization. Nothing to release (declined, already voided) is not an error.
+
+    A void before any authorization records the payment as VOIDED, so an authorization that arrives
+    after its saga gave up finds it and is declined instead of holding money nobody will release.
+    """
     payment = Payment.objects.select_for_update().filter(order_id=order_id).first()
-    if payment is not None and payment.status == PaymentStatus.AUTHORIZED:
+    if payment is None:
+        payment, _ = Payment.objects.get_or_create(
+            order_id=order_id,
+            defaults={
+                "customer_id": customer_id,
+                "amount": amount,
+                "currency": currency,
+                "status": PaymentStatus.VOIDED,
+                "decline_reason": "voided before it was authorized",
+            },
+        )
+    if payment.status == PaymentStatus.AUTHORIZED:
         payment.status = PaymentStatus.VOIDED
         payment.save(update_fields=["status", "updated_at"])
-    if payment is not None and payment.status in (PaymentStatus.CAPTURED, PaymentStatus.REFUNDED):
+    if payment.status in (PaymentStatus.CAPTURED, PaymentStatus.REFUNDED):
         raise DomainError(f"payment of order {order_id} is {payment.status}; refund it instead of voiding")
     return payment
 

@@ -6,6 +6,7 @@ import pytest
 
 from payments.handlers import HANDLERS
 from payments.models import Account, Payment, PaymentStatus
+from payments.selectors import account_available
 from saga_common.contracts import AuthorizePayment, CapturePayment, Message, RefundPayment, VoidPayment
 from saga_common.envelope import Envelope
 from saga_common.testing.messages import deliver
@@ -71,7 +72,19 @@ def test_void_releases_and_is_safe_to_repeat_or_send_for_nothing() -> None:
     assert handle(VoidPayment()).type == "PaymentVoided"
     assert handle(VoidPayment()).type == "PaymentVoided"
     assert handle(VoidPayment(), "o-unknown").type == "PaymentVoided"
-    assert Payment.objects.get().status == PaymentStatus.VOIDED
+    assert Payment.objects.get(order_id="o-1").status == PaymentStatus.VOIDED
+
+
+def test_a_void_before_its_authorization_makes_the_late_authorization_decline() -> None:
+    # the saga gave up waiting and voided; then the delayed AuthorizePayment arrives
+    void = VoidPayment(customer_id="c-1", amount=Decimal("10.00"), currency="EUR")
+    assert handle(void).type == "PaymentVoided"
+    late = authorize("10.00")
+    assert (late.type, late.payload["reason"]) == ("PaymentDeclined", "voided before it was authorized")
+    payment = Payment.objects.get()
+    assert (payment.status, payment.amount, payment.customer_id) == (PaymentStatus.VOIDED, 10, "c-1")
+    account = Account.objects.get(customer_id="c-1")
+    assert account_available(account) == account.credit_limit  # nothing held
 
 
 def test_capture_then_refund() -> None:

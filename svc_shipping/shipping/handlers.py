@@ -28,7 +28,8 @@ def schedule_shipment(command: Envelope) -> None:
 
 
 def cancel_shipment(command: Envelope) -> None:
-    services.shipment_cancel(order_id=command.order_id)
+    request = command.message_as(CancelShipment)
+    services.shipment_cancel(order_id=command.order_id, country=request.country)
     reply(command, ShipmentCancelled())
 
 

@@ -28,10 +28,19 @@ def shipment_schedule(*, order_id: str, country: str, address: dict[str, Any]) -
 
 
 @transaction.atomic
-def shipment_cancel(*, order_id: str) -> Shipment | None:
-    """Cancel the order's shipment; no shipment, or a cancelled one, is not an error."""
+def shipment_cancel(*, order_id: str, country: str = "") -> Shipment:
+    """Cancel the order's shipment; a cancelled one is not an error.
+
+    A cancel before any shipment records a CANCELLED one, so a ScheduleShipment that arrives after
+    its saga gave up finds it and is rejected instead of shipping an order nobody will approve.
+    """
     shipment = Shipment.objects.select_for_update().filter(order_id=order_id).first()
-    if shipment is not None and shipment.status == ShipmentStatus.SCHEDULED:
+    if shipment is None:
+        shipment, _ = Shipment.objects.get_or_create(
+            order_id=order_id,
+            defaults={"country": country, "address": {}, "status": ShipmentStatus.CANCELLED},
+        )
+    if shipment.status == ShipmentStatus.SCHEDULED:
         shipment.status = ShipmentStatus.CANCELLED
         shipment.save(update_fields=["status", "updated_at"])
     return shipment

@@ -47,8 +47,15 @@ def test_cancel_is_safe_to_repeat_and_a_repeated_schedule_returns_the_first() ->
     assert handle(CancelShipment()).type == "ShipmentCancelled"
     assert handle(CancelShipment()).type == "ShipmentCancelled"
     assert handle(CancelShipment(), "o-unknown").type == "ShipmentCancelled"
-    assert Shipment.objects.get().status == ShipmentStatus.CANCELLED
+    assert Shipment.objects.get(order_id="o-1").status == ShipmentStatus.CANCELLED
     assert schedule("DE").type == "ShipmentRejected"  # a cancelled shipment is not scheduled again
+
+
+def test_a_cancel_before_its_schedule_makes_the_late_schedule_reject() -> None:
+    assert handle(CancelShipment(country="DE")).type == "ShipmentCancelled"
+    late = schedule("DE")
+    assert (late.type, late.payload["reason"]) == ("ShipmentRejected", "shipment is CANCELLED")
+    assert list(Shipment.objects.values_list("status", "country")) == [(ShipmentStatus.CANCELLED, "DE")]
 
 
 def test_shipments_are_listed_by_order(api: APIClient) -> None:

@@ -2,7 +2,10 @@ from django.apps import AppConfig
 
 
 class SagaCommonConfig(AppConfig):
-    """Makes the management commands run_worker and create_topics available."""
+    """Makes the management commands (run_worker, create_topics, ...) and the system checks available."""
 
     name = "saga_common"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from saga_common import checks  # noqa: F401  (registers the checks)

@@ -150,8 +150,15 @@ class AuthorizePayment(Command):
 
 @dataclass(frozen=True)
 class VoidPayment(Command):
+    """Release the order's authorization. It carries the authorization's terms so that a void that
+    arrives before its authorization can record a VOIDED payment, which the late authorization then
+    finds (and declines) instead of holding money for a saga that gave up."""
+
     topic = PAYMENTS_COMMANDS
     outcomes = (PaymentVoided,)
+    customer_id: str = ""
+    amount: Decimal = Decimal("0.00")
+    currency: str = ""
 
 
 @dataclass(frozen=True)
@@ -195,5 +202,9 @@ class ScheduleShipment(Command):
 
 @dataclass(frozen=True)
 class CancelShipment(Command):
+    """Cancel the order's shipment; before any was scheduled it records a CANCELLED one, so a late
+    ScheduleShipment is rejected rather than shipping an order whose saga gave up."""
+
     topic = SHIPPING_COMMANDS
     outcomes = (ShipmentCancelled,)
+    country: str = ""

@@ -74,7 +74,10 @@ def ensure_topics(names: list[str] | None = None, partitions: int | None = None)
     if not wanted:
         return []
     count = partitions or settings.KAFKA_TOPIC_PARTITIONS
-    futures = admin.create_topics([NewTopic(n, num_partitions=count, replication_factor=1) for n in wanted])
+    retention = {"retention.ms": str(settings.KAFKA_TOPIC_RETENTION_HOURS * 3600 * 1000)}
+    futures = admin.create_topics(
+        [NewTopic(n, num_partitions=count, replication_factor=1, config=retention) for n in wanted]
+    )
     for name, future in futures.items():
         try:
             future.result()

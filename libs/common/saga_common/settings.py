@@ -67,12 +67,26 @@ KAFKA_HEARTBEAT_INTERVAL_MS = env.int("KAFKA_HEARTBEAT_INTERVAL_MS", default=100
 KAFKA_FETCH_WAIT_MAX_MS = env.int("KAFKA_FETCH_WAIT_MAX_MS", default=20)
 KAFKA_PRODUCER_LINGER_MS = env.int("KAFKA_PRODUCER_LINGER_MS", default=1)
 KAFKA_DELIVERY_TIMEOUT_MS = env.int("KAFKA_DELIVERY_TIMEOUT_MS", default=30000)
+KAFKA_TOPIC_RETENTION_HOURS = env.int("KAFKA_TOPIC_RETENTION_HOURS", default=7 * 24)
 
 OUTBOX_RELAY_BATCH_SIZE = env.int("OUTBOX_RELAY_BATCH_SIZE", default=500)
 OUTBOX_RELAY_POLL_INTERVAL = env.float("OUTBOX_RELAY_POLL_INTERVAL", default=0.05)
 INBOX_BATCH_SIZE = env.int("INBOX_BATCH_SIZE", default=100)
 INBOX_MAX_ATTEMPTS = env.int("INBOX_MAX_ATTEMPTS", default=5)
+# Must exceed the topics' retention (system check saga_common.E001): see saga_common.retention.
 INBOX_RETENTION_DAYS = env.int("INBOX_RETENTION_DAYS", default=14)
+OUTBOX_RETENTION_HOURS = env.int("OUTBOX_RETENTION_HOURS", default=24)
+
+# Saga steps (orchestrator): wait this long for a reply, doubling per attempt up to the maximum;
+# after the last attempt the saga gives up on the step (see saga_common.sagas.definition.RetryPolicy).
+SAGA_STEP_TIMEOUT_SECONDS = env.float("SAGA_STEP_TIMEOUT_SECONDS", default=10.0)
+SAGA_STEP_MAX_ATTEMPTS = env.int("SAGA_STEP_MAX_ATTEMPTS", default=5)
+SAGA_STEP_MAX_WAIT_SECONDS = env.float("SAGA_STEP_MAX_WAIT_SECONDS", default=120.0)
+
+# Periodic jobs of the worker's housekeeping thread: (dotted path of a no-argument callable, seconds).
+WORKER_PERIODIC_TASKS: list[tuple[str, float]] = [
+    ("saga_common.retention.prune_messages", env.float("PRUNE_INTERVAL_SECONDS", default=600.0)),
+]
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {

@@ -1,12 +1,15 @@
-"""Run a service's background work: the outbox relay and the inbox consumer, stopped by SIGTERM/SIGINT."""
+"""Run a service's background work until SIGTERM/SIGINT: the outbox relay, the inbox consumer, and
+housekeeping (the periodic jobs of ``settings.WORKER_PERIODIC_TASKS``: pruning, saga deadlines)."""
 
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 
 from django.conf import settings
+from django.db import close_old_connections, connection
 from django.utils.module_loading import import_string
 
 from saga_common.inbox import HandlerRegistry, InboxConsumer
@@ -30,8 +33,35 @@ def stop_on_signals(stop_event: threading.Event) -> None:
     signal.signal(signal.SIGINT, request_stop)
 
 
-def run_worker(*, relay: bool = True, consumer: bool = True) -> None:
-    """Run the relay and/or the consumer until a signal; each has its own thread and DB connection."""
+class Housekeeping:
+    """Run each periodic task at its interval; a failing run is logged and tried again next time."""
+
+    def __init__(self, tasks: list[tuple[str, float]], stop_event: threading.Event) -> None:
+        self.tasks = [(path, import_string(path), interval) for path, interval in tasks]
+        self.stop_event = stop_event
+
+    def run(self) -> None:
+        due = {path: 0.0 for path, _, _ in self.tasks}
+        try:
+            while not self.stop_event.is_set():
+                for path, task, interval in self.tasks:
+                    if time.monotonic() < due[path]:
+                        continue
+                    close_old_connections()
+                    try:
+                        task()
+                    except Exception:
+                        logger.exception("periodic task %s failed; next try in %.1fs", path, interval)
+                        connection.close()
+                    due[path] = time.monotonic() + interval
+                next_due = min(due.values(), default=time.monotonic() + 1.0)
+                self.stop_event.wait(max(0.05, next_due - time.monotonic()))
+        finally:
+            connection.close()
+
+
+def run_worker(*, relay: bool = True, consumer: bool = True, housekeeping: bool = True) -> None:
+    """Run the chosen loops until a signal; each has its own thread and database connection."""
     stop_event = threading.Event()
     stop_on_signals(stop_event)
     loops: dict[str, Callable[[], None]] = {}
@@ -39,6 +69,8 @@ def run_worker(*, relay: bool = True, consumer: bool = True) -> None:
         loops["relay"] = OutboxRelay(stop_event=stop_event).run
     if consumer:
         loops["consumer"] = InboxConsumer(message_handlers(), stop_event=stop_event).run
+    if housekeeping and settings.WORKER_PERIODIC_TASKS:
+        loops["housekeeping"] = Housekeeping(settings.WORKER_PERIODIC_TASKS, stop_event).run
     failures: list[BaseException] = []
 
     def guarded(loop: Callable[[], None]) -> Callable[[], None]:

@@ -17,7 +17,7 @@ def authorize(data: Data) -> contracts.AuthorizePayment:
 
 
 def void(data: Data) -> contracts.VoidPayment:
-    return contracts.VoidPayment()
+    return contracts.VoidPayment(customer_id="c-1", amount=Decimal("9.99"), currency="EUR")
 
 
 def schedule(data: Data) -> contracts.ScheduleShipment:

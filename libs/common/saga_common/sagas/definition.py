@@ -43,6 +43,26 @@ class Action(Generic[D]):
     name: str
     make_command: CommandFactory[D]
     on_reply: Mapping[type[Reply], ReplyHook[D]] = field(default_factory=dict)
+    timeout: float | None = None  # seconds to wait for the first reply; None: the engine's policy
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long to wait for a reply, and how often to ask again before giving up.
+
+    Attempt ``n`` waits ``timeout * 2**(n-1)`` seconds (capped at ``max_wait``) before the command is
+    sent again with a new deterministic id; after ``max_attempts`` unanswered attempts the engine
+    gives up on the step (see ``Saga.after_give_up``). A failed compensation is retried on the same
+    schedule, because compensations must eventually succeed.
+    """
+
+    timeout: float = 10.0
+    max_attempts: int = 5
+    max_wait: float = 120.0
+
+    def wait(self, attempt: int, timeout: float | None = None) -> float:
+        base = self.timeout if timeout is None else timeout
+        return float(min(base * 2 ** (attempt - 1), self.max_wait))
 
 
 @dataclass(frozen=True)
@@ -71,8 +91,12 @@ class Finish:
 Transition = Invoke | Finish
 
 
-def _action(factory: CommandFactory[D], on_reply: Mapping[type[Reply], ReplyHook[D]] | None) -> Action[D]:
-    return Action(factory.__name__, factory, dict(on_reply or {}))
+def _action(
+    factory: CommandFactory[D],
+    on_reply: Mapping[type[Reply], ReplyHook[D]] | None,
+    timeout: float | None = None,
+) -> Action[D]:
+    return Action(factory.__name__, factory, dict(on_reply or {}), timeout)
 
 
 class Saga(Generic[D]):
@@ -93,20 +117,26 @@ class Saga(Generic[D]):
         *,
         compensate: CommandFactory[D] | None = None,
         on_reply: Mapping[type[Reply], ReplyHook[D]] | None = None,
+        timeout: float | None = None,
     ) -> Self:
         """Add a step; with ``compensate`` if its effect must be undone when a later step fails."""
         if compensate is not None and self._pivot_index() is not None:
             raise SagaDefinitionError("steps after the pivot cannot be compensated; they must succeed")
-        self.steps.append(Step(_action(invoke, on_reply), _action(compensate, None) if compensate else None))
+        compensation = _action(compensate, None, timeout) if compensate else None
+        self.steps.append(Step(_action(invoke, on_reply, timeout), compensation))
         return self
 
     def pivot(
-        self, invoke: CommandFactory[D], *, on_reply: Mapping[type[Reply], ReplyHook[D]] | None = None
+        self,
+        invoke: CommandFactory[D],
+        *,
+        on_reply: Mapping[type[Reply], ReplyHook[D]] | None = None,
+        timeout: float | None = None,
     ) -> Self:
         """Add the pivot: once it succeeds the saga only goes forward."""
         if self._pivot_index() is not None:
             raise SagaDefinitionError("a saga has at most one pivot")
-        self.steps.append(Step(_action(invoke, on_reply), None, pivot=True))
+        self.steps.append(Step(_action(invoke, on_reply, timeout), None, pivot=True))
         return self
 
     def on_compensated(
@@ -136,6 +166,29 @@ class Saga(Generic[D]):
         if kind is ActionKind.COMPENSATION:
             return self.compensation_from(index - 1) if succeeded else Finish(SagaState.FAILED)
         return Finish(SagaState.COMPENSATED if succeeded else SagaState.FAILED)
+
+    def after_give_up(self, kind: ActionKind, index: int) -> Transition:
+        """Return what follows when action (kind, index) never answered, however often it was sent.
+
+        Before the pivot the saga compensates, the silent step included: it may have taken effect,
+        and compensations are idempotent. The pivot and later steps may have taken effect and cannot
+        be undone, and a compensation must not be skipped: those stop the saga for an operator.
+        """
+        if kind is ActionKind.FORWARD and self.can_compensate_at(index) and index != self._pivot_index():
+            return self.compensation_from(index)
+        return Finish(SagaState.FAILED)
+
+    @staticmethod
+    def retries_failures(kind: ActionKind) -> bool:
+        """Whether a failure reply to this kind of action is asked again rather than accepted.
+
+        A forward step's failure is an answer (the saga compensates); a compensation or the final
+        command has to succeed in the end, so its failure is retried with backoff.
+        """
+        return kind is not ActionKind.FORWARD
+
+    def has_compensation(self, kind: ActionKind, index: int) -> bool:
+        return kind is ActionKind.FORWARD and self.steps[index].compensate is not None
 
     def compensation_from(self, index: int) -> Transition:
         """Compensate the steps at ``index`` and below, latest first, then send the final command."""

@@ -3,13 +3,20 @@
 Every change of a saga happens in one database transaction that locks the saga's row and writes the
 next command to the outbox, so the state and the command it implies can never disagree. Commands
 carry deterministic ids (saga id, action, attempt), so a participant can drop a retried duplicate.
+
+Every command has a deadline stored with its step. ``expire_due_steps`` (run periodically by the
+orchestrator's worker) sends an unanswered command again with backoff and, after the policy's last
+attempt, gives up on the step: before the pivot the saga compensates, otherwise it waits in FAILED
+for an operator. Because deadlines live in the database, they survive restarts of the orchestrator.
 """
 
 import logging
 import uuid
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -17,8 +24,16 @@ from saga_common import outbox
 from saga_common.api import DomainError
 from saga_common.contracts import Command, Reply, message_class
 from saga_common.envelope import Envelope
-from saga_common.sagas.definition import ActionKind, Finish, Invoke, Saga, SagaState, Transition
-from saga_common.sagas.models import SagaEvent, SagaInstance, SagaStep, StepStatus
+from saga_common.sagas.definition import (
+    ActionKind,
+    Finish,
+    Invoke,
+    RetryPolicy,
+    Saga,
+    SagaState,
+    Transition,
+)
+from saga_common.sagas.models import WAITING_STATUSES, SagaEvent, SagaInstance, SagaStep, StepStatus
 
 logger = logging.getLogger(__name__)
 
@@ -34,11 +49,25 @@ def command_id_for(saga_id: uuid.UUID, kind: ActionKind, index: int, attempt: in
     return uuid.uuid5(saga_id, f"{kind.value}:{index}:{attempt}")
 
 
+def retry_policy_from_settings() -> RetryPolicy:
+    return RetryPolicy(
+        timeout=settings.SAGA_STEP_TIMEOUT_SECONDS,
+        max_attempts=settings.SAGA_STEP_MAX_ATTEMPTS,
+        max_wait=settings.SAGA_STEP_MAX_WAIT_SECONDS,
+    )
+
+
 class SagaEngine:
     """Run the given saga definitions against the orchestrator's database and outbox."""
 
-    def __init__(self, definitions: Iterable[Saga[Any]]) -> None:
+    def __init__(self, definitions: Iterable[Saga[Any]], policy: RetryPolicy | None = None) -> None:
         self.definitions = {definition.name: definition for definition in definitions}
+        self._policy = policy
+
+    @property
+    def policy(self) -> RetryPolicy:
+        """The given policy, else the settings' (read each time, so tests can change settings)."""
+        return self._policy or retry_policy_from_settings()
 
     # --- entry points (each runs inside the caller's transaction, e.g. the inbox's) ----------
 
@@ -64,7 +93,11 @@ class SagaEngine:
         return instance
 
     def handle_reply(self, envelope: Envelope) -> None:
-        """Apply a participant's reply to the step that is waiting for it; ignore stale replies."""
+        """Apply a participant's reply to the step that is waiting for it; ignore stale replies.
+
+        A reply to any attempt of a waiting step counts. A success that arrives after the saga gave
+        up on its step is undone with the step's compensation; any other late reply is ignored.
+        """
         with transaction.atomic():
             saga_id, command_id = _uuid_or_none(envelope.saga_id), _uuid_or_none(envelope.causation_id)
             instance = (
@@ -75,9 +108,9 @@ class SagaEngine:
                     "reply %s %s for unknown saga %s ignored", envelope.type, envelope.id, envelope.saga_id
                 )
                 return
-            step = instance.steps.filter(command_id=command_id).first() if command_id else None
-            if step is None or step.status != StepStatus.STARTED:
-                _record(instance, "ReplyIgnored", envelope, "no step is waiting for this reply")
+            step = _step_answered_by(instance, command_id) if command_id else None
+            if step is None:
+                _record(instance, "ReplyIgnored", envelope, "no step sent this command")
                 return
             reply = envelope.message()
             command_type = message_class(step.command_type)
@@ -89,8 +122,24 @@ class SagaEngine:
                 _record(instance, "ReplyIgnored", envelope, f"not an outcome of {step.command_type}")
                 return
             saga = self.definitions[instance.saga_type]
-            data = saga.load_data(instance.data)
             kind = ActionKind(step.kind)
+            # A FAILED saga that gave up on its last step still waits for that step: its late answer
+            # moves the saga on as if it had come in time.
+            stopped_here = instance.state == SagaState.FAILED and _is_latest(instance, step)
+            if step.status == StepStatus.TIMED_OUT and not stopped_here:
+                self._undo_late_effect(saga, instance, step, reply, envelope)
+                return
+            if step.status != StepStatus.STARTED and not stopped_here:
+                _record(instance, "ReplyIgnored", envelope, f"{step.name} is already {step.status}")
+                return
+            if not reply.succeeded and saga.retries_failures(kind) and step.attempts < step.give_up_after:
+                step.status, step.reply_type = StepStatus.RETRY_WAIT, envelope.type
+                step.deadline_at = timezone.now() + timedelta(seconds=self._wait(saga, step))
+                step.save(update_fields=["status", "reply_type", "deadline_at"])
+                _record(instance, "RetryScheduled", envelope, f"{step.name} failed; asking again")
+                instance.save()
+                return
+            data = saga.load_data(instance.data)
             hook = saga.action(kind, step.definition_index).on_reply.get(type(reply))
             if hook is not None:
                 hook(data, reply)
@@ -101,42 +150,91 @@ class SagaEngine:
             )
             instance.save()
 
+    def expire_due_steps(self, *, limit: int = 100) -> int:
+        """Ask again (or give up on) every step whose deadline passed; return how many were handled.
+
+        Sagas locked by another worker are skipped (``SKIP LOCKED``) and picked up on a later pass, so
+        several orchestrator workers can sweep at once.
+        """
+        now = timezone.now()
+        due = list(
+            SagaStep.objects.filter(status__in=WAITING_STATUSES, deadline_at__lte=now)
+            .order_by("deadline_at")
+            .values_list("saga_id", flat=True)[:limit]
+        )
+        handled = 0
+        for saga_id in dict.fromkeys(due):
+            with transaction.atomic():
+                instance = SagaInstance.objects.select_for_update(skip_locked=True).filter(id=saga_id).first()
+                step = (
+                    instance.steps.filter(status__in=WAITING_STATUSES, deadline_at__lte=now).first()
+                    if instance is not None
+                    else None
+                )
+                if instance is None or step is None:
+                    continue  # answered meanwhile, or another worker has it
+                self._step_overdue(self.definitions[instance.saga_type], instance, step)
+                instance.save()
+                handled += 1
+        return handled
+
     # --- operator actions -------------------------------------------------------------------
 
     def retry(self, saga_id: uuid.UUID) -> SagaInstance:
-        """Send the failed action of a FAILED saga again, as a new attempt."""
+        """Send the action a FAILED saga stopped at again, with a fresh round of attempts.
+
+        Idempotent: a saga that is already running again (RUNNING or COMPENSATING) is returned as it
+        is. A finished saga (COMPLETED, COMPENSATED) cannot be retried.
+        """
         with transaction.atomic():
             instance = _lock_saga(saga_id)
+            if instance.state in (SagaState.RUNNING, SagaState.COMPENSATING):
+                return instance
             if instance.state != SagaState.FAILED:
                 raise DomainError(f"only a FAILED saga can be retried; this one is {instance.state}")
-            step = instance.steps.filter(status=StepStatus.FAILED).order_by("-position").first()
+            step = instance.steps.filter(status__in=STOPPED_STATUSES).order_by("-position").first()
             if step is None:
                 raise DomainError("this saga has no failed step to retry")
             saga = self.definitions[instance.saga_type]
             kind = ActionKind(step.kind)
-            state = SagaState.RUNNING if kind is ActionKind.FORWARD else SagaState.COMPENSATING
-            self._send(
-                saga,
-                instance,
-                kind,
-                step.definition_index,
-                saga.load_data(instance.data),
-                None,
-                retry_of=step,
-            )
+            self._send(saga, instance, kind, step.definition_index, saga.load_data(instance.data), None, step)
             _record(instance, "OperatorRetry", None, f"retrying {step.name}, attempt {step.attempts}")
-            instance.state = state
+            forward = kind is ActionKind.FORWARD
+            self._set_state(instance, SagaState.RUNNING if forward else SagaState.COMPENSATING)
             instance.save()
             return instance
 
     def compensate(self, saga_id: uuid.UUID) -> SagaInstance:
-        """Abandon a RUNNING saga that has not passed its pivot and undo what it did."""
+        """Undo what a saga did: abandon a RUNNING saga before its pivot, or resume a failed compensation.
+
+        Idempotent: a saga already compensating or compensated is returned as it is. A saga past its
+        pivot (or COMPLETED) can only go forward.
+        """
         with transaction.atomic():
             instance = _lock_saga(saga_id)
+            if instance.state in (SagaState.COMPENSATING, SagaState.COMPENSATED):
+                return instance
             saga = self.definitions[instance.saga_type]
-            pending = instance.steps.filter(status=StepStatus.STARTED).first()
+            if instance.state == SagaState.FAILED:
+                step = instance.steps.filter(status__in=STOPPED_STATUSES).order_by("-position").first()
+                if step is None or ActionKind(step.kind) is ActionKind.FORWARD:
+                    raise DomainError("this saga failed past its pivot; it can only go forward (retry)")
+                self._send(
+                    saga,
+                    instance,
+                    ActionKind(step.kind),
+                    step.definition_index,
+                    saga.load_data(instance.data),
+                    None,
+                    step,
+                )
+                _record(instance, "OperatorCompensate", None, f"resuming compensation at {step.name}")
+                self._set_state(instance, SagaState.COMPENSATING)
+                instance.save()
+                return instance
+            pending = instance.steps.filter(status__in=WAITING_STATUSES).first()
             if instance.state != SagaState.RUNNING or pending is None:
-                raise DomainError(f"only a RUNNING saga can be compensated; this one is {instance.state}")
+                raise DomainError(f"a {instance.state} saga cannot be compensated")
             if not saga.can_compensate_at(pending.definition_index):
                 raise DomainError("this saga is past its pivot; it can only go forward (retry)")
             _finish_step(pending, StepStatus.FAILED, "")
@@ -167,10 +265,55 @@ class SagaEngine:
             self._send(saga, instance, transition.kind, transition.index, data, cause)
         elif isinstance(transition, Finish):
             instance.current_step = ""
-        if instance.state != transition.state:
-            _record(instance, "StateChanged", None, f"{instance.state} -> {transition.state}")
-        instance.state = transition.state
+        self._set_state(instance, transition.state)
         instance.data = saga.dump_data(data)
+
+    @staticmethod
+    def _set_state(instance: SagaInstance, state: SagaState) -> None:
+        if instance.state != state:
+            _record(instance, "StateChanged", None, f"{instance.state} -> {state}")
+        instance.state = state
+
+    def _wait(self, saga: Saga[Any], step: SagaStep) -> float:
+        action = saga.action(ActionKind(step.kind), step.definition_index)
+        return self.policy.wait(step.attempts, action.timeout)
+
+    def _step_overdue(self, saga: Saga[Any], instance: SagaInstance, step: SagaStep) -> None:
+        """The step's deadline passed: send its command again, or give up on it."""
+        data = saga.load_data(instance.data)
+        kind = ActionKind(step.kind)
+        if step.status == StepStatus.RETRY_WAIT or step.attempts < step.give_up_after:
+            reason = "failed" if step.status == StepStatus.RETRY_WAIT else "no reply"
+            self._send(saga, instance, kind, step.definition_index, data, None, step)
+            _record(instance, "StepRetried", None, f"{step.name} ({reason}), attempt {step.attempts}")
+            return
+        _finish_step(step, StepStatus.TIMED_OUT, "")
+        _record(instance, "StepTimedOut", None, f"{step.name}: no reply to {step.attempts} attempts")
+        self._apply(saga, instance, saga.after_give_up(kind, step.definition_index), data, None)
+
+    def _undo_late_effect(
+        self, saga: Saga[Any], instance: SagaInstance, step: SagaStep, reply: Reply, envelope: Envelope
+    ) -> None:
+        """A step the saga gave up on answered after all; if it took effect, compensate it again.
+
+        The saga already sent the step's compensation when it gave up, but a participant may have
+        applied the late command after that compensation (for example, replayed from a dead-letter
+        topic), so the effect is undone once more. Compensations are idempotent.
+        """
+        kind = ActionKind(step.kind)
+        if not (reply.succeeded and saga.has_compensation(kind, step.definition_index)):
+            _record(instance, "ReplyIgnored", envelope, f"{step.name} timed out; nothing to undo")
+            return
+        compensation = saga.action(ActionKind.COMPENSATION, step.definition_index)
+        sent = outbox.send(
+            compensation.make_command(saga.load_data(instance.data)),
+            order_id=instance.order_id,
+            correlation_id=instance.correlation_id,
+            saga_id=str(instance.id),
+            causation=envelope,
+            message_id=str(uuid.uuid5(instance.id, f"late:{envelope.id}")),
+        )
+        _record(instance, "LateReplyCompensated", sent, f"{step.name} succeeded after the saga gave up")
 
     def _send(
         self,
@@ -186,6 +329,8 @@ class SagaEngine:
         command = action.make_command(data)
         attempt = retry_of.attempts + 1 if retry_of else 1
         command_id = command_id_for(instance.id, kind, index, attempt)
+        now = timezone.now()
+        deadline = now + timedelta(seconds=self.policy.wait(attempt, action.timeout))
         envelope = outbox.send(
             command,
             order_id=instance.order_id,
@@ -195,8 +340,11 @@ class SagaEngine:
             message_id=str(command_id),
         )
         if retry_of is not None:
+            if retry_of.status in STOPPED_STATUSES:  # an operator's retry: a whole new round
+                retry_of.give_up_after = attempt + self.policy.max_attempts - 1
             retry_of.status, retry_of.attempts, retry_of.command_id = StepStatus.STARTED, attempt, command_id
-            retry_of.started_at, retry_of.finished_at, retry_of.reply_type = timezone.now(), None, ""
+            retry_of.started_at, retry_of.finished_at, retry_of.reply_type = now, None, ""
+            retry_of.deadline_at = deadline
             retry_of.save()
         else:
             SagaStep.objects.create(
@@ -208,9 +356,30 @@ class SagaEngine:
                 status=StepStatus.STARTED,
                 command_id=command_id,
                 command_type=command.type_name(),
+                give_up_after=self.policy.max_attempts,
+                deadline_at=deadline,
+                started_at=now,
             )
         instance.current_step = action.name
         _record(instance, "CommandSent", envelope)
+
+
+# Steps a saga stopped at: an operator's retry or compensate starts there.
+STOPPED_STATUSES = (StepStatus.FAILED, StepStatus.TIMED_OUT)
+
+
+def _step_answered_by(instance: SagaInstance, command_id: uuid.UUID) -> SagaStep | None:
+    """The step that sent ``command_id`` in any of its attempts (ids are deterministic)."""
+    for step in instance.steps.all():
+        kind = ActionKind(step.kind)
+        attempts = range(1, step.attempts + 1)
+        if any(command_id_for(instance.id, kind, step.definition_index, a) == command_id for a in attempts):
+            return step
+    return None
+
+
+def _is_latest(instance: SagaInstance, step: SagaStep) -> bool:
+    return not instance.steps.filter(position__gt=step.position).exists()
 
 
 def _lock_saga(saga_id: uuid.UUID) -> SagaInstance:
@@ -229,7 +398,8 @@ def _uuid_or_none(value: str | None) -> uuid.UUID | None:
 
 def _finish_step(step: SagaStep, status: StepStatus, reply_type: str) -> None:
     step.status, step.reply_type, step.finished_at = status, reply_type, timezone.now()
-    step.save(update_fields=["status", "reply_type", "finished_at"])
+    step.deadline_at = None
+    step.save(update_fields=["status", "reply_type", "finished_at", "deadline_at"])
 
 
 def _record(instance: SagaInstance, event: str, envelope: Envelope | None, detail: str = "") -> None:

@@ -28,9 +28,15 @@ class SagaInstance(models.Model):
 
 
 class StepStatus(models.TextChoices):
-    STARTED = "STARTED"
+    STARTED = "STARTED"  # sent; waiting for a reply until deadline_at
+    RETRY_WAIT = "RETRY_WAIT"  # answered with a failure that is asked again at deadline_at
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"  # never answered within its attempts; the saga gave up on it
+
+
+# Steps the deadline sweeper looks after.
+WAITING_STATUSES = (StepStatus.STARTED, StepStatus.RETRY_WAIT)
 
 
 class SagaStep(models.Model):
@@ -46,6 +52,11 @@ class SagaStep(models.Model):
     command_id = models.UUIDField(unique=True)
     command_type = models.CharField(max_length=64)
     reply_type = models.CharField(max_length=64, blank=True)
+    # The engine gives up on the step once attempt number ``give_up_after`` went unanswered; an
+    # operator retry moves it, so an operator's attempt gets a whole new round of retries.
+    give_up_after = models.PositiveIntegerField(default=1)
+    # When to send the command again (or give up); persisted so deadlines survive restarts.
+    deadline_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -53,6 +64,13 @@ class SagaStep(models.Model):
         db_table = "saga_step"
         ordering = ["position"]
         constraints = [models.UniqueConstraint(fields=["saga", "position"], name="one_step_per_position")]
+        indexes = [
+            models.Index(
+                fields=["deadline_at"],
+                name="saga_step_waiting_deadline",
+                condition=models.Q(status__in=["STARTED", "RETRY_WAIT"]),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.status})"
