@@ -1,18 +1,29 @@
 """A small client of the system's public REST API, as a user's code would drive it."""
 
+import os
 import time
 from typing import Any
 
 import requests
+
+from saga_common.tokens import CUSTOMER, DEV_SIGNING_KEY, OPERATOR, mint_token
 
 TERMINAL = {"APPROVED", "REJECTED"}
 SAGA_ENDED = {"COMPLETED", "COMPENSATED", "FAILED"}
 
 
 class SystemClient:
-    def __init__(self, urls: dict[str, str]) -> None:
+    """Places orders as the customer they are for; everything else (accounts, reads, sagas) as an
+    operator. Tokens are signed with ``JWT_SIGNING_KEY``, as the services expect."""
+
+    def __init__(self, urls: dict[str, str], signing_key: str | None = None) -> None:
         self.urls = urls
+        self.signing_key = signing_key or os.environ.get("JWT_SIGNING_KEY", DEV_SIGNING_KEY)
         self.http = requests.Session()
+        self.http.headers["Authorization"] = self.bearer("ops", OPERATOR)
+
+    def bearer(self, subject: str, role: str = CUSTOMER) -> str:
+        return f"Bearer {mint_token(self.signing_key, subject, [role], lifetime_seconds=24 * 3600)}"
 
     def open_account(self, customer_id: str, credit_limit: str, currency: str = "EUR") -> dict[str, Any]:
         response = self.http.post(
@@ -48,7 +59,9 @@ class SystemClient:
                 "country": country,
             },
         }
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        headers = {"Authorization": self.bearer(customer_id)}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
         return self.http.post(f"{self.urls['orders']}/api/v1/orders", json=body, headers=headers, timeout=10)
 
     def order(self, order_id: str) -> dict[str, Any]:

@@ -34,3 +34,20 @@ def test_unknown_paths_get_json_not_html(stack: Stack, service: str) -> None:
         "application/json",
         {"detail": "Not found."},
     )
+
+
+@pytest.mark.parametrize("service", [s.name for s in SERVICES])
+def test_the_api_refuses_callers_without_a_token_with_json(stack: Stack, service: str) -> None:
+    response = requests.get(f"{stack.url(service)}{ENDPOINTS[service]}", timeout=5)
+    assert (response.status_code, response.headers["Content-Type"]) == (401, "application/json")
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_an_oversized_body_is_a_json_413_through_the_real_server(stack: Stack) -> None:
+    response = requests.post(
+        f"{stack.url('orders')}/api/v1/orders",
+        data=b"{" + b" " * (300 * 1024) + b"}",
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert (response.status_code, response.headers["Content-Type"]) == (413, "application/json")

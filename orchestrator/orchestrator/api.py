@@ -12,6 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orchestrator.handlers import engine
+from saga_common.auth import IsOperator
+from saga_common.fields import QueryFilters, TextField, paginated
 from saga_common.sagas.definition import SagaState
 from saga_common.sagas.models import SagaEvent, SagaInstance, SagaStep
 
@@ -61,12 +63,20 @@ def _sagas() -> QuerySet[SagaInstance]:
     return SagaInstance.objects.prefetch_related("steps", "history").order_by("-created_at", "id")
 
 
-class SagaListApi(APIView):
-    class FilterSerializer(serializers.Serializer):
-        order_id = serializers.CharField(max_length=64, required=False)
+class OperatorApi(APIView):
+    """Sagas are internal: only operators read them or act on them."""
+
+    permission_classes = [IsOperator]
+
+
+class SagaListApi(OperatorApi):
+    class FilterSerializer(QueryFilters):
+        order_id = TextField(max_length=64, required=False)
         state = serializers.ChoiceField(choices=[s.value for s in SagaState], required=False)
 
-    @extend_schema(parameters=[FilterSerializer], responses=SagaOutputSerializer(many=True))
+    @extend_schema(
+        parameters=[FilterSerializer], responses=paginated(SagaOutputSerializer, "PaginatedSagaList")
+    )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -75,13 +85,13 @@ class SagaListApi(APIView):
         return paginator.get_paginated_response(SagaOutputSerializer(page, many=True).data)
 
 
-class SagaDetailApi(APIView):
+class SagaDetailApi(OperatorApi):
     @extend_schema(responses=SagaOutputSerializer)
     def get(self, request: Request, saga_id: UUID) -> Response:
         return Response(SagaOutputSerializer(get_object_or_404(_sagas(), id=saga_id)).data)
 
 
-class SagaOperatorActionApi(APIView):
+class SagaOperatorActionApi(OperatorApi):
     """An operator action on one saga; subclasses name the engine method."""
 
     action: str

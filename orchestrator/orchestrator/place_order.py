@@ -51,7 +51,9 @@ def void_payment(data: PlaceOrderData) -> VoidPayment:
 
 
 def schedule_shipment(data: PlaceOrderData) -> ScheduleShipment:
-    return ScheduleShipment(country=data.shipping_address["country"], address=data.shipping_address)
+    return ScheduleShipment(
+        country=data.shipping_address["country"], address=data.shipping_address, customer_id=data.customer_id
+    )
 
 
 def cancel_shipment(data: PlaceOrderData) -> CancelShipment:

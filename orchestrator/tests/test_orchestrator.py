@@ -15,6 +15,13 @@ from saga_common.testing.messages import outbox_messages
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture
+def api(operator_api: APIClient) -> APIClient:
+    """Sagas are for operators only: these tests act as one."""
+    return operator_api
+
+
 ORDER_ID = "8d0f2a52-3d3c-4c1e-9d1c-5c1b2a0e9f11"
 
 
@@ -117,3 +124,13 @@ def test_operator_actions(api: APIClient) -> None:
     again = api.post(f"/api/v1/sagas/{saga_id}/compensate")
     assert (again.status_code, again.json()["state"], len(outbox_messages())) == (200, "COMPENSATING", 2)
     assert api.post("/api/v1/sagas/00000000-0000-4000-8000-000000000000/retry").status_code == 404
+
+
+def test_sagas_are_for_operators_only(client_for: Any) -> None:
+    deliver(order_created())
+    saga_id = saga(client_for("ops", operator=True))["id"]
+    for caller, expected in ((client_for(None), 401), (client_for("c-1"), 403)):
+        assert caller.get("/api/v1/sagas").status_code == expected
+        assert caller.get(f"/api/v1/sagas/{saga_id}").status_code == expected
+        assert caller.post(f"/api/v1/sagas/{saga_id}/compensate").status_code == expected
+    assert len(outbox_messages()) == 1  # the refused compensation sent nothing

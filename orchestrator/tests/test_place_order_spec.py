@@ -55,7 +55,7 @@ def test_given_order_data_expect_authorize_payment_to_payments() -> None:
 def test_given_payment_authorized_expect_schedule_shipment_to_the_order_country() -> None:
     assert place_order.after_reply(FORWARD, 0, succeeded=True) == Invoke(FORWARD, 1, SagaState.RUNNING)
     assert command(FORWARD, 1, data()) == ScheduleShipment(
-        country="AQ", address={"country": "AQ", "city": "McMurdo"}
+        country="AQ", address={"country": "AQ", "city": "McMurdo"}, customer_id=data().customer_id
     )
     assert ScheduleShipment.topic == SHIPPING_COMMANDS
 

@@ -13,7 +13,9 @@ from rest_framework.views import APIView
 
 from orders import selectors, services
 from orders.models import Order, OrderStatus
-from saga_common.api import correlation_id_of
+from saga_common.api import DomainError, correlation_id_of
+from saga_common.auth import principal, visible_customer
+from saga_common.fields import CountField, PatternField, PriceField, QueryFilters, TextField, paginated
 from saga_common.money import to_money
 
 MAX_ORDER_TOTAL = to_money("999999999999.99")
@@ -21,18 +23,18 @@ IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spa
 
 
 class ItemSerializer(serializers.Serializer):
-    sku = serializers.RegexField(r"^[A-Za-z0-9._-]+$", max_length=64)
-    quantity = serializers.IntegerField(min_value=1, max_value=10_000)
-    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=to_money("0.01"))
+    sku = PatternField(r"^[A-Za-z0-9._-]+$", max_length=64)
+    quantity = CountField(min_value=1, max_value=10_000)
+    unit_price = PriceField()
 
 
 class AddressSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    line1 = serializers.CharField(max_length=200)
-    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    city = serializers.CharField(max_length=100)
-    postal_code = serializers.CharField(max_length=20)
-    country = serializers.RegexField(r"^[A-Z]{2}$", help_text="ISO 3166-1 alpha-2")
+    name = TextField(max_length=200)
+    line1 = TextField(max_length=200)
+    line2 = TextField(max_length=200, required=False, allow_blank=True)
+    city = TextField(max_length=100)
+    postal_code = TextField(max_length=20)
+    country = PatternField(r"^[A-Z]{2}$", help_text="ISO 3166-1 alpha-2")
 
 
 class OrderOutputSerializer(serializers.ModelSerializer):
@@ -57,8 +59,13 @@ class OrderOutputSerializer(serializers.ModelSerializer):
 
 class OrderListCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
-        customer_id = serializers.RegexField(r"^[A-Za-z0-9._:-]+$", max_length=64)
-        currency = serializers.RegexField(r"^[A-Z]{3}$", help_text="ISO 4217")
+        customer_id = PatternField(
+            r"^[A-Za-z0-9._:-]+$",
+            max_length=64,
+            required=False,
+            help_text="the token's customer if omitted; a customer may only name itself",
+        )
+        currency = PatternField(r"^[A-Z]{3}$", help_text="ISO 4217")
         items = serializers.ListField(child=ItemSerializer(), min_length=1, max_length=100)
         shipping_address = AddressSerializer()
 
@@ -67,22 +74,33 @@ class OrderListCreateApi(APIView):
                 raise serializers.ValidationError({"items": "order total is too large"})
             return attrs
 
-    class FilterSerializer(serializers.Serializer):
-        customer_id = serializers.CharField(max_length=64, required=False)
+    class FilterSerializer(QueryFilters):
+        customer_id = TextField(max_length=64, required=False)
         status = serializers.ChoiceField(choices=OrderStatus.choices, required=False)
 
-    @extend_schema(parameters=[FilterSerializer], responses=OrderOutputSerializer(many=True))
+    @extend_schema(
+        parameters=[FilterSerializer], responses=paginated(OrderOutputSerializer, "PaginatedOrderList")
+    )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         paginator = LimitOffsetPagination()
-        page = paginator.paginate_queryset(selectors.order_list(**filters.validated_data), request, view=self)
+        orders = selectors.order_list(**filters.validated_data, visible_to=visible_customer(request))
+        page = paginator.paginate_queryset(orders, request, view=self)
         return paginator.get_paginated_response(OrderOutputSerializer(page, many=True).data)
 
     @extend_schema(
         request=InputSerializer,
         responses={201: OrderOutputSerializer},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                pattern=IDEMPOTENCY_KEY.pattern,
+            )
+        ],
     )
     def post(self, request: Request) -> Response:
         key = request.headers.get("Idempotency-Key")
@@ -93,9 +111,10 @@ class OrderListCreateApi(APIView):
             )
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        order_input = {**serializer.validated_data, "customer_id": _ordering_customer(request, serializer)}
         with transaction.atomic():
             order, replayed = services.order_place(
-                **serializer.validated_data, correlation_id=correlation_id_of(request), idempotency_key=key
+                **order_input, correlation_id=correlation_id_of(request), idempotency_key=key
             )
             body = replayed if replayed is not None else OrderOutputSerializer(order).data
             if key is not None and replayed is None:
@@ -105,7 +124,21 @@ class OrderListCreateApi(APIView):
         )
 
 
+def _ordering_customer(request: Request, serializer: serializers.Serializer) -> str:
+    """Customers order for themselves; operators name the customer."""
+    caller = principal(request)
+    named = serializer.validated_data.get("customer_id")
+    if caller.customer_id is not None and named in (None, caller.customer_id):
+        return caller.customer_id
+    if caller.is_operator and named is not None:
+        return str(named)
+    if caller.is_operator:
+        raise serializers.ValidationError({"customer_id": "an operator must name the customer"})
+    raise DomainError("a customer can only place its own orders", status_code=status.HTTP_403_FORBIDDEN)
+
+
 class OrderDetailApi(APIView):
     @extend_schema(responses=OrderOutputSerializer)
     def get(self, request: Request, order_id: str) -> Response:
-        return Response(OrderOutputSerializer(selectors.order_get(order_id=order_id)).data)
+        order = selectors.order_get(order_id=order_id, visible_to=visible_customer(request))
+        return Response(OrderOutputSerializer(order).data)

@@ -33,16 +33,24 @@ class Order(models.Model):
 
 
 class IdempotencyKey(models.Model):
-    """A client's Idempotency-Key, the request it came with and the response it got."""
+    """A customer's Idempotency-Key, the request it came with and the response it got.
 
-    key = models.CharField(max_length=255, primary_key=True)
+    Keys are scoped per customer: two customers choosing the same key never see each other's orders.
+    They are pruned after ``IDEMPOTENCY_KEY_RETENTION_HOURS``.
+    """
+
+    customer_id = models.CharField(max_length=64)
+    key = models.CharField(max_length=255)
     request_fingerprint = models.CharField(max_length=64)
     order = models.ForeignKey(Order, null=True, on_delete=models.CASCADE)
     response_body = models.JSONField(null=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         db_table = "orders_idempotency_key"
+        constraints = [
+            models.UniqueConstraint(fields=["customer_id", "key"], name="one_idempotency_key_per_customer")
+        ]
 
     def __str__(self) -> str:
         return self.key

@@ -2,10 +2,13 @@
 
 import hashlib
 import json
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from orders.models import IdempotencyKey, Order, OrderStatus
 from saga_common import outbox
@@ -44,7 +47,7 @@ def order_place(
     if idempotency_key is not None:
         fingerprint = _fingerprint(request)
         record, created = IdempotencyKey.objects.get_or_create(
-            key=idempotency_key, defaults={"request_fingerprint": fingerprint}
+            customer_id=customer_id, key=idempotency_key, defaults={"request_fingerprint": fingerprint}
         )
         if not created:
             if record.request_fingerprint != fingerprint:
@@ -82,7 +85,16 @@ def idempotency_remember_response(
     Call it in the transaction of ``order_place``: until then the key row stays locked, so a
     concurrent repeat waits for this outcome rather than seeing a half-finished one.
     """
-    IdempotencyKey.objects.filter(key=idempotency_key).update(order=order, response_body=response_body)
+    IdempotencyKey.objects.filter(customer_id=order.customer_id, key=idempotency_key).update(
+        order=order, response_body=response_body
+    )
+
+
+def idempotency_keys_prune() -> int:
+    """Forget keys older than their retention (the orders worker runs this periodically)."""
+    cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_RETENTION_HOURS)
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
 
 
 @transaction.atomic

@@ -1,7 +1,7 @@
 """Settings of the orders service (shared defaults live in saga_common.settings)."""
 
 from saga_common.settings import *  # noqa: F403
-from saga_common.settings import BASE_APPS, SPECTACULAR_SETTINGS, database, env
+from saga_common.settings import BASE_APPS, SPECTACULAR_SETTINGS, WORKER_PERIODIC_TASKS, database, env
 
 SERVICE_NAME = "orders"
 KAFKA_CONSUMER_GROUP = env.str("KAFKA_CONSUMER_GROUP", default=SERVICE_NAME)
@@ -11,3 +11,5 @@ WSGI_APPLICATION = "orders.wsgi.application"
 DATABASES = {"default": database("orders")}
 SAGA_MESSAGE_HANDLERS = "orders.handlers.HANDLERS"
 SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "Orders service"}
+IDEMPOTENCY_KEY_RETENTION_HOURS = env.int("IDEMPOTENCY_KEY_RETENTION_HOURS", default=24)
+WORKER_PERIODIC_TASKS = [*WORKER_PERIODIC_TASKS, ("orders.services.idempotency_keys_prune", 3600.0)]

@@ -82,15 +82,15 @@ def test_get_order_and_unknown_order(api: APIClient) -> None:
     assert (not_a_uuid.status_code, not_a_uuid["Content-Type"]) == (404, "application/json")
 
 
-def test_list_filters_by_customer_and_status_and_paginates(api: APIClient) -> None:
-    place(api)
-    place(api, {**ORDER, "customer_id": "c-2"})
+def test_list_filters_by_customer_and_status_and_paginates(operator_api: APIClient) -> None:
+    place(operator_api)
+    place(operator_api, {**ORDER, "customer_id": "c-2"})
     Order.objects.filter(customer_id="c-2").update(status="APPROVED")
-    mine = api.get("/api/v1/orders", {"customer_id": "c-1"}).json()
+    mine = operator_api.get("/api/v1/orders", {"customer_id": "c-1"}).json()
     assert (mine["count"], mine["results"][0]["customer_id"]) == (1, "c-1")
-    assert api.get("/api/v1/orders", {"status": "APPROVED"}).json()["count"] == 1
-    assert api.get("/api/v1/orders", {"limit": 1}).json()["next"] is not None
-    assert api.get("/api/v1/orders", {"status": "LOST"}).status_code == 400
+    assert operator_api.get("/api/v1/orders", {"status": "APPROVED"}).json()["count"] == 1
+    assert operator_api.get("/api/v1/orders", {"limit": 1}).json()["next"] is not None
+    assert operator_api.get("/api/v1/orders", {"status": "LOST"}).status_code == 400
 
 
 def with_change(path: str, value: Any) -> dict[str, Any]:
@@ -110,7 +110,6 @@ def with_change(path: str, value: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        (with_change("customer_id", ...), "customer_id"),
         (with_change("customer_id", "x" * 65), "customer_id"),
         (with_change("customer_id", "c\x00-1"), "customer_id"),
         (with_change("currency", "euro"), "currency"),

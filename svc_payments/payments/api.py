@@ -8,7 +8,8 @@ from rest_framework.views import APIView
 
 from payments import selectors, services
 from payments.models import Account, Payment
-from saga_common.money import to_money
+from saga_common.auth import IsOperator, visible_customer
+from saga_common.fields import CreditLimitField, PatternField, QueryFilters, TextField
 
 
 class AccountOutputSerializer(serializers.ModelSerializer):
@@ -23,10 +24,12 @@ class AccountOutputSerializer(serializers.ModelSerializer):
 
 
 class AccountCreateApi(APIView):
+    permission_classes = [IsOperator]  # credit is granted by operators, not by customers themselves
+
     class InputSerializer(serializers.Serializer):
-        customer_id = serializers.RegexField(r"^[A-Za-z0-9._:-]+$", max_length=64)
-        currency = serializers.RegexField(r"^[A-Z]{3}$", help_text="ISO 4217")
-        credit_limit = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=to_money("0.00"))
+        customer_id = PatternField(r"^[A-Za-z0-9._:-]+$", max_length=64)
+        currency = PatternField(r"^[A-Z]{3}$", help_text="ISO 4217")
+        credit_limit = CreditLimitField()
 
     @extend_schema(request=InputSerializer, responses={201: AccountOutputSerializer})
     def post(self, request: Request) -> Response:
@@ -43,12 +46,13 @@ class AccountCreateApi(APIView):
 class AccountDetailApi(APIView):
     @extend_schema(responses=AccountOutputSerializer)
     def get(self, request: Request, customer_id: str) -> Response:
-        return Response(AccountOutputSerializer(selectors.account_get(customer_id=customer_id)).data)
+        account = selectors.account_get(customer_id=customer_id, visible_to=visible_customer(request))
+        return Response(AccountOutputSerializer(account).data)
 
 
 class PaymentListApi(APIView):
-    class FilterSerializer(serializers.Serializer):
-        order_id = serializers.CharField(max_length=64)
+    class FilterSerializer(QueryFilters):
+        order_id = TextField(max_length=64)
 
     class OutputSerializer(serializers.ModelSerializer):
         class Meta:
@@ -59,5 +63,5 @@ class PaymentListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        payments = selectors.payment_list(**filters.validated_data)
+        payments = selectors.payment_list(**filters.validated_data, visible_to=visible_customer(request))
         return Response(self.OutputSerializer(payments, many=True).data)

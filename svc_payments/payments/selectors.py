@@ -3,12 +3,16 @@
 from decimal import Decimal
 
 from django.db.models import QuerySet, Sum
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from payments.models import HOLDING_STATUSES, Account, Payment
 
 
-def account_get(*, customer_id: str) -> Account:
+def account_get(*, customer_id: str, visible_to: str | None = None) -> Account:
+    """The account; 404 if unknown or (with ``visible_to``) another customer's."""
+    if visible_to is not None and visible_to != customer_id:
+        raise Http404
     return get_object_or_404(Account, customer_id=customer_id)
 
 
@@ -20,5 +24,6 @@ def account_available(account: Account) -> Decimal:
     return account.credit_limit - (held or Decimal("0.00"))
 
 
-def payment_list(*, order_id: str) -> QuerySet[Payment]:
-    return Payment.objects.filter(order_id=order_id)
+def payment_list(*, order_id: str, visible_to: str | None = None) -> QuerySet[Payment]:
+    payments = Payment.objects.filter(order_id=order_id)
+    return payments if visible_to is None else payments.filter(customer_id=visible_to)

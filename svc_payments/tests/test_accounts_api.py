@@ -12,6 +12,12 @@ from payments.models import Account
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def api(operator_api: APIClient) -> APIClient:
+    """Opening accounts is an operator's job: these tests act as one."""
+    return operator_api
+
+
 def open_account(api: APIClient, **fields: str) -> Any:
     body = {"customer_id": "c-1", "currency": "EUR", "credit_limit": "100.00", **fields}
     return api.post("/api/v1/accounts", body, format="json")
@@ -88,3 +94,17 @@ def test_payments_are_listed_by_order(api: APIClient) -> None:
     ]
     assert api.get("/api/v1/payments", {"order_id": "o-2"}).json() == []
     assert api.get("/api/v1/payments").status_code == 400
+
+
+def test_only_operators_open_accounts_and_customers_read_only_their_own(client_for: Any) -> None:
+    customer = client_for("c-1")
+    refused = open_account(customer)
+    assert (refused.status_code, refused.json()["detail"]) == (403, "this endpoint needs an operator token")
+    assert Account.objects.count() == 0
+    assert open_account(client_for("ops", operator=True)).status_code == 201
+    services.payment_authorize(order_id="o-1", customer_id="c-1", amount=Decimal("5.00"), currency="EUR")
+    assert customer.get("/api/v1/accounts/c-1").status_code == 200
+    stranger = client_for("c-2")
+    assert stranger.get("/api/v1/accounts/c-1").status_code == 404
+    assert stranger.get("/api/v1/payments", {"order_id": "o-1"}).json() == []
+    assert len(customer.get("/api/v1/payments", {"order_id": "o-1"}).json()) == 1

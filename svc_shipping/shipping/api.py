@@ -6,13 +6,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from saga_common.auth import visible_customer
+from saga_common.fields import QueryFilters, TextField
 from shipping import selectors
 from shipping.models import Shipment
 
 
 class ShipmentListApi(APIView):
-    class FilterSerializer(serializers.Serializer):
-        order_id = serializers.CharField(max_length=64)
+    class FilterSerializer(QueryFilters):
+        order_id = TextField(max_length=64)
 
     class OutputSerializer(serializers.ModelSerializer):
         class Meta:
@@ -24,5 +26,8 @@ class ShipmentListApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         return Response(
-            self.OutputSerializer(selectors.shipment_list(**filters.validated_data), many=True).data
+            self.OutputSerializer(
+                selectors.shipment_list(**filters.validated_data, visible_to=visible_customer(request)),
+                many=True,
+            ).data
         )

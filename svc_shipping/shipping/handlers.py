@@ -17,7 +17,10 @@ from shipping.models import ShipmentStatus
 def schedule_shipment(command: Envelope) -> None:
     request = command.message_as(ScheduleShipment)
     shipment = services.shipment_schedule(
-        order_id=command.order_id, country=request.country, address=request.address
+        order_id=command.order_id,
+        country=request.country,
+        address=request.address,
+        customer_id=request.customer_id,
     )
     if shipment is None:
         reply(command, ShipmentRejected(reason=f"we do not ship to {request.country}"))

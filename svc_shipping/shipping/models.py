@@ -13,6 +13,7 @@ class Shipment(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     order_id = models.CharField(max_length=64, unique=True)
+    customer_id = models.CharField(max_length=64, blank=True, db_index=True)
     status = models.CharField(max_length=16, choices=ShipmentStatus.choices)
     country = models.CharField(max_length=2)
     address = models.JSONField()

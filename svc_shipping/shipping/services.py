@@ -15,7 +15,9 @@ def country_served(country: str) -> bool:
 
 
 @transaction.atomic
-def shipment_schedule(*, order_id: str, country: str, address: dict[str, Any]) -> Shipment | None:
+def shipment_schedule(
+    *, order_id: str, country: str, address: dict[str, Any], customer_id: str = ""
+) -> Shipment | None:
     """Schedule the order's shipment; None if the country is not served. A repeat returns the first."""
     existing = Shipment.objects.filter(order_id=order_id).first()
     if existing is not None:
@@ -23,7 +25,11 @@ def shipment_schedule(*, order_id: str, country: str, address: dict[str, Any]) -
     if not country_served(country):
         return None
     return Shipment.objects.create(
-        order_id=order_id, country=country, address=address, status=ShipmentStatus.SCHEDULED
+        order_id=order_id,
+        customer_id=customer_id,
+        country=country,
+        address=address,
+        status=ShipmentStatus.SCHEDULED,
     )
 
 

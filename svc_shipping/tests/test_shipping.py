@@ -1,5 +1,7 @@
 """Scheduling and cancelling shipments, over messages and REST."""
 
+from typing import Any
+
 import pytest
 from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.test import APIClient
@@ -17,8 +19,9 @@ def handle(message: Message, order_id: str = "o-1") -> Envelope:
     return deliver(message, HANDLERS, order_id=order_id)
 
 
-def schedule(country: str, order_id: str = "o-1") -> Envelope:
-    return handle(ScheduleShipment(country=country, address={"country": country, "city": "x"}), order_id)
+def schedule(country: str, order_id: str = "o-1", customer_id: str = "c-1") -> Envelope:
+    address = {"country": country, "city": "x"}
+    return handle(ScheduleShipment(country=country, address=address, customer_id=customer_id), order_id)
 
 
 def test_served_country_gets_a_scheduled_shipment() -> None:
@@ -68,3 +71,12 @@ def test_shipments_are_listed_by_order(api: APIClient) -> None:
     }
     missing = api.get("/api/v1/shipments")
     assert (missing.status_code, "order_id" in missing.json()) == (400, True)
+
+
+def test_customers_see_only_their_own_shipments(client_for: Any) -> None:
+    schedule("DE", order_id="o-1", customer_id="c-1")
+    schedule("DE", order_id="o-2", customer_id="c-2")
+    assert client_for("c-2").get("/api/v1/shipments", {"order_id": "o-1"}).json() == []
+    assert len(client_for("c-1").get("/api/v1/shipments", {"order_id": "o-1"}).json()) == 1
+    assert len(client_for("ops", operator=True).get("/api/v1/shipments", {"order_id": "o-2"}).json()) == 1
+    assert client_for(None).get("/api/v1/shipments", {"order_id": "o-1"}).status_code == 401

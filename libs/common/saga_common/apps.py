@@ -8,4 +8,4 @@ class SagaCommonConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from saga_common import checks  # noqa: F401  (registers the checks)
+        from saga_common import checks, schema  # noqa: F401  (registers the checks and the auth scheme)

@@ -198,6 +198,7 @@ class ScheduleShipment(Command):
     outcomes = (ShipmentScheduled, ShipmentRejected)
     country: str
     address: dict[str, Any]
+    customer_id: str = ""  # whose shipment it is, so customers can see their own
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,9 @@
 """Liveness and readiness endpoints, the same on every service."""
 
 from django.db import connection
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -8,16 +11,25 @@ from rest_framework.views import APIView
 from saga_common.kafka import broker_reachable
 
 
-class LiveView(APIView):
+class PublicView(APIView):
+    """Probes and the schema are for anyone (kubelets, load balancers, client generators)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+
+class LiveView(PublicView):
     """The process answers HTTP."""
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
         return Response({"status": "ok"})
 
 
-class ReadyView(APIView):
+class ReadyView(PublicView):
     """The service can do its work: its database and the broker answer."""
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, 503: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
         checks = {"database": _database_ok(), "broker": broker_reachable()}
         ready = all(checks.values())

@@ -8,6 +8,8 @@ from typing import Any
 
 import environ
 
+from saga_common.tokens import DEV_SIGNING_KEY
+
 env = environ.Env()
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
@@ -28,6 +30,7 @@ BASE_APPS = [
 ]
 
 MIDDLEWARE = [
+    "saga_common.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
 ]
@@ -38,8 +41,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": [],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["saga_common.auth.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["saga_common.auth.IsCustomerOrOperator"],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "saga_common.api.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
@@ -47,6 +50,16 @@ REST_FRAMEWORK = {
 }
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_MAX_BODY_BYTES", default=256 * 1024)
+
+# Bearer tokens (saga_common.auth): every service shares the key; HS256 only, so alg=none is refused.
+SIMPLE_JWT = {
+    "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=DEV_SIGNING_KEY),
+    "ALGORITHM": "HS256",
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "USER_ID_CLAIM": "sub",
+    "TOKEN_USER_CLASS": "saga_common.auth.Principal",
+    "LEEWAY": 0,
+}
 
 
 def database(default_name: str) -> dict[str, Any]:
@@ -98,4 +111,11 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
-SPECTACULAR_SETTINGS = {"VERSION": "1.0.0", "SERVE_INCLUDE_SCHEMA": False}
+SPECTACULAR_SETTINGS = {
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "saga_common.schema.document_error_responses",
+    ],
+}

@@ -2,13 +2,18 @@
 
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
+from rest_framework.permissions import AllowAny
 
 from saga_common.health import LiveView, ReadyView
 
 common_urlpatterns = [
     path("healthz/live", LiveView.as_view(), name="healthz-live"),
     path("healthz/ready", ReadyView.as_view(), name="healthz-ready"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[AllowAny]),
+        name="schema",
+    ),
 ]
 
 # Root URLconfs re-export these so even Django's own errors are JSON, never an HTML page.

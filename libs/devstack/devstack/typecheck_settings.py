@@ -12,3 +12,4 @@ INSTALLED_APPS = [*BASE_APPS, "saga_common.sagas", "orders", "payments", "shippi
 DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "typecheck"}}
 SHIPPING_COUNTRIES = ["DE"]
 SAGA_MESSAGE_HANDLERS = ""
+IDEMPOTENCY_KEY_RETENTION_HOURS = 24

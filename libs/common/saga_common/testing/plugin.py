@@ -39,3 +39,36 @@ def kafka_topics(kafka_bootstrap: str, settings: Any) -> str:
     settings.KAFKA_TOPIC_PREFIX = f"t{uuid.uuid4().hex[:10]}."
     ensure_topics(all_topic_names(), partitions=1)
     return str(settings.KAFKA_TOPIC_PREFIX)
+
+
+@pytest.fixture
+def client_for() -> Any:
+    """``client_for("c-1")`` (a customer), ``client_for("ops", operator=True)``, ``client_for(None)``
+    (no token): DRF test clients carrying a bearer token signed with the settings' key."""
+    from django.conf import settings
+    from rest_framework.test import APIClient
+
+    from saga_common.auth import CUSTOMER, OPERATOR, mint_token
+
+    def make(subject: str | None, *, operator: bool = False) -> APIClient:
+        client = APIClient()
+        if subject is not None:
+            token = mint_token(
+                settings.SIMPLE_JWT["SIGNING_KEY"], subject, [OPERATOR if operator else CUSTOMER]
+            )
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api(client_for: Any) -> Any:
+    """A client authenticated as customer ``c-1``."""
+    return client_for("c-1")
+
+
+@pytest.fixture
+def operator_api(client_for: Any) -> Any:
+    """A client authenticated as an operator."""
+    return client_for("ops", operator=True)

@@ -1,0 +1,95 @@
+"""Serializer fields whose OpenAPI schema says exactly what they accept.
+
+Clients (and schemathesis) generate requests from the schema, so a value the schema allows must
+never be refused: money fields carry a pattern that excludes what ``min_value`` would reject.
+"""
+
+from decimal import Decimal
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+
+class StrictTypeMixin:
+    """Accept only the JSON type the schema promises (DRF would turn 5 into "5" and "5" into 5)."""
+
+    accepted_types: tuple[type, ...] = (str,)
+    type_error = "must be a string"
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, self.accepted_types) or isinstance(data, bool):
+            raise serializers.ValidationError(self.type_error)
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "decimal",
+        "pattern": r"^(?:[1-9][0-9]{0,5}(?:\.[0-9]{1,2})?|0\.(?:0[1-9]|[1-9][0-9]?))$",
+        "example": "12.50",
+        "description": "a positive amount, at most 999999.99, with at most 2 decimals",
+    }
+)
+class PriceField(StrictTypeMixin, serializers.DecimalField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_digits=8, decimal_places=2, min_value=Decimal("0.01"), **kwargs)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "decimal",
+        "pattern": r"^[0-9]{1,12}(?:\.[0-9]{1,2})?$",
+        "example": "100.00",
+        "description": "zero or more, at most 999999999999.99, with at most 2 decimals",
+    }
+)
+class CreditLimitField(StrictTypeMixin, serializers.DecimalField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_digits=14, decimal_places=2, min_value=Decimal("0.00"), **kwargs)
+
+
+class TextField(StrictTypeMixin, serializers.CharField):
+    """A non-blank, bounded string (NUL bytes are refused by DRF's CharField)."""
+
+    def __init__(self, *, max_length: int, **kwargs: Any) -> None:
+        kwargs.setdefault("min_length", 0 if kwargs.get("allow_blank") else 1)
+        super().__init__(max_length=max_length, **kwargs)
+
+
+class PatternField(StrictTypeMixin, serializers.RegexField):
+    """A string matching ``regex`` (and nothing but a string)."""
+
+
+class CountField(StrictTypeMixin, serializers.IntegerField):
+    accepted_types = (int,)
+    type_error = "must be an integer"
+
+
+class QueryFilters(serializers.Serializer):
+    """Query parameters: a parameter given with an empty value is an error, not "not given"
+    (DRF's form handling would silently ignore ``?status=``)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        names: list[str] = list(self.fields.keys())
+        blank = [name for name in names if name in data and data.get(name) == ""]
+        if blank:
+            raise serializers.ValidationError({name: ["may not be blank"] for name in blank})
+        return super().to_internal_value(data)
+
+
+def paginated(serializer: type[serializers.Serializer], name: str) -> serializers.Serializer:
+    """The schema of a LimitOffsetPagination page of ``serializer`` items."""
+    from drf_spectacular.utils import inline_serializer
+
+    return inline_serializer(
+        name=name,
+        fields={
+            "count": serializers.IntegerField(),
+            "next": serializers.CharField(allow_null=True),
+            "previous": serializers.CharField(allow_null=True),
+            "results": serializer(many=True),
+        },
+    )

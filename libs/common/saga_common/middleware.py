@@ -1,0 +1,24 @@
+"""Refuse oversized request bodies with a JSON 413 before anything reads them.
+
+Django's own limit (``DATA_UPLOAD_MAX_MEMORY_SIZE``) only fires once a body is read, as a 400.
+Clients deserve the precise status, and refusing on the declared length reads nothing at all.
+"""
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+
+class BodySizeLimitMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if not declared.isdigit():
+            return JsonResponse({"detail": "Content-Length must be a whole number"}, status=400)
+        if limit is not None and int(declared) > limit:
+            return JsonResponse({"detail": f"request body is larger than {limit} bytes"}, status=413)
+        return self.get_response(request)

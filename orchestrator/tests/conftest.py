@@ -1,7 +1,0 @@
-import pytest
-from rest_framework.test import APIClient
-
-
-@pytest.fixture
-def api() -> APIClient:
-    return APIClient()
