@@ -30,6 +30,7 @@ from django_outbox_pattern.models import Received
 
 from saga_common.contracts import Message
 from saga_common.envelope import Envelope, EnvelopeError
+from saga_common.faults import crash_point
 from saga_common.kafka import consumer_config, dlq_name, producer_config, topic_name, wait_for_topics
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,8 @@ def handle_once(envelope: Envelope, handler: Handler) -> bool:
             logger.info("duplicate %s %s ignored", envelope.type, envelope.id)
             return False
         handler(envelope)
+        crash_point("inbox.before_commit")
+    crash_point("inbox.after_commit")
     return True
 
 

@@ -55,6 +55,7 @@ def consumer_config(group_id: str, **overrides: Any) -> dict[str, Any]:
         "auto.offset.reset": "earliest",
         "session.timeout.ms": settings.KAFKA_SESSION_TIMEOUT_MS,
         "heartbeat.interval.ms": settings.KAFKA_HEARTBEAT_INTERVAL_MS,
+        "max.poll.interval.ms": settings.KAFKA_MAX_POLL_INTERVAL_MS,
         # Tansu holds a fetch for the full wait when no data is there: a short wait keeps sagas quick.
         "fetch.wait.max.ms": settings.KAFKA_FETCH_WAIT_MAX_MS,
         **overrides,

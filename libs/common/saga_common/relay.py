@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published
 
+from saga_common.faults import crash_point
 from saga_common.kafka import producer_config
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ class OutboxRelay:
             if not rows:
                 return 0
             outcomes = self._produce(rows)
+            crash_point("relay.after_produce")
             delivered = [row_id for row_id, error in outcomes.items() if error is None]
             if delivered:
                 Published.objects.filter(id__in=delivered).update(status=StatusChoice.SUCCEEDED)
@@ -140,8 +142,11 @@ class OutboxRelay:
                     producer.poll(0.1)
         while len(outcomes) < len(rows):
             producer.flush(1.0)
-        if any(error is not None and error.fatal() for error in outcomes.values()):
-            self._producer = None  # a fatal idempotence error needs a fresh producer
+        if any(error is not None for error in outcomes.values()):
+            # Start the retry with a fresh producer (a new producer id): after delivery timeouts the
+            # old one may be fenced by the broker (Tansu does so after a pause, for good), and a new
+            # id also rules out its stale sequence numbers reordering what is retried.
+            self._producer = None
         return outcomes
 
     def _get_producer(self) -> Producer:

@@ -120,13 +120,22 @@ class Stack:
             cwd=service.directory,
         )
 
-    def start_worker(self, service: Service) -> None:
+    def start_worker(
+        self, service: Service, *, extra_env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+    ) -> None:
+        """Start the service's worker (relay, consumer, housekeeping); ``args`` e.g. ("--only", "relay")."""
+        suffix = f"-{args[-1]}" if args else ""
         self.processes.start(
-            f"{service.name}-worker",
-            [sys.executable, str(service.manage_py), "run_worker"],
-            env=self.env(service),
+            f"{service.name}-worker{suffix}",
+            [sys.executable, str(service.manage_py), "run_worker", *args],
+            env={**self.env(service), **(extra_env or {})},
             cwd=service.directory,
         )
+
+    @property
+    def broker_pid(self) -> int | None:
+        """The broker this stack started itself (None if it uses one that was already running)."""
+        return self._broker.pid if self._broker is not None else None
 
     def url(self, service_name: str) -> str:
         return f"http://127.0.0.1:{self.config.ports[service_name]}"

@@ -1,0 +1,221 @@
+"""The chaos suite: real processes under a steady load of orders, faults on a seeded schedule, then
+heal, wait for quiescence, and check every invariant.
+
+    python -m e2e.chaos --orders 2000 --rate 20 --seed 1     (make chaos)
+
+Exits 0 only if no invariant is violated and every scheduled fault fired.
+"""
+
+import argparse
+import json
+import random
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from devstack import postgres
+from devstack.broker import free_port
+from devstack.services import REPO_ROOT, SERVICES
+from devstack.stack import Stack, StackConfig
+from e2e.checker import Report, check_system
+from e2e.client import SystemClient
+from e2e.faults import (
+    ChaosContext,
+    Crash,
+    DropConnections,
+    Duplicate,
+    Fault,
+    Kill,
+    PauseBroker,
+    Poison,
+    StaleReplies,
+)
+from e2e.load import OrderLoad
+from saga_common.faults import CRASH_POINTS
+
+# Short enough that a broker pause outlasts it (the relay then retries what timed out), and saga
+# steps that retry within the run; generous enough that no step is given up during a fault.
+CHAOS_ENV = {
+    "KAFKA_DELIVERY_TIMEOUT_MS": "4000",
+    "SAGA_STEP_TIMEOUT_SECONDS": "5",
+    "SAGA_STEP_MAX_ATTEMPTS": "8",
+    "SAGA_STEP_MAX_WAIT_SECONDS": "30",
+    "SAGA_DEADLINE_SWEEP_SECONDS": "0.5",
+}
+
+
+@dataclass
+class ChaosSettings:
+    orders: int = 200
+    rate: float = 20.0
+    seed: int = 1
+    full: bool = False  # every crash point in every service (the long run) or one of each kind
+    quiesce_timeout: float = 300.0
+    run_dir: Path = REPO_ROOT / ".run" / "chaos"
+
+
+def schedule(settings: ChaosSettings) -> list[Fault]:
+    """The faults, in a seeded order: every kind at least once."""
+    rng = random.Random(settings.seed)
+    names = [s.name for s in SERVICES]
+    if settings.full:
+        crashes: list[Fault] = [Crash(n, p, rng.randint(1, 8)) for n in names for p in CRASH_POINTS]
+        kills: list[Fault] = [*(Kill(f"{n}-worker") for n in names), Kill("orders-web")]
+        drops: list[Fault] = [DropConnections(n) for n in names]
+    else:
+        crashes = [
+            Crash(n, p, rng.randint(1, 5)) for n, p in zip(rng.sample(names, 3), CRASH_POINTS, strict=True)
+        ]
+        kills = [Kill(f"{rng.choice(names)}-worker"), Kill("orders-web")]
+        drops = [DropConnections(rng.choice(names))]
+    others: list[Fault] = [
+        PauseBroker(seconds=6.0),
+        Duplicate("payments.commands", 20),
+        Duplicate("orchestrator.replies", 20),
+        StaleReplies(20),
+        Poison("payments.commands", 3),
+        Poison("orchestrator.replies", 2),
+    ]
+    faults = crashes + kills + drops + others
+    rng.shuffle(faults)
+    return faults
+
+
+class ChaosRun:
+    def __init__(self, settings: ChaosSettings, bootstrap: str | None = None) -> None:
+        self.settings = settings
+        settings.run_dir.mkdir(parents=True, exist_ok=True)
+        run_id = uuid.uuid4().hex[:8]
+        self.config = StackConfig(
+            # Its own broker (unless given one): the broker is one of the things paused.
+            kafka_bootstrap=bootstrap or f"127.0.0.1:{free_port()}",
+            topic_prefix=f"chaos-{run_id}.",
+            database_prefix="chaos_",
+            ports={s.name: free_port() for s in SERVICES},
+            web_workers=1,
+            run_dir=settings.run_dir,
+            extra_env=CHAOS_ENV,
+        )
+        self.stack = Stack(self.config, echo=False)
+        self.fault_log = settings.run_dir / f"faults-{run_id}.log"
+
+    def run(self, log: Callable[[str], None]) -> Report:
+        admin = f"{self.config.postgres_url}/postgres"
+        postgres.ensure_server(admin)
+        postgres.drop_databases([self.config.database_name(s) for s in SERVICES], admin)
+        try:
+            self.stack.prepare()
+            self.stack.start()
+            self.stack.start_worker(SERVICES[0], args=("--only", "relay"))  # a second, standby relay
+            self.stack.wait_ready()
+            return self._run_loaded(log)
+        finally:
+            self.stack.stop()
+
+    def _run_loaded(self, log: Callable[[str], None]) -> Report:
+        client = SystemClient({s.name: self.stack.url(s.name) for s in SERVICES})
+        load = OrderLoad(
+            client, orders=self.settings.orders, rate=self.settings.rate, seed=self.settings.seed
+        )
+        load.prepare()
+        context = ChaosContext(self.stack, self.fault_log)
+        faults = schedule(self.settings)
+        fired: dict[str, list[int]] = {}
+        stop = threading.Event()
+        load_thread = threading.Thread(target=load.run, args=(stop,), name="load")
+        started = time.monotonic()
+        load_thread.start()
+        # Spread the faults over the load (which must outlast them: a crash point needs traffic).
+        duration = self.settings.orders / self.settings.rate
+        first, last = 3.0, duration * 0.85
+        step = (last - first) / max(1, len(faults) - 1)
+        for number, fault in enumerate(faults):
+            time.sleep(max(0.0, started + first + number * step - time.monotonic()))
+            ok = fault.inject(context)
+            counts = fired.setdefault(fault.kind, [0, 0])
+            counts[0] += 1
+            counts[1] += ok
+            log(f"{time.monotonic() - started:6.1f}s  {'fired ' if ok else 'MISSED'}  {fault.describe()}")
+        while load.offered < self.settings.orders:
+            time.sleep(0.1)
+        stop.set()
+        load_thread.join()
+        acknowledged = len(load.result.acknowledged)
+        log(f"{time.monotonic() - started:6.1f}s  load done: {acknowledged} orders acknowledged")
+        self._wait_quiescent(log)
+        log(f"{time.monotonic() - started:6.1f}s  quiescent; checking")
+        report = check_system(
+            {s.name: f"{self.config.postgres_url}/{self.config.database_name(s)}" for s in SERVICES},
+            self.config.kafka_bootstrap,
+            self.config.topic_prefix,
+            load.result,
+            context.poison_sent,
+        )
+        report.faults = fired
+        report.absorbed = _duplicates_absorbed(self.config.run_dir / "logs")
+        return report
+
+    def _wait_quiescent(self, log: Callable[[str], None]) -> None:
+        """Every process running, every saga ended, every outbox published, or the timeout."""
+        from e2e.invariants import snapshot
+
+        for process in list(self.stack.processes.processes.values()):
+            if not process.running:  # heal: whatever a fault left dead is started again
+                log(f"restarting {process.name} (exit {process.popen.returncode})")
+                name, _, role = process.name.partition("-")
+                service = next(s for s in SERVICES if s.name == name)
+                if role == "web":
+                    self.stack.start_web(service)
+                else:
+                    self.stack.start_worker(service)
+        urls = {s.name: f"{self.config.postgres_url}/{self.config.database_name(s)}" for s in SERVICES}
+        deadline = time.monotonic() + self.settings.quiesce_timeout
+        while time.monotonic() < deadline:
+            state = snapshot(urls)
+            running = sum(s["state"] in ("RUNNING", "COMPENSATING") for s in state.sagas)
+            pending = sum(o["status"] == "PENDING" for o in state.orders)
+            if not running and not pending and not any(state.unpublished.values()):
+                return
+            time.sleep(1.0)
+        log("quiescence timed out; checking anyway")
+
+
+def _duplicates_absorbed(log_dir: Path) -> dict[str, int]:
+    """Redeliveries each service's inbox dropped (it logs each one), from the workers' logs."""
+    return {
+        s.name: sum(
+            " ignored" in line and "duplicate " in line
+            for log in log_dir.glob(f"{s.name}-worker*.log")
+            for line in log.read_text(errors="replace").splitlines()
+        )
+        for s in SERVICES
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--orders", type=int, default=2000)
+    parser.add_argument("--rate", type=float, default=20.0, help="orders offered per second")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--short", action="store_true", help="one fault of each kind instead of all of them")
+    parser.add_argument("--json", type=Path, help="also write the report here")
+    args = parser.parse_args(argv)
+    settings = ChaosSettings(orders=args.orders, rate=args.rate, seed=args.seed, full=not args.short)
+    report = ChaosRun(settings).run(lambda line: print(line, flush=True))
+    print(report.table())
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(
+            json.dumps({"settings": vars(args) | {"json": str(args.json)}, **report.as_dict()}, indent=2)
+        )
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

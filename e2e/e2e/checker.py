@@ -1,0 +1,161 @@
+"""The chaos suite's invariant checker: every invariant of DESIGN.md over the four databases, plus
+what only the topics can tell (see ``check_messages``). ``Report.table`` prints the summary."""
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg2
+
+from devstack.services import SERVICES
+from e2e.invariants import check, snapshot
+from e2e.load import APPROVE, LoadResult
+from e2e.topics import RawMessage, read_all
+
+# The topics each service consumes (DESIGN.md, "Kafka topics and messages").
+CONSUMES = {
+    "orders": ["orders.commands"],
+    "payments": ["payments.commands"],
+    "shipping": ["shipping.commands"],
+    "orchestrator": ["orders.events", "orchestrator.replies"],
+}
+
+
+@dataclass
+class Report:
+    sagas: Counter[str] = field(default_factory=Counter)
+    outcomes: dict[str, Counter[str]] = field(default_factory=dict)
+    faults: dict[str, list[int]] = field(default_factory=dict)  # kind -> [scheduled, fired]
+    load: dict[str, int] = field(default_factory=dict)
+    inboxes: dict[str, int] = field(default_factory=dict)
+    redelivered: dict[str, int] = field(default_factory=dict)
+    dead_letters: dict[str, int] = field(default_factory=dict)
+    absorbed: dict[str, int] = field(default_factory=dict)  # redeliveries the inboxes dropped
+    violations: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations and all(fired == scheduled for scheduled, fired in self.faults.values())
+
+    def table(self) -> str:
+        rows = [("sagas", str(sum(self.sagas.values())), _counts(self.sagas))]
+        rows += [(f"  {kind} orders", str(sum(c.values())), _counts(c)) for kind, c in self.outcomes.items()]
+        rows += [("load", str(self.load.get("acknowledged", 0)), _counts(Counter(self.load)))]
+        rows += [(f"inbox {name}", str(n), "distinct messages handled") for name, n in self.inboxes.items()]
+        rows += [
+            ("copies on topics", str(sum(self.redelivered.values())), _counts(Counter(self.redelivered)))
+        ]
+        rows += [("inbox dropped", str(sum(self.absorbed.values())), _counts(Counter(self.absorbed)))]
+        rows += [("dead letters", str(sum(self.dead_letters.values())), _counts(Counter(self.dead_letters)))]
+        rows += [
+            (f"fault: {kind}", f"{fired}/{scheduled}", "fired/scheduled")
+            for kind, (scheduled, fired) in self.faults.items()
+        ]
+        rows += [("violations", str(len(self.violations)), "; ".join(self.violations[:5]))]
+        width = max(len(r[0]) for r in rows)
+        return "\n".join(f"{name:<{width}}  {value:>9}  {detail}" for name, value, detail in rows)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sagas": dict(self.sagas),
+            "outcomes": {k: dict(v) for k, v in self.outcomes.items()},
+            "faults": {k: {"scheduled": s, "fired": f} for k, (s, f) in self.faults.items()},
+            "load": self.load,
+            "inboxes": self.inboxes,
+            "redelivered": self.redelivered,
+            "dead_letters": self.dead_letters,
+            "inbox_dropped_redeliveries": self.absorbed,
+            "violations": self.violations,
+            "ok": self.ok,
+        }
+
+
+def _counts(counter: Counter[str]) -> str:
+    return "  ".join(f"{key} {value}" for key, value in sorted(counter.items()))
+
+
+def check_system(
+    database_urls: dict[str, str],
+    bootstrap: str,
+    topic_prefix: str,
+    load: LoadResult,
+    poison_sent: list[RawMessage],
+) -> Report:
+    report = Report()
+    state = snapshot(database_urls)
+    report.violations += check(state)
+    report.sagas = Counter(saga["state"] for saga in state.sagas)
+    status_of = {order["id"]: order["status"] for order in state.orders}
+    for order_id, kind in load.acknowledged.items():
+        status = status_of.get(order_id, "LOST")
+        report.outcomes.setdefault(kind, Counter())[status] += 1
+        if status == "LOST":
+            report.violations.append(f"acknowledged order {order_id} is lost")
+        elif kind != APPROVE and status == "APPROVED":
+            report.violations.append(f"{kind} order {order_id} was approved")
+    report.load = {
+        "acknowledged": len(load.acknowledged),
+        "unacknowledged": load.unacknowledged,
+        "client retries": load.retries,
+    }
+    topics = {
+        base: read_all(bootstrap, f"{topic_prefix}{base}") for bases in CONSUMES.values() for base in bases
+    }
+    report.violations += check_messages(database_urls, topics, report)
+    report.violations += check_dead_letters(bootstrap, topic_prefix, poison_sent, report)
+    return report
+
+
+def check_messages(
+    database_urls: dict[str, str], topics: dict[str, list[RawMessage]], report: Report
+) -> list[str]:
+    """Each service's inbox holds exactly the distinct message ids of the topics it consumes."""
+    violations = []
+    for service, bases in CONSUMES.items():
+        ids = [_message_id(m) for base in bases for m in topics[base]]
+        valid = [i for i in ids if i is not None]
+        distinct = set(valid)
+        report.inboxes[service] = len(distinct)
+        report.redelivered[service] = len(valid) - len(distinct)
+        with psycopg2.connect(database_urls[service]) as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT msg_id FROM received")
+            inbox = [row[0] for row in cursor.fetchall()]
+        connection.close()
+        if len(inbox) != len(set(inbox)):
+            violations.append(f"{service}'s inbox holds a message id twice")
+        if set(inbox) != distinct:
+            missing, extra = len(distinct - set(inbox)), len(set(inbox) - distinct)
+            violations.append(
+                f"{service}'s inbox differs from its topics: {missing} unhandled, {extra} unknown"
+            )
+    return violations
+
+
+def check_dead_letters(
+    bootstrap: str, topic_prefix: str, poison_sent: list[RawMessage], report: Report
+) -> list[str]:
+    """The dead-letter topics hold exactly the poison messages injected, nothing else."""
+    violations = []
+    for base in sorted({base for bases in CONSUMES.values() for base in bases}):
+        topic = f"{topic_prefix}{base}"
+        dead = Counter(m.value for m in read_all(bootstrap, f"{topic}.dlq", idle=1.0))
+        sent = Counter(m.value for m in poison_sent if m.topic == topic)
+        report.dead_letters[f"{base}.dlq"] = sum(dead.values())
+        # A consumer killed after dead-lettering but before its offset commit dead-letters the same
+        # message again (at-least-once, like any delivery): compare distinct messages.
+        if set(dead) != set(sent):
+            violations.append(f"{base}.dlq holds {len(set(dead))} distinct messages, {len(sent)} poison sent")
+    return violations
+
+
+def _message_id(message: RawMessage) -> str | None:
+    try:
+        body = json.loads(message.value)
+    except ValueError:
+        return None
+    return str(body["id"]) if isinstance(body, dict) and "id" in body else None
+
+
+def database_urls_of(postgres_url: str, database_name: Any) -> dict[str, str]:
+    return {s.name: f"{postgres_url}/{database_name(s)}" for s in SERVICES}

@@ -1,0 +1,220 @@
+"""The faults of the chaos suite. Each ``inject`` returns whether the fault demonstrably fired.
+
+- ``Crash``: restart a worker armed to SIGKILL itself at a crash point (saga_common.faults), wait
+  for the kill, then restart it unarmed. Fired: exit by SIGKILL and a line in the fault log.
+- ``Kill``: SIGKILL a whole process group (a worker, or gunicorn with its workers) from outside.
+- ``PauseBroker``: SIGSTOP the broker for longer than the producers' delivery timeout, then SIGCONT.
+- ``DropConnections``: pg_terminate_backend every connection to one service's database.
+- ``Duplicate``: re-deliver recent messages of a topic byte for byte (same ids: the inbox drops them).
+- ``StaleReplies``: re-send old replies under new ids, so they reach the saga engine out of order.
+- ``Poison``: messages that cannot be parsed; they must end in the topic's DLQ, and only they.
+"""
+
+import os
+import signal
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import psycopg2
+
+from devstack.services import SERVICES, Service
+from devstack.stack import Stack
+from e2e.topics import Headers, RawMessage, produce, read_all
+
+
+@dataclass
+class ChaosContext:
+    stack: Stack
+    fault_log: Path
+    poison_sent: list[RawMessage] = field(default_factory=list)
+
+    @property
+    def bootstrap(self) -> str:
+        return self.stack.config.kafka_bootstrap
+
+    def topic(self, base: str) -> str:
+        return f"{self.stack.config.topic_prefix}{base}"
+
+    def database_url(self, service: Service) -> str:
+        return f"{self.stack.config.postgres_url}/{self.stack.config.database_name(service)}"
+
+
+class Fault(Protocol):
+    kind: str
+
+    def describe(self) -> str: ...
+
+    def inject(self, context: ChaosContext) -> bool: ...
+
+
+def service(name: str) -> Service:
+    return next(s for s in SERVICES if s.name == name)
+
+
+def _wait_exit(context: ChaosContext, process_name: str, timeout: float) -> int | None:
+    popen = context.stack.processes.processes[process_name].popen
+    try:
+        return popen.wait(timeout)
+    except Exception:
+        return None
+
+
+@dataclass
+class Crash:
+    service: str
+    point: str
+    after: int
+    kind: str = "crash"
+
+    def describe(self) -> str:
+        return f"kill -9 {self.service} worker at {self.point} (hit #{self.after})"
+
+    def inject(self, context: ChaosContext) -> bool:
+        name = f"{self.service}-worker"
+        context.stack.processes.stop(name)
+        before = _fault_lines(context.fault_log)
+        context.stack.start_worker(
+            service(self.service),
+            extra_env={
+                "SAGA_CRASH_AT": self.point,
+                "SAGA_CRASH_AFTER": str(self.after),
+                "SAGA_FAULT_LOG": str(context.fault_log),
+            },
+        )
+        code = _wait_exit(context, name, timeout=30)
+        fired = code == -signal.SIGKILL and any(
+            line.endswith(self.point) for line in _fault_lines(context.fault_log)[len(before) :]
+        )
+        if code is None:  # the point was never reached: stop the armed worker before going on
+            context.stack.processes.stop(name)
+        context.stack.start_worker(service(self.service))
+        return fired
+
+
+@dataclass
+class Kill:
+    process: str  # e.g. "payments-worker", "orders-web"
+    kind: str = "kill -9"
+
+    def describe(self) -> str:
+        return f"kill -9 {self.process} (its whole process group)"
+
+    def inject(self, context: ChaosContext) -> bool:
+        popen = context.stack.processes.processes[self.process].popen
+        os.killpg(popen.pid, signal.SIGKILL)  # started with its own session: pgid == pid
+        code = popen.wait(10)
+        name, _, role = self.process.rpartition("-")
+        if role == "web":
+            time.sleep(0.5)  # let the port be released by the killed gunicorn workers
+            context.stack.start_web(service(name))
+        else:
+            context.stack.start_worker(service(name))
+        return code == -signal.SIGKILL
+
+
+@dataclass
+class PauseBroker:
+    seconds: float
+    kind: str = "broker paused"
+
+    def describe(self) -> str:
+        return f"SIGSTOP the broker for {self.seconds:.0f}s"
+
+    def inject(self, context: ChaosContext) -> bool:
+        pid = context.stack.broker_pid
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            time.sleep(0.2)
+            stopped = Path(f"/proc/{pid}/stat").read_text().split()[2] == "T"
+            time.sleep(self.seconds)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        return stopped
+
+
+@dataclass
+class DropConnections:
+    service: str
+    kind: str = "db connections dropped"
+
+    def describe(self) -> str:
+        return f"pg_terminate_backend on {self.service}'s database"
+
+    def inject(self, context: ChaosContext) -> bool:
+        target = context.stack.config.database_name(service(self.service))
+        admin = f"{context.stack.config.postgres_url}/postgres"
+        with psycopg2.connect(admin) as connection, connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                [target],
+            )
+            row = cursor.fetchone()
+        connection.close()
+        return bool(row and row[0] > 0)
+
+
+@dataclass
+class Duplicate:
+    topic: str
+    count: int
+    kind: str = "duplicates"
+
+    def describe(self) -> str:
+        return f"re-deliver the last {self.count} messages of {self.topic}"
+
+    def inject(self, context: ChaosContext) -> bool:
+        messages = read_all(context.bootstrap, context.topic(self.topic), idle=1.0, limit=3.0)
+        copies = messages[-self.count :]
+        return bool(copies) and produce(context.bootstrap, copies) == len(copies)
+
+
+@dataclass
+class StaleReplies:
+    count: int
+    kind: str = "out-of-order replies"
+
+    def describe(self) -> str:
+        return f"re-send {self.count} old replies under new ids"
+
+    def inject(self, context: ChaosContext) -> bool:
+        replies = read_all(context.bootstrap, context.topic("orchestrator.replies"), idle=1.0, limit=3.0)
+        stale = [_with_new_id(m) for m in replies[: self.count]]
+        return bool(stale) and produce(context.bootstrap, stale) == len(stale)
+
+
+@dataclass
+class Poison:
+    topic: str
+    count: int
+    kind: str = "poison"
+
+    def describe(self) -> str:
+        return f"{self.count} unparseable messages on {self.topic}"
+
+    def inject(self, context: ChaosContext) -> bool:
+        poison = [
+            RawMessage(context.topic(self.topic), b"poison", f"\x00chaos poison {uuid.uuid4()}".encode(), [])
+            for _ in range(self.count)
+        ]
+        acked = produce(context.bootstrap, poison)
+        context.poison_sent += poison
+        return acked == len(poison)
+
+
+def _with_new_id(message: RawMessage) -> RawMessage:
+    import json
+
+    body = json.loads(message.value)
+    body["id"] = str(uuid.uuid4())
+    headers: Headers = [(k, body["id"].encode() if k == "id" else v) for k, v in message.headers]
+    return RawMessage(message.topic, message.key, json.dumps(body).encode(), headers)
+
+
+def _fault_lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []

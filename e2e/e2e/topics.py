@@ -1,0 +1,75 @@
+"""Read whole topics and write raw messages, for the chaos suite's faults and its checker."""
+
+import time
+import uuid
+from dataclasses import dataclass
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, Producer, TopicPartition
+
+Headers = list[tuple[str, str | bytes | None]]
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: Headers
+
+    def header(self, name: str) -> str | None:
+        found = [value for key, value in self.headers if key == name]
+        value = found[0] if found else None
+        return value.decode() if isinstance(value, bytes) else value
+
+
+def read_all(bootstrap: str, topic: str, *, idle: float = 2.0, limit: float = 120.0) -> list[RawMessage]:
+    """Every message of every partition, read until nothing new arrived for ``idle`` seconds.
+
+    (Watermarks are not used: Tansu reports a high watermark below the true end when the last batch
+    holds several records.)
+    """
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"chaos-reader-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+            "fetch.wait.max.ms": 50,
+        }
+    )
+    try:
+        metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
+        if metadata is None or metadata.error is not None:
+            return []
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in metadata.partitions])
+        messages: list[RawMessage] = []
+        last_arrival, started = time.monotonic(), time.monotonic()
+        while time.monotonic() - last_arrival < idle and time.monotonic() - started < limit:
+            batch = [m for m in consumer.consume(500, timeout=0.2) if m.error() is None]
+            if batch:
+                last_arrival = time.monotonic()
+            messages += [RawMessage(topic, m.key(), m.value() or b"", _headers(m)) for m in batch]
+        return messages
+    finally:
+        consumer.close()
+
+
+def _headers(message: Message) -> Headers:
+    headers = message.headers() or []
+    return list(headers.items()) if isinstance(headers, dict) else list(headers)
+
+
+def produce(bootstrap: str, messages: list[RawMessage]) -> int:
+    """Produce ``messages`` as they are; return how many the broker acknowledged."""
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all"})
+    acked = 0
+
+    def count(error: object, _message: object) -> None:
+        nonlocal acked
+        acked += error is None
+
+    for message in messages:
+        producer.produce(
+            message.topic, key=message.key, value=message.value, headers=message.headers, on_delivery=count
+        )
+    producer.flush(30)
+    return acked
