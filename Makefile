@@ -10,7 +10,7 @@ SERVICES := svc_orders svc_payments svc_shipping orchestrator
 TYPED := libs/common/saga_common libs/devstack/devstack svc_orders/orders svc_payments/payments \
          svc_shipping/shipping orchestrator/orchestrator e2e/e2e
 
-.PHONY: help bootstrap up down test test-suites lint format clean
+.PHONY: help bootstrap up down test test-suites chaos lint format clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -37,6 +37,13 @@ test-suites:
 	done; \
 	python -m devstack.junit_summary .run/junit; \
 	exit $$status
+
+CHAOS_ORDERS ?= 2000
+CHAOS_RATE ?= 15
+CHAOS_SEED ?= 1
+chaos: bootstrap ## the long chaos run: every fault kind at every crash point under load, then the invariant checker
+	@$(RUN) python -m e2e.chaos --orders $(CHAOS_ORDERS) --rate $(CHAOS_RATE) --seed $(CHAOS_SEED) \
+	  --json .run/chaos/report.json
 
 lint: bootstrap ## ruff (lint + format check), mypy (code and tests), and a check that every model change has its migration
 	@$(RUN) ruff check .

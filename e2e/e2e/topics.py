@@ -23,7 +23,8 @@ class RawMessage:
 
 
 def read_all(bootstrap: str, topic: str, *, idle: float = 2.0, limit: float = 120.0) -> list[RawMessage]:
-    """Every message of every partition, read until nothing new arrived for ``idle`` seconds.
+    """Every message of every partition, read until nothing new arrived for ``idle`` seconds after the
+    first one (an empty topic is waited on for ``limit``).
 
     (Watermarks are not used: Tansu reports a high watermark below the true end when the last batch
     holds several records.)
@@ -43,10 +44,12 @@ def read_all(bootstrap: str, topic: str, *, idle: float = 2.0, limit: float = 12
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in metadata.partitions])
         messages: list[RawMessage] = []
         last_arrival, started = time.monotonic(), time.monotonic()
-        while time.monotonic() - last_arrival < idle and time.monotonic() - started < limit:
+        while time.monotonic() - started < limit:
             batch = [m for m in consumer.consume(500, timeout=0.2) if m.error() is None]
             if batch:
                 last_arrival = time.monotonic()
+            elif messages and time.monotonic() - last_arrival > idle:
+                break
             messages += [RawMessage(topic, m.key(), m.value() or b"", _headers(m)) for m in batch]
         return messages
     finally:

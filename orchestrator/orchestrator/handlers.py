@@ -3,7 +3,7 @@
 from orchestrator.place_order import PlaceOrderData, place_order
 from saga_common.contracts import OrderCreated, reply_classes
 from saga_common.envelope import Envelope
-from saga_common.inbox import Handler, HandlerRegistry
+from saga_common.inbox import Handler, HandlerRegistry, read_up_to
 from saga_common.sagas.engine import SagaEngine
 
 engine = SagaEngine([place_order])
@@ -15,9 +15,10 @@ def start_place_order(event: Envelope) -> None:
 
 
 def expire_due_steps() -> None:
-    """The worker's periodic job: retry or give up on steps whose deadline passed."""
-    while engine.expire_due_steps(limit=100) == 100:
-        pass
+    """The worker's periodic job: retry or give up on steps whose deadline passed, judged against
+    how far this worker's consumer has read its replies; at most one batch a sweep, so retries
+    cannot flood the participants."""
+    engine.expire_due_steps(limit=100, now=read_up_to())
 
 
 def _reply_handlers() -> dict[type, Handler]:

@@ -18,9 +18,9 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka import Message as KafkaMessage
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -53,6 +53,30 @@ class UnknownMessageType(Exception):
 
 class DeadLetterUnavailable(Exception):
     """The dead-letter topic did not acknowledge; keep the message and try again."""
+
+
+# How far this process's consumer has read: the broker timestamp of the last message it handled while
+# it still had more to read, or None when it is caught up (or no consumer runs in this process).
+_read_up_to: datetime | None = None
+
+
+def read_up_to() -> datetime | None:
+    """Up to when everything sent to this process's topics has been handled (None: up to now).
+
+    The saga engine judges a step's deadline only against this: a reply sitting in a backlog is not a
+    missing reply, and resending commands because the orchestrator itself is behind would only feed
+    the backlog (a retry storm).
+    """
+    return _read_up_to
+
+
+def _note_progress(batch: list[KafkaMessage]) -> None:
+    global _read_up_to
+    if len(batch) <= 1:  # nothing or one message waited: caught up
+        _read_up_to = None
+        return
+    kind, millis = batch[-1].timestamp()
+    _read_up_to = datetime.fromtimestamp(millis / 1000, UTC) if kind != TIMESTAMP_NOT_AVAILABLE else None
 
 
 def record_received(envelope: Envelope) -> bool:
@@ -118,6 +142,7 @@ class InboxConsumer:
         try:
             while not self.stop_event.is_set():
                 batch = _next_batch(consumer, settings.INBOX_BATCH_SIZE)
+                _note_progress(batch)
                 handled_any = False
                 for kafka_message in batch:
                     if not self.process(kafka_message):

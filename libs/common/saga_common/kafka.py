@@ -56,6 +56,11 @@ def consumer_config(group_id: str, **overrides: Any) -> dict[str, Any]:
         "session.timeout.ms": settings.KAFKA_SESSION_TIMEOUT_MS,
         "heartbeat.interval.ms": settings.KAFKA_HEARTBEAT_INTERVAL_MS,
         "max.poll.interval.ms": settings.KAFKA_MAX_POLL_INTERVAL_MS,
+        **(
+            {"group.instance.id": settings.KAFKA_GROUP_INSTANCE_ID}
+            if settings.KAFKA_GROUP_INSTANCE_ID
+            else {}
+        ),
         # Tansu holds a fetch for the full wait when no data is there: a short wait keeps sagas quick.
         "fetch.wait.max.ms": settings.KAFKA_FETCH_WAIT_MAX_MS,
         **overrides,

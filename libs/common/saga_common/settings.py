@@ -81,6 +81,10 @@ KAFKA_HEARTBEAT_INTERVAL_MS = env.int("KAFKA_HEARTBEAT_INTERVAL_MS", default=100
 # for a member killed with kill -9 (the chaos suite found consumers stalled for librdkafka's default
 # five minutes), so keep it short; a consumer busy longer than this merely rejoins.
 KAFKA_MAX_POLL_INTERVAL_MS = env.int("KAFKA_MAX_POLL_INTERVAL_MS", default=20000)
+# Static group membership (KIP-345): a worker restarted under the same id takes its partitions back at
+# once instead of waiting for the group to give up on the killed one. Unique per replica (a pod name,
+# say); empty means dynamic membership.
+KAFKA_GROUP_INSTANCE_ID = env.str("KAFKA_GROUP_INSTANCE_ID", default="")
 KAFKA_FETCH_WAIT_MAX_MS = env.int("KAFKA_FETCH_WAIT_MAX_MS", default=20)
 KAFKA_PRODUCER_LINGER_MS = env.int("KAFKA_PRODUCER_LINGER_MS", default=1)
 KAFKA_DELIVERY_TIMEOUT_MS = env.int("KAFKA_DELIVERY_TIMEOUT_MS", default=30000)

@@ -124,11 +124,12 @@ class Stack:
         self, service: Service, *, extra_env: dict[str, str] | None = None, args: tuple[str, ...] = ()
     ) -> None:
         """Start the service's worker (relay, consumer, housekeeping); ``args`` e.g. ("--only", "relay")."""
-        suffix = f"-{args[-1]}" if args else ""
+        name = f"{service.name}-worker" + (f"-{args[-1]}" if args else "")
         self.processes.start(
-            f"{service.name}-worker{suffix}",
+            name,
             [sys.executable, str(service.manage_py), "run_worker", *args],
-            env={**self.env(service), **(extra_env or {})},
+            # One static group member per worker name: a restarted worker rejoins at once.
+            env={**self.env(service), "KAFKA_GROUP_INSTANCE_ID": name, **(extra_env or {})},
             cwd=service.directory,
         )
 

@@ -13,7 +13,7 @@ for an operator. Because deadlines live in the database, they survive restarts o
 import logging
 import uuid
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -150,13 +150,15 @@ class SagaEngine:
             )
             instance.save()
 
-    def expire_due_steps(self, *, limit: int = 100) -> int:
-        """Ask again (or give up on) every step whose deadline passed; return how many were handled.
+    def expire_due_steps(self, *, limit: int = 100, now: datetime | None = None) -> int:
+        """Ask again (or give up on) steps whose deadline passed by ``now``; return how many.
 
-        Sagas locked by another worker are skipped (``SKIP LOCKED``) and picked up on a later pass, so
-        several orchestrator workers can sweep at once.
+        ``now`` is how far the caller has read its replies (see ``saga_common.inbox.read_up_to``): a
+        deadline is only judged once every reply sent before it has been handled. Sagas locked by
+        another worker are skipped (``SKIP LOCKED``) and picked up on a later pass, so several
+        orchestrator workers can sweep at once.
         """
-        now = timezone.now()
+        now = now or timezone.now()
         due = list(
             SagaStep.objects.filter(status__in=WAITING_STATUSES, deadline_at__lte=now)
             .order_by("deadline_at")

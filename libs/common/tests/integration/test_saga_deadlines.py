@@ -4,9 +4,11 @@ Time is moved by setting the persisted deadlines into the past (``pass_deadlines
 how a restarted orchestrator finds them: every sweep here runs through a fresh engine object.
 """
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from saga_common import contracts
 from saga_common.sagas.definition import RetryPolicy, Saga, SagaState
@@ -176,3 +178,16 @@ def test_the_sweeper_skips_a_saga_another_worker_holds() -> None:
     finally:
         other.close()
     assert driver.engine.expire_due_steps() == 1
+
+
+def test_a_deadline_is_judged_only_up_to_where_the_replies_were_read() -> None:
+    driver = restarted_engine()
+    driver.start()
+    # the deadline passed 5 s ago, but the orchestrator's consumer has read replies only up to 10 s
+    # ago: a reply may be waiting in its backlog, so nothing is resent yet
+    SagaStep.objects.update(deadline_at=timezone.now() - timedelta(seconds=5))
+    assert driver.engine.expire_due_steps(now=timezone.now() - timedelta(seconds=10)) == 0
+    assert driver.sent() == ["AuthorizePayment"]
+    # once it has read past the deadline, the silent step is asked again
+    assert driver.engine.expire_due_steps(now=timezone.now()) == 1
+    assert driver.sent() == ["AuthorizePayment", "AuthorizePayment"]
