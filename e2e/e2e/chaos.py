@@ -131,7 +131,7 @@ class ChaosRun:
         load_thread.start()
         # Spread the faults over the load (which must outlast them: a crash point needs traffic).
         duration = self.settings.orders / self.settings.rate
-        first, last = 3.0, duration * 0.85
+        first, last = 5.0, duration * 0.85
         step = (last - first) / max(1, len(faults) - 1)
         for number, fault in enumerate(faults):
             time.sleep(max(0.0, started + first + number * step - time.monotonic()))

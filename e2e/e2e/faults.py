@@ -169,7 +169,7 @@ class Duplicate:
         return f"re-deliver the last {self.count} messages of {self.topic}"
 
     def inject(self, context: ChaosContext) -> bool:
-        messages = read_all(context.bootstrap, context.topic(self.topic), idle=1.0, limit=3.0)
+        messages = read_all(context.bootstrap, context.topic(self.topic), idle=1.0, limit=10.0)
         copies = messages[-self.count :]
         return bool(copies) and produce(context.bootstrap, copies) == len(copies)
 
@@ -183,7 +183,7 @@ class StaleReplies:
         return f"re-send {self.count} old replies under new ids"
 
     def inject(self, context: ChaosContext) -> bool:
-        replies = read_all(context.bootstrap, context.topic("orchestrator.replies"), idle=1.0, limit=3.0)
+        replies = read_all(context.bootstrap, context.topic("orchestrator.replies"), idle=1.0, limit=10.0)
         stale = [_with_new_id(m) for m in replies[: self.count]]
         return bool(stale) and produce(context.bootstrap, stale) == len(stale)
 
