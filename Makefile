@@ -5,7 +5,7 @@ SHELL := /bin/bash
 # uv from PATH, else the copy `bootstrap` installs with pip.
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
-SUITES := libs/common svc_orders svc_payments svc_shipping orchestrator e2e
+SUITES := libs/common libs/devstack svc_orders svc_payments svc_shipping orchestrator e2e
 SERVICES := svc_orders svc_payments svc_shipping orchestrator
 TYPED := libs/common/saga_common libs/devstack/devstack svc_orders/orders svc_payments/payments \
          svc_shipping/shipping orchestrator/orchestrator e2e/e2e

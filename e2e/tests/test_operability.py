@@ -1,5 +1,7 @@
 """What every service offers operators: health checks and an OpenAPI schema, all JSON."""
 
+import time
+
 import pytest
 import requests
 
@@ -51,3 +53,12 @@ def test_an_oversized_body_is_a_json_413_through_the_real_server(stack: Stack) -
         timeout=10,
     )
     assert (response.status_code, response.headers["Content-Type"]) == (413, "application/json")
+
+
+@pytest.mark.parametrize("service", [s.name for s in SERVICES])
+def test_every_worker_keeps_its_heartbeat_fresh(stack: Stack, service: str) -> None:
+    heartbeat = stack.heartbeat_file(f"{service}-worker")
+    first = heartbeat.stat().st_mtime
+    time.sleep(1.2)
+    assert heartbeat.stat().st_mtime > first  # touched every half second while every loop runs
+    assert time.time() - heartbeat.stat().st_mtime < 5

@@ -104,6 +104,9 @@ SAGA_STEP_TIMEOUT_SECONDS = env.float("SAGA_STEP_TIMEOUT_SECONDS", default=10.0)
 SAGA_STEP_MAX_ATTEMPTS = env.int("SAGA_STEP_MAX_ATTEMPTS", default=5)
 SAGA_STEP_MAX_WAIT_SECONDS = env.float("SAGA_STEP_MAX_WAIT_SECONDS", default=120.0)
 
+# A file the worker touches while all of its loops run (a liveness probe checks its age); empty: none.
+WORKER_HEARTBEAT_FILE = env.str("WORKER_HEARTBEAT_FILE", default="")
+
 # Periodic jobs of the worker's housekeeping thread: (dotted path of a no-argument callable, seconds).
 WORKER_PERIODIC_TASKS: list[tuple[str, float]] = [
     ("saga_common.retention.prune_messages", env.float("PRUNE_INTERVAL_SECONDS", default=600.0)),

@@ -6,6 +6,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 
 from django.conf import settings
@@ -87,8 +88,11 @@ def run_worker(*, relay: bool = True, consumer: bool = True, housekeeping: bool 
     threads = [threading.Thread(target=guarded(loop), name=name) for name, loop in loops.items()]
     for thread in threads:
         thread.start()
+    heartbeat = Path(settings.WORKER_HEARTBEAT_FILE) if settings.WORKER_HEARTBEAT_FILE else None
     # Signals are delivered to the main thread only: keep it free to receive them.
     while any(thread.is_alive() for thread in threads):
+        if heartbeat is not None and all(thread.is_alive() for thread in threads):
+            heartbeat.touch()  # liveness: every loop still runs (Kubernetes probes the file's age)
         for thread in threads:
             thread.join(timeout=0.5)
     if failures:

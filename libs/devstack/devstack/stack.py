@@ -129,9 +129,18 @@ class Stack:
             name,
             [sys.executable, str(service.manage_py), "run_worker", *args],
             # One static group member per worker name: a restarted worker rejoins at once.
-            env={**self.env(service), "KAFKA_GROUP_INSTANCE_ID": name, **(extra_env or {})},
+            env={
+                **self.env(service),
+                "KAFKA_GROUP_INSTANCE_ID": name,
+                "WORKER_HEARTBEAT_FILE": str(self.heartbeat_file(name)),
+                **(extra_env or {}),
+            },
             cwd=service.directory,
         )
+
+    def heartbeat_file(self, worker_name: str) -> Path:
+        """The file a worker touches while all of its loops run (its liveness signal)."""
+        return self.config.run_dir / f"{worker_name}.heartbeat"
 
     @property
     def broker_pid(self) -> int | None:
