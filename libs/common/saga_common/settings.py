@@ -106,6 +106,8 @@ SAGA_STEP_MAX_WAIT_SECONDS = env.float("SAGA_STEP_MAX_WAIT_SECONDS", default=120
 
 # A file the worker touches while all of its loops run (a liveness probe checks its age); empty: none.
 WORKER_HEARTBEAT_FILE = env.str("WORKER_HEARTBEAT_FILE", default="")
+# Development only (Tilt): restart the worker when its code changes.
+WORKER_AUTORELOAD = env.bool("WORKER_AUTORELOAD", default=False)
 
 # Periodic jobs of the worker's housekeeping thread: (dotted path of a no-argument callable, seconds).
 WORKER_PERIODIC_TASKS: list[tuple[str, float]] = [

@@ -25,12 +25,32 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("down", help="stop a stack started by 'devstack up'")
     services = commands.add_parser("with-services", help="run a command with PostgreSQL and a broker up")
     services.add_argument("cmd", nargs=argparse.REMAINDER)
+    commands.add_parser("broker", help="run the broker (Tansu) in the foreground on 127.0.0.1:9092")
+    commands.add_parser("prepare", help="PostgreSQL up, databases created and migrated, topics created")
     args = parser.parse_args(argv)
     if args.command == "up":
         return up()
     if args.command == "down":
         return down()
+    if args.command == "broker":
+        return run_broker()
+    if args.command == "prepare":
+        Stack(StackConfig()).prepare()
+        return 0
     return with_services(args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd)
+
+
+def run_broker() -> int:
+    """The broker alone, in the foreground (Tilt's --local mode runs it as a resource)."""
+    port = StackConfig().kafka_bootstrap.rpartition(":")[2]
+    broker = start_broker(int(port))
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        broker.terminate()  # it runs in its own session: a signal to us does not reach it
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    return broker.wait()
 
 
 def up() -> int:

@@ -1,7 +1,9 @@
 from argparse import ArgumentParser
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils import autoreload
 
 from saga_common.worker import run_worker
 
@@ -16,4 +18,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         only = options["only"]
-        run_worker(**{loop: only in (None, loop) for loop in LOOPS})
+        loops = {loop: only in (None, loop) for loop in LOOPS}
+        if settings.WORKER_AUTORELOAD:  # development: restart on code changes, as runserver does
+            autoreload.run_with_reloader(run_worker, **loops)
+        else:
+            run_worker(**loops)
