@@ -7,6 +7,7 @@ import requests
 
 from devstack.services import SERVICES
 from devstack.stack import Stack
+from e2e.client import SystemClient
 
 ENDPOINTS = {
     "orders": "/api/v1/orders",
@@ -62,3 +63,20 @@ def test_every_worker_keeps_its_heartbeat_fresh(stack: Stack, service: str) -> N
     time.sleep(1.2)
     assert heartbeat.stat().st_mtime > first  # touched every half second while every loop runs
     assert time.time() - heartbeat.stat().st_mtime < 5
+
+
+def test_workers_serve_saga_and_messaging_metrics(stack: Stack, client: SystemClient) -> None:
+    client.open_account("metrics-customer", "100.00")
+    order = client.place_order("metrics-customer").json()
+    assert client.wait_until_settled(order["id"])["status"] == "APPROVED"
+    port = stack.metrics_ports["orchestrator-worker"]
+    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    completed = [line for line in text.splitlines() if line.startswith("saga_finished_total{")]
+    assert any('state="COMPLETED"' in line and float(line.split()[-1]) >= 1 for line in completed)
+    assert (
+        'saga_step_duration_seconds_count{outcome="SUCCEEDED",saga="place_order",step="capture_payment"}'
+        in text
+    )
+    assert "consumer_lag_messages{topic=" in text
+    assert "outbox_backlog_rows" in text
+    assert 'inbox_messages_total{outcome="handled"' in text

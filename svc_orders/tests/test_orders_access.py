@@ -13,6 +13,7 @@ from django_outbox_pattern.models import Published
 from rest_framework.test import APIClient
 
 from orders.models import Order
+from saga_common.envelope import Envelope
 from tests.test_orders_api import ORDER, place
 
 pytestmark = pytest.mark.django_db
@@ -164,3 +165,16 @@ def test_concurrent_requests_with_one_key_create_one_order(client_for: Any) -> N
         assert response.status_code in (201, 409)
         if response.status_code == 201:
             assert response.json()["id"] == order_id
+
+
+def test_metrics_and_correlation_ids(api: APIClient, client_for: Any) -> None:
+    response = place(api, headers={"X-Correlation-ID": "trace-me-1"})
+    assert response["X-Correlation-ID"] == "trace-me-1"
+    (event,) = [Envelope.from_body(body) for body in Published.objects.values_list("body", flat=True)]
+    assert event.correlation_id == "trace-me-1"  # the request's id travels with its messages
+    assert place(api)["X-Correlation-ID"]  # one is made up when the caller sends none
+    metrics = client_for(None).get("/metrics")
+    text = metrics.content.decode()
+    assert metrics.status_code == 200
+    assert 'django_http_responses_total_by_status_total{status="201"}' in text
+    assert "outbox_backlog_rows 2.0" in text

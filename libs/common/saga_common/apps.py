@@ -9,3 +9,6 @@ class SagaCommonConfig(AppConfig):
 
     def ready(self) -> None:
         from saga_common import checks, schema  # noqa: F401  (registers the checks and the auth scheme)
+        from saga_common.metrics import register_collector
+
+        register_collector()

@@ -32,6 +32,8 @@ from saga_common.contracts import Message
 from saga_common.envelope import Envelope, EnvelopeError
 from saga_common.faults import crash_point
 from saga_common.kafka import consumer_config, dlq_name, producer_config, topic_name, wait_for_topics
+from saga_common.logs import bind_message
+from saga_common.metrics import INBOX_MESSAGES
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +102,7 @@ def record_received(envelope: Envelope) -> bool:
 
 def handle_once(envelope: Envelope, handler: Handler) -> bool:
     """Run ``handler`` and record the message in one transaction; return False for a duplicate."""
-    with transaction.atomic():
+    with bind_message(envelope), transaction.atomic():
         if not record_received(envelope):
             logger.info("duplicate %s %s ignored", envelope.type, envelope.id)
             return False
@@ -171,12 +173,14 @@ class InboxConsumer:
             try:
                 if failure is not None and (_is_poison(failure) or attempts >= self.max_attempts):
                     self.dead_letter(kafka_message, failure, attempts)
+                    INBOX_MESSAGES.labels(kafka_message.topic(), "dead_lettered").inc()
                     return True
                 envelope = Envelope.from_kafka(kafka_message.value(), kafka_message.headers())
                 handler = self.handlers.get(envelope.type)
                 if handler is None:
                     raise UnknownMessageType(f"no handler for {envelope.type!r} in {self.group_id}")
-                handle_once(envelope, handler)
+                handled = handle_once(envelope, handler)
+                INBOX_MESSAGES.labels(kafka_message.topic(), "handled" if handled else "duplicate").inc()
                 return True
             except (*_RETRYABLE, DeadLetterUnavailable) as exc:
                 logger.warning("retrying in %.2fs: %r", backoff, exc)

@@ -1,6 +1,6 @@
-"""Refuse oversized request bodies with a JSON 413 before anything reads them.
+"""Middleware every service runs: correlation ids, and a JSON 413 for oversized bodies.
 
-Django's own limit (``DATA_UPLOAD_MAX_MEMORY_SIZE``) only fires once a body is read, as a 400.
+Django's own body limit (``DATA_UPLOAD_MAX_MEMORY_SIZE``) only fires once a body is read, as a 400.
 Clients deserve the precise status, and refusing on the declared length reads nothing at all.
 """
 
@@ -8,6 +8,25 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from saga_common.api import correlation_id_of
+from saga_common.logs import bind
+
+
+class CorrelationIdMiddleware:
+    """Give every request a correlation id (the caller's X-Correlation-ID if well formed), log it on
+    every line the request causes, and echo it in the response."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        correlation_id = correlation_id_of(request)
+        setattr(request, "correlation_id", correlation_id)  # noqa: B010 - what the views pass on
+        with bind(correlation_id=correlation_id):
+            response = self.get_response(request)
+        response["X-Correlation-ID"] = correlation_id
+        return response
 
 
 class BodySizeLimitMiddleware:

@@ -24,6 +24,7 @@ from django_outbox_pattern.models import Published
 
 from saga_common.faults import crash_point
 from saga_common.kafka import producer_config
+from saga_common.metrics import OUTBOX_PUBLISHED
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ class OutboxRelay:
             delivered = [row_id for row_id, error in outcomes.items() if error is None]
             if delivered:
                 Published.objects.filter(id__in=delivered).update(status=StatusChoice.SUCCEEDED)
+                OUTBOX_PUBLISHED.inc(len(delivered))
         failed = {row_id: error for row_id, error in outcomes.items() if error is not None}
         if failed:
             raise RelayDeliveryError(
@@ -164,4 +166,5 @@ def outbox_backlog() -> tuple[int, float | None]:
             [StatusChoice.SCHEDULE],
         )
         count, age = cursor.fetchone()
-    return int(count), (float(age) if age is not None else None)
+    # now() is the transaction's start: in a transaction that wrote the row, the age is just below 0
+    return int(count), (max(0.0, float(age)) if age is not None else None)

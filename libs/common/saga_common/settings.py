@@ -8,6 +8,7 @@ from typing import Any
 
 import environ
 
+from saga_common.logs import logging_config
 from saga_common.tokens import DEV_SIGNING_KEY
 
 env = environ.Env()
@@ -26,13 +27,17 @@ BASE_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_outbox_pattern",
+    "django_prometheus",
     "saga_common",
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "saga_common.middleware.CorrelationIdMiddleware",
     "saga_common.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 TEMPLATES: list[dict[str, Any]] = []
@@ -106,6 +111,10 @@ SAGA_STEP_MAX_WAIT_SECONDS = env.float("SAGA_STEP_MAX_WAIT_SECONDS", default=120
 
 # A file the worker touches while all of its loops run (a liveness probe checks its age); empty: none.
 WORKER_HEARTBEAT_FILE = env.str("WORKER_HEARTBEAT_FILE", default="")
+# django-prometheus would query the database for unapplied migrations whenever any command starts.
+PROMETHEUS_EXPORT_MIGRATIONS = False
+# The worker's own Prometheus endpoint (the web serves /metrics); 0: none.
+METRICS_PORT = env.int("METRICS_PORT", default=0)
 # Development only (Tilt): restart the worker when its code changes.
 WORKER_AUTORELOAD = env.bool("WORKER_AUTORELOAD", default=False)
 
@@ -115,14 +124,8 @@ WORKER_PERIODIC_TASKS: list[tuple[str, float]] = [
 ]
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")  # or "plain"; see saga_common.logs
+LOGGING = logging_config(LOG_FORMAT, LOG_LEVEL)
 
 SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",

@@ -1,6 +1,7 @@
 """URL patterns every service mounts: health checks and the OpenAPI schema."""
 
 from django.urls import path
+from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import AllowAny
 
@@ -9,6 +10,7 @@ from saga_common.health import LiveView, ReadyView
 common_urlpatterns = [
     path("healthz/live", LiveView.as_view(), name="healthz-live"),
     path("healthz/ready", ReadyView.as_view(), name="healthz-ready"),
+    path("metrics", ExportToDjangoView, name="prometheus-metrics"),
     path(
         "api/schema/",
         SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[AllowAny]),

@@ -14,6 +14,7 @@ from django.db import close_old_connections, connection
 from django.utils.module_loading import import_string
 
 from saga_common.inbox import HandlerRegistry, InboxConsumer
+from saga_common.metrics import serve_worker_metrics
 from saga_common.relay import OutboxRelay
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ def run_worker(*, relay: bool = True, consumer: bool = True, housekeeping: bool 
     """Run the chosen loops until a signal; each has its own thread and database connection."""
     stop_event = threading.Event()
     stop_on_signals(stop_event)
+    serve_worker_metrics(settings.METRICS_PORT, message_handlers() if consumer else None)
     loops: dict[str, Callable[[], None]] = {}
     if relay:
         loops["relay"] = OutboxRelay(stop_event=stop_event).run
@@ -93,7 +95,8 @@ def run_worker(*, relay: bool = True, consumer: bool = True, housekeeping: bool 
     while any(thread.is_alive() for thread in threads):
         if heartbeat is not None and all(thread.is_alive() for thread in threads):
             heartbeat.touch()  # liveness: every loop still runs (Kubernetes probes the file's age)
-        for thread in threads:
-            thread.join(timeout=0.5)
+        time.sleep(0.5)
+    for thread in threads:
+        thread.join()
     if failures:
         raise SystemExit(1)

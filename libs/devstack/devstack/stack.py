@@ -12,7 +12,7 @@ from pathlib import Path
 import requests
 
 from devstack import postgres
-from devstack.broker import broker_answers, start_broker
+from devstack.broker import broker_answers, free_port, start_broker
 from devstack.processes import ProcessGroup
 from devstack.services import REPO_ROOT, SERVICES, Service
 
@@ -44,6 +44,7 @@ class Stack:
         self.config = config or StackConfig()
         self.processes = ProcessGroup(echo=echo, log_dir=self.config.run_dir / "logs")
         self._broker: subprocess.Popen[bytes] | None = None
+        self.metrics_ports: dict[str, int] = {}  # worker name -> its Prometheus port
 
     # --- preparation -------------------------------------------------------------------------
 
@@ -83,6 +84,8 @@ class Stack:
             "DATABASE_URL": f"{self.config.postgres_url}/{self.config.database_name(service)}",
             "KAFKA_BOOTSTRAP_SERVERS": self.config.kafka_bootstrap,
             "KAFKA_TOPIC_PREFIX": self.config.topic_prefix,
+            # Readable lines in a terminal; deployments keep the default, JSON.
+            "LOG_FORMAT": os.environ.get("LOG_FORMAT", "plain"),
             **self.config.extra_env,
         }
 
@@ -125,6 +128,7 @@ class Stack:
     ) -> None:
         """Start the service's worker (relay, consumer, housekeeping); ``args`` e.g. ("--only", "relay")."""
         name = f"{service.name}-worker" + (f"-{args[-1]}" if args else "")
+        self.metrics_ports[name] = free_port()
         self.processes.start(
             name,
             [sys.executable, str(service.manage_py), "run_worker", *args],
@@ -133,6 +137,7 @@ class Stack:
                 **self.env(service),
                 "KAFKA_GROUP_INSTANCE_ID": name,
                 "WORKER_HEARTBEAT_FILE": str(self.heartbeat_file(name)),
+                "METRICS_PORT": str(self.metrics_ports[name]),
                 **(extra_env or {}),
             },
             cwd=service.directory,

@@ -133,3 +133,22 @@ def test_every_secret_key_used_exists_in_the_dev_secret() -> None:
                 if reference:
                     assert reference["name"] == "saga-secrets", where
                     assert reference["key"] in secret["data"], f"{where}: {reference['key']}"
+
+
+def test_web_and_workers_are_annotated_for_scraping(overlay: tuple[str, list[dict[str, Any]]]) -> None:
+    _, objects = overlay
+    config = next(
+        o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"].startswith("saga-common")
+    )
+    for obj in objects:
+        if obj["kind"] != "Deployment":
+            continue
+        annotations = obj["spec"]["template"]["metadata"]["annotations"]
+        (container,) = obj["spec"]["template"]["spec"]["containers"]
+        port = {"web": "8000", "worker": config["data"]["METRICS_PORT"]}[container["name"]]
+        assert annotations == {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": port,
+            "prometheus.io/path": "/metrics",
+        }
+        assert int(port) in [p["containerPort"] for p in container["ports"]]

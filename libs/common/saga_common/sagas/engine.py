@@ -24,6 +24,7 @@ from saga_common import outbox
 from saga_common.api import DomainError
 from saga_common.contracts import Command, Reply, message_class
 from saga_common.envelope import Envelope
+from saga_common.metrics import SAGA_STEP_SECONDS, SAGAS_FINISHED
 from saga_common.sagas.definition import (
     ActionKind,
     Finish,
@@ -274,6 +275,8 @@ class SagaEngine:
     def _set_state(instance: SagaInstance, state: SagaState) -> None:
         if instance.state != state:
             _record(instance, "StateChanged", None, f"{instance.state} -> {state}")
+            if state in (SagaState.COMPLETED, SagaState.COMPENSATED, SagaState.FAILED):
+                SAGAS_FINISHED.labels(instance.saga_type, state.value).inc()
         instance.state = state
 
     def _wait(self, saga: Saga[Any], step: SagaStep) -> float:
@@ -400,6 +403,8 @@ def _uuid_or_none(value: str | None) -> uuid.UUID | None:
 
 def _finish_step(step: SagaStep, status: StepStatus, reply_type: str) -> None:
     step.status, step.reply_type, step.finished_at = status, reply_type, timezone.now()
+    elapsed = (step.finished_at - step.started_at).total_seconds()
+    SAGA_STEP_SECONDS.labels(step.saga.saga_type, step.name, status.value).observe(elapsed)
     step.deadline_at = None
     step.save(update_fields=["status", "reply_type", "finished_at", "deadline_at"])
 
