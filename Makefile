@@ -10,7 +10,7 @@ SERVICES := svc_orders svc_payments svc_shipping orchestrator
 TYPED := libs/common/saga_common libs/devstack/devstack svc_orders/orders svc_payments/payments \
          svc_shipping/shipping orchestrator/orchestrator e2e/e2e
 
-.PHONY: help bootstrap up down test test-suites chaos lint format clean
+.PHONY: help bootstrap up down test test-suites chaos images e2e lint format clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -25,7 +25,7 @@ up: bootstrap ## run the whole system in the foreground (PostgreSQL, broker, 4 w
 down: bootstrap ## stop a system started by 'make up' in another terminal
 	@$(RUN) devstack down
 
-test: bootstrap ## run every test suite against real PostgreSQL and one broker for the whole run
+test: bootstrap images ## run every test suite: real PostgreSQL and one broker for the run, then the containers (e2e)
 	@$(RUN) devstack with-services -- $(MAKE) --no-print-directory test-suites
 
 # Runs inside `uv run devstack with-services`, so the project's environment is already active.
@@ -35,8 +35,17 @@ test-suites:
 	  echo "=== $$suite"; \
 	  pytest -p no:cacheprovider -q $$suite --junitxml=.run/junit/$$(basename $$suite).xml || status=1; \
 	done; \
+	echo "=== e2e/container_tests"; \
+	pytest -p no:cacheprovider -q e2e/container_tests --junitxml=.run/junit/e2e-containers.xml || status=1; \
 	python -m devstack.junit_summary .run/junit; \
 	exit $$status
+
+images: bootstrap ## build every container image with docker or podman (a local Debian base where no registry answers)
+	@$(RUN) devstack images
+
+e2e: images ## the end-to-end suite on containers (testcontainers): PostgreSQL, the broker, every service's image
+	@mkdir -p .run/junit
+	@$(RUN) pytest -p no:cacheprovider -q e2e/container_tests --junitxml=.run/junit/e2e-containers.xml
 
 CHAOS_ORDERS ?= 2000
 CHAOS_RATE ?= 15

@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     services.add_argument("cmd", nargs=argparse.REMAINDER)
     commands.add_parser("broker", help="run the broker (Tansu) in the foreground on 127.0.0.1:9092")
     commands.add_parser("prepare", help="PostgreSQL up, databases created and migrated, topics created")
+    commands.add_parser("images", help="build every container image with docker or podman")
     args = parser.parse_args(argv)
     if args.command == "up":
         return up()
@@ -36,6 +37,12 @@ def main(argv: list[str] | None = None) -> int:
         return run_broker()
     if args.command == "prepare":
         Stack(StackConfig()).prepare()
+        return 0
+    if args.command == "images":
+        from devstack.images import build_all
+
+        for name, tag in build_all().items():
+            print(f"{name:18} {tag}")
         return 0
     return with_services(args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd)
 

@@ -1,0 +1,34 @@
+"""One containerised system per run (testcontainers): see e2e.containers for the settings."""
+
+from collections.abc import Iterator
+
+import pytest
+from testcontainers.core.network import Network
+
+from devstack.services import SERVICES
+from e2e.client import SystemClient
+from e2e.containers import ContainerSystem, images, podman_socket, repo_run_dir
+
+
+@pytest.fixture(scope="session")
+def system() -> Iterator[ContainerSystem]:
+    podman = podman_socket(repo_run_dir())
+    try:
+        with Network() as network:
+            containers = ContainerSystem(network, images())
+            try:
+                containers.start_postgres()
+                containers.start_broker()
+                containers.start_services()
+                yield containers
+            finally:
+                containers.stop()
+    finally:
+        if podman is not None:
+            podman.terminate()
+            podman.wait(10)
+
+
+@pytest.fixture(scope="session")
+def client(system: ContainerSystem) -> SystemClient:
+    return SystemClient({s.name: system.url(s.name) for s in SERVICES})
