@@ -7,10 +7,10 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
 SUITES := libs/common libs/devstack svc_orders svc_payments svc_shipping orchestrator e2e
 SERVICES := svc_orders svc_payments svc_shipping orchestrator
-TYPED := libs/common/saga_common libs/devstack/devstack svc_orders/orders svc_payments/payments \
+TYPED := libs/common/saga_common libs/devstack/devstack bench/bench svc_orders/orders svc_payments/payments \
          svc_shipping/shipping orchestrator/orchestrator e2e/e2e
 
-.PHONY: help bootstrap up down test test-suites chaos images e2e lint format clean
+.PHONY: help bootstrap up down test test-suites chaos images e2e bench lint format clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ images: bootstrap ## build every container image with docker or podman (a local 
 e2e: images ## the end-to-end suite on containers (testcontainers): PostgreSQL, the broker, every service's image
 	@mkdir -p .run/junit
 	@$(RUN) pytest -p no:cacheprovider -q e2e/container_tests --junitxml=.run/junit/e2e-containers.xml
+
+bench: bootstrap ## benchmarks on the local stack (minutes): throughput and latency by offered rate, cost; writes bench/results/
+	@$(RUN) python -m bench.run
 
 CHAOS_ORDERS ?= 2000
 CHAOS_RATE ?= 15

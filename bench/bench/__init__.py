@@ -1,0 +1,1 @@
+"""Benchmarks of the whole system (make bench); never part of make test."""

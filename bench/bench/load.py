@@ -1,0 +1,86 @@
+"""The load process: offer orders at a fixed rate (open loop), whatever the answers take.
+
+Run as ``python -m bench.load URL RATE SECONDS OUT.json``: a separate process, so the load's own CPU
+is not the system's. Each order is one of the saga's outcomes (approve, decline, shipping rejection)
+in a fixed mix; the file lists the ids the service acknowledged, with their kind.
+"""
+
+import json
+import random
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+from saga_common.tokens import CUSTOMER, DEV_SIGNING_KEY, mint_token
+
+MIX = (("approve", 0.8), ("decline", 0.1), ("ship-reject", 0.1))
+RICH, BROKE = "bench-rich", "bench-broke"
+
+
+def body(kind: str) -> dict[str, object]:
+    return {
+        "currency": "EUR",
+        "items": [{"sku": "SKU-1", "quantity": 1, "unit_price": "1.00"}],
+        "shipping_address": {
+            "name": "Bench",
+            "line1": "1 Main St",
+            "city": "Berlin",
+            "postal_code": "10115",
+            "country": "AQ" if kind == "ship-reject" else "DE",
+        },
+    }
+
+
+def main(url: str, rate: float, seconds: float, out: Path) -> None:
+    tokens = {
+        c: f"Bearer {mint_token(DEV_SIGNING_KEY, c, [CUSTOMER], lifetime_seconds=3600)}"
+        for c in (RICH, BROKE)
+    }
+    local = threading.local()
+    accepted: list[dict[str, object]] = []
+    errors = 0
+    lock = threading.Lock()
+
+    def post(kind: str, scheduled: float) -> None:
+        nonlocal errors
+        session = getattr(local, "session", None) or requests.Session()
+        local.session = session
+        customer = BROKE if kind == "decline" else RICH
+        try:
+            response = session.post(
+                f"{url}/api/v1/orders",
+                json=body(kind),
+                headers={"Authorization": tokens[customer]},
+                timeout=30,
+            )
+            ok = response.status_code == 201
+        except requests.RequestException:
+            ok = False
+        with lock:
+            if ok:
+                # the time it was due to be sent: latency counts any wait in this process too
+                accepted.append({"id": response.json()["id"], "kind": kind, "scheduled": scheduled})
+            else:
+                errors += 1
+
+    rng = random.Random(1)
+    kinds, weights = [k for k, _ in MIX], [w for _, w in MIX]
+    total = int(rate * seconds)
+    started = time.monotonic()
+    with ThreadPoolExecutor(64) as pool:
+        for number in range(total):
+            due = started + number / rate
+            time.sleep(max(0.0, due - time.monotonic()))
+            pool.submit(post, rng.choices(kinds, weights)[0], time.time() - (time.monotonic() - due))
+        offered_for = time.monotonic() - started
+    out.write_text(
+        json.dumps({"offered": total, "offered_seconds": offered_for, "errors": errors, "orders": accepted})
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), Path(sys.argv[4]))

@@ -1,0 +1,255 @@
+"""make bench: the end-to-end benchmark (saga throughput and latency by offered rate) and its cost.
+
+    python -m bench.run [--rates 25,50,100,150] [--saturation 400] [--seconds 20] [--repeat 1]
+
+For each offered rate: a separate load process offers orders for ``--seconds`` (open loop), the run
+waits until every acknowledged order is decided, and reads from the orders database when each was
+decided (``updated_at``). Latency is from the moment the order was due to be sent to that decision,
+so waiting in the load process counts too, and no polling adds load. Throughput is decided orders
+per second between the first and the last decision. The CPU seconds of every process of the stack
+are read before and after each step (psutil), and resident memory sampled throughout.
+"""
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+import psycopg2
+import requests
+
+from bench.load import BROKE, RICH
+from devstack import postgres
+from devstack.broker import free_port
+from devstack.services import REPO_ROOT, SERVICES
+from devstack.stack import Stack, StackConfig
+from saga_common.tokens import DEV_SIGNING_KEY, OPERATOR, mint_token
+
+RESULTS = REPO_ROOT / "bench" / "results"
+
+
+class Sampler:
+    """Peak resident memory of every process of the stack, sampled every half second."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.peak: dict[str, int] = dict.fromkeys(pids, 0)
+        self.peak_total = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            total = 0
+            for name, pid in self.pids.items():
+                rss = sum(p.memory_info().rss for p in _tree(pid))
+                self.peak[name] = max(self.peak[name], rss)
+                total += rss
+            self.peak_total = max(self.peak_total, total)
+
+
+def _tree(pid: int) -> list[psutil.Process]:
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def cpu_seconds(pids: dict[str, int]) -> float:
+    total = 0.0
+    for pid in pids.values():
+        for process in _tree(pid):
+            try:
+                times = process.cpu_times()
+                total += times.user + times.system
+            except psutil.NoSuchProcess:
+                pass
+    return total
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
+
+
+def decisions(orders_url: str, ids: list[str], timeout: float) -> dict[str, tuple[str, float]]:
+    """Wait until the orders are decided; return id -> (status, epoch seconds of the decision)."""
+    deadline = time.monotonic() + timeout
+    with psycopg2.connect(orders_url) as connection, connection.cursor() as cursor:
+        while True:
+            cursor.execute(
+                "SELECT id::text, status, extract(epoch FROM updated_at) FROM orders_order "
+                "WHERE id::text = ANY(%s)",
+                [ids],
+            )
+            rows = cursor.fetchall()
+            connection.commit()
+            decided = {row[0]: (row[1], float(row[2])) for row in rows if row[1] != "PENDING"}
+            if len(decided) == len(ids) or time.monotonic() > deadline:
+                return decided
+            time.sleep(1.0)
+
+
+def step(stack: Stack, pids: dict[str, int], rate: float, seconds: float) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        cpu_before = cpu_seconds(pids)
+        subprocess.run(
+            [sys.executable, "-m", "bench.load", stack.url("orders"), str(rate), str(seconds), out.name],
+            check=True,
+        )
+        load = json.loads(Path(out.name).read_text())
+    orders_url = f"{stack.config.postgres_url}/{stack.config.database_name(SERVICES[0])}"
+    ids = [o["id"] for o in load["orders"]]
+    decided = decisions(orders_url, ids, timeout=max(120.0, seconds * 4))
+    cpu = cpu_seconds(pids) - cpu_before
+    by_kind: dict[str, list[float]] = {}
+    for order in load["orders"]:
+        if order["id"] in decided:
+            by_kind.setdefault(order["kind"], []).append(decided[order["id"]][1] - order["scheduled"])
+    times = [when for _, when in decided.values()]
+    span = max(times) - min(times) if len(times) > 1 else float("nan")
+    latencies = [v for values in by_kind.values() for v in values]
+
+    def summary(values: list[float]) -> dict[str, float]:
+        return {
+            "p50_ms": 1000 * percentile(values, 0.50),
+            "p95_ms": 1000 * percentile(values, 0.95),
+            "p99_ms": 1000 * percentile(values, 0.99),
+            "max_ms": 1000 * max(values, default=float("nan")),
+            "count": len(values),
+        }
+
+    return {
+        "offered_rate": rate,
+        "offered": load["offered"],
+        "offered_seconds": load["offered_seconds"],
+        "acknowledged": len(ids),
+        "errors": load["errors"],
+        "decided": len(decided),
+        "throughput_per_s": len(decided) / span if span == span and span > 0 else None,
+        "latency": summary(latencies),
+        "latency_by_outcome": {kind: summary(values) for kind, values in sorted(by_kind.items())},
+        "cpu_seconds": cpu,
+        "cpu_seconds_per_saga": cpu / len(decided) if decided else None,
+    }
+
+
+def start_stack(run_dir: Path) -> Stack:
+    config = StackConfig(
+        kafka_bootstrap=f"127.0.0.1:{free_port()}",
+        topic_prefix=f"bench-{uuid.uuid4().hex[:8]}.",
+        database_prefix="bench_",
+        ports={s.name: free_port() for s in SERVICES},
+        run_dir=run_dir,
+    )
+    admin = f"{config.postgres_url}/postgres"
+    postgres.ensure_server(admin)
+    postgres.drop_databases([config.database_name(s) for s in SERVICES], admin)
+    stack = Stack(config, echo=False)
+    stack.prepare()
+    stack.start()
+    stack.wait_ready()
+    operator = f"Bearer {mint_token(DEV_SIGNING_KEY, 'bench', [OPERATOR])}"
+    requests.post(
+        f"{stack.url('payments')}/api/v1/accounts",
+        json={"customer_id": RICH, "currency": "EUR", "credit_limit": "999999999.00"},
+        headers={"Authorization": operator},
+        timeout=10,
+    ).raise_for_status()
+    assert BROKE != RICH  # BROKE never gets an account: its orders are declined
+    return stack
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rates", default="25,50,100,150", help="offered orders per second, comma-separated")
+    parser.add_argument(
+        "--saturation", type=float, default=400.0, help="a rate beyond what the system can do"
+    )
+    parser.add_argument("--seconds", type=float, default=10.0, help="how long each rate is offered")
+    parser.add_argument(
+        "--saturation-seconds", type=float, default=5.0, help="how long saturation is offered"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs of the whole sweep (noise: min/median/max)"
+    )
+    args = parser.parse_args(argv)
+    rates = [float(r) for r in args.rates.split(",")] + [args.saturation]
+    runs: list[list[dict[str, Any]]] = []
+    peak: dict[str, int] = {}
+    peak_total = 0
+    for repeat in range(args.repeat):
+        stack = start_stack(RESULTS.parent / ".run" / f"stack-{repeat}")
+        try:
+            pids = {name: p.popen.pid for name, p in stack.processes.processes.items()}
+            if stack.broker_pid:
+                pids["broker"] = stack.broker_pid
+            step(stack, pids, 10.0, 3.0)  # warm-up: consumer groups joined, connections open
+            sampler = Sampler(pids)
+            sampler.start()
+            steps = []
+            for rate in rates:
+                seconds = args.saturation_seconds if rate == args.saturation else args.seconds
+                result = step(stack, pids, rate, seconds)
+                print(
+                    json.dumps(
+                        {k: result[k] for k in ("offered_rate", "decided", "throughput_per_s")}
+                        | {"p50_ms": result["latency"]["p50_ms"], "p99_ms": result["latency"]["p99_ms"]}
+                    ),
+                    flush=True,
+                )
+                steps.append(result)
+            sampler.stop()
+            runs.append(steps)
+            peak = {k: max(v, peak.get(k, 0)) for k, v in sampler.peak.items()}
+            peak_total = max(peak_total, sampler.peak_total)
+        finally:
+            stack.stop()
+    saturated = [run[-1]["throughput_per_s"] or 0.0 for run in runs]
+    report = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": psutil.cpu_count(),
+            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        },
+        "settings": vars(args),
+        "runs": runs,
+        "saturation_throughput": {
+            "min": min(saturated),
+            "median": statistics.median(saturated),
+            "max": max(saturated),
+        },
+        "peak_rss_bytes": {"total": peak_total, "by_process": peak},
+        "latency_measured_as": "the decision's orders.updated_at minus when the POST was due (open loop)",
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    name = datetime.now(UTC).strftime("%Y-%m-%d")
+    (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2))
+    from bench.plot import plot
+
+    plot(report, RESULTS / f"{name}.png")
+    print(f"results: bench/results/{name}.json and .png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
