@@ -5,6 +5,8 @@ import time
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from saga_common.tokens import CUSTOMER, DEV_SIGNING_KEY, OPERATOR, mint_token
 
@@ -21,6 +23,10 @@ class SystemClient:
         self.signing_key = signing_key or os.environ.get("JWT_SIGNING_KEY", DEV_SIGNING_KEY)
         self.http = requests.Session()
         self.http.headers["Authorization"] = self.bearer("ops", OPERATOR)
+        # A server may close an idle keep-alive connection just as it is reused (gunicorn's keep-alive
+        # is 2 s): reads are idempotent, so they are retried; POSTs are not.
+        retries = Retry(total=3, connect=3, read=3, backoff_factor=0.1, allowed_methods=frozenset({"GET"}))
+        self.http.mount("http://", HTTPAdapter(max_retries=retries))
 
     def bearer(self, subject: str, role: str = CUSTOMER) -> str:
         return f"Bearer {mint_token(self.signing_key, subject, [role], lifetime_seconds=24 * 3600)}"
