@@ -27,6 +27,7 @@ import psutil
 import psycopg2
 import requests
 
+from bench.limits import kafka_round_trip_rate, pgbench_commits_per_second
 from bench.load import BROKE, RICH
 from devstack import postgres
 from devstack.broker import free_port
@@ -151,6 +152,23 @@ def step(stack: Stack, pids: dict[str, int], rate: float, seconds: float) -> dic
     }
 
 
+# What one approved PlaceOrder saga costs, counted from the code. Commits: orders 2 (the POST, the
+# ApproveOrder handler), payments 2 (authorize, capture), shipping 1 (schedule), orchestrator 5
+# (OrderCreated, then one per reply); the relays' marking transactions come on top, one per batch.
+# Messages: OrderCreated, 4 commands and their 4 replies.
+COMMITS_PER_SAGA = 10
+MESSAGES_PER_SAGA = 9
+
+
+def fractions(limits: dict[str, Any], throughput: float) -> dict[str, float]:
+    """Our saturated throughput as a fraction of what the database and the broker could carry."""
+    if not limits:
+        return {}
+    broker = min(limits["kafka"]["produce_per_s"], limits["kafka"]["consume_per_s"]) / MESSAGES_PER_SAGA
+    database = limits["postgres_commits_per_s"] / COMMITS_PER_SAGA
+    return {"of_broker_sagas_per_s": throughput / broker, "of_postgres_sagas_per_s": throughput / database}
+
+
 def start_stack(run_dir: Path) -> Stack:
     config = StackConfig(
         kafka_bootstrap=f"127.0.0.1:{free_port()}",
@@ -195,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rates = [float(r) for r in args.rates.split(",")] + [args.saturation]
     runs: list[list[dict[str, Any]]] = []
+    limits: dict[str, Any] = {}
     peak: dict[str, int] = {}
     peak_total = 0
     for repeat in range(args.repeat):
@@ -220,6 +239,14 @@ def main(argv: list[str] | None = None) -> int:
                 steps.append(result)
             sampler.stop()
             runs.append(steps)
+            if repeat == 0:
+                limits = {
+                    "kafka": kafka_round_trip_rate(stack.config.kafka_bootstrap),
+                    "postgres_commits_per_s": pgbench_commits_per_second(
+                        f"{stack.config.postgres_url}/postgres"
+                    ),
+                }
+                print(json.dumps({"limits": limits}), flush=True)
             peak = {k: max(v, peak.get(k, 0)) for k, v in sampler.peak.items()}
             peak_total = max(peak_total, sampler.peak_total)
         finally:
@@ -239,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
             "max": max(saturated),
         },
         "peak_rss_bytes": {"total": peak_total, "by_process": peak},
+        "limits": limits,
+        "fraction_of_limits": fractions(limits, statistics.median(saturated)),
         "latency_measured_as": "the decision's orders.updated_at minus when the POST was due (open loop)",
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
