@@ -116,7 +116,7 @@ def step(stack: Stack, pids: dict[str, int], rate: float, seconds: float) -> dic
             check=True,
         )
         load = json.loads(Path(out.name).read_text())
-    orders_url = f"{stack.config.postgres_url}/{stack.config.database_name(SERVICES[0])}"
+    orders_url = stack.config.database_url(SERVICES[0])
     ids = [o["id"] for o in load["orders"]]
     decided = decisions(orders_url, ids, timeout=max(120.0, seconds * 4))
     cpu = cpu_seconds(pids) - cpu_before

@@ -149,7 +149,7 @@ class ChaosRun:
         self._wait_quiescent(log)
         log(f"{time.monotonic() - started:6.1f}s  quiescent; checking")
         report = check_system(
-            {s.name: f"{self.config.postgres_url}/{self.config.database_name(s)}" for s in SERVICES},
+            self.config.database_urls(),
             self.config.kafka_bootstrap,
             self.config.topic_prefix,
             load.result,
@@ -170,9 +170,11 @@ class ChaosRun:
                 service = next(s for s in SERVICES if s.name == name)
                 if role == "web":
                     self.stack.start_web(service)
+                elif role == "worker-relay":
+                    self.stack.start_worker(service, args=("--only", "relay"))
                 else:
                     self.stack.start_worker(service)
-        urls = {s.name: f"{self.config.postgres_url}/{self.config.database_name(s)}" for s in SERVICES}
+        urls = self.config.database_urls()
         deadline = time.monotonic() + self.settings.quiesce_timeout
         while time.monotonic() < deadline:
             state = snapshot(urls)

@@ -8,7 +8,6 @@ from typing import Any
 
 import psycopg2
 
-from devstack.services import SERVICES
 from e2e.invariants import check, snapshot
 from e2e.load import APPROVE, LoadResult
 from e2e.topics import RawMessage, read_all
@@ -155,7 +154,3 @@ def _message_id(message: RawMessage) -> str | None:
     except ValueError:
         return None
     return str(body["id"]) if isinstance(body, dict) and "id" in body else None
-
-
-def database_urls_of(postgres_url: str, database_name: Any) -> dict[str, str]:
-    return {s.name: f"{postgres_url}/{database_name(s)}" for s in SERVICES}

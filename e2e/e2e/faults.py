@@ -39,7 +39,7 @@ class ChaosContext:
         return f"{self.stack.config.topic_prefix}{base}"
 
     def database_url(self, service: Service) -> str:
-        return f"{self.stack.config.postgres_url}/{self.stack.config.database_name(service)}"
+        return self.stack.config.database_url(service)
 
 
 class Fault(Protocol):

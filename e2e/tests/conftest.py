@@ -46,4 +46,4 @@ def client(stack: Stack) -> SystemClient:
 
 @pytest.fixture(scope="session")
 def database_urls(stack: Stack) -> dict[str, str]:
-    return {s.name: f"{stack.config.postgres_url}/{stack.config.database_name(s)}" for s in SERVICES}
+    return stack.config.database_urls()

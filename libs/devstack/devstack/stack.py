@@ -36,6 +36,13 @@ class StackConfig:
     def database_name(self, service: Service) -> str:
         return f"{self.database_prefix}{service.name}"
 
+    def database_url(self, service: Service) -> str:
+        return f"{self.postgres_url}/{self.database_name(service)}"
+
+    def database_urls(self) -> dict[str, str]:
+        """Every service's database URL, by service name."""
+        return {s.name: self.database_url(s) for s in SERVICES}
+
 
 class Stack:
     """Prepare and run the system; ``echo`` streams the prefixed logs to stdout."""
@@ -81,7 +88,7 @@ class Stack:
     def env(self, service: Service) -> dict[str, str]:
         return {
             **os.environ,
-            "DATABASE_URL": f"{self.config.postgres_url}/{self.config.database_name(service)}",
+            "DATABASE_URL": self.config.database_url(service),
             "KAFKA_BOOTSTRAP_SERVERS": self.config.kafka_bootstrap,
             "KAFKA_TOPIC_PREFIX": self.config.topic_prefix,
             # Readable lines in a terminal; deployments keep the default, JSON.

@@ -109,7 +109,8 @@ class SagaEngine:
                     "reply %s %s for unknown saga %s ignored", envelope.type, envelope.id, envelope.saga_id
                 )
                 return
-            step = _step_answered_by(instance, command_id) if command_id else None
+            steps = list(instance.steps.all())
+            step = _step_answered_by(instance, steps, command_id) if command_id else None
             if step is None:
                 _record(instance, "ReplyIgnored", envelope, "no step sent this command")
                 return
@@ -126,7 +127,7 @@ class SagaEngine:
             kind = ActionKind(step.kind)
             # A FAILED saga that gave up on its last step still waits for that step: its late answer
             # moves the saga on as if it had come in time.
-            stopped_here = instance.state == SagaState.FAILED and _is_latest(instance, step)
+            stopped_here = instance.state == SagaState.FAILED and step.position == steps[-1].position
             if step.status == StepStatus.TIMED_OUT and not stopped_here:
                 self._undo_late_effect(saga, instance, step, reply, envelope)
                 return
@@ -373,18 +374,16 @@ class SagaEngine:
 STOPPED_STATUSES = (StepStatus.FAILED, StepStatus.TIMED_OUT)
 
 
-def _step_answered_by(instance: SagaInstance, command_id: uuid.UUID) -> SagaStep | None:
+def _step_answered_by(
+    instance: SagaInstance, steps: list[SagaStep], command_id: uuid.UUID
+) -> SagaStep | None:
     """The step that sent ``command_id`` in any of its attempts (ids are deterministic)."""
-    for step in instance.steps.all():
+    for step in steps:
         kind = ActionKind(step.kind)
         attempts = range(1, step.attempts + 1)
         if any(command_id_for(instance.id, kind, step.definition_index, a) == command_id for a in attempts):
             return step
     return None
-
-
-def _is_latest(instance: SagaInstance, step: SagaStep) -> bool:
-    return not instance.steps.filter(position__gt=step.position).exists()
 
 
 def _lock_saga(saga_id: uuid.UUID) -> SagaInstance:
