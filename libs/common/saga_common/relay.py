@@ -8,13 +8,17 @@ Guarantees:
 - one relay per database publishes at a time: each batch runs under a transaction-scoped
   PostgreSQL advisory lock, so extra relay processes are hot standbys, not rivals;
 - broker outages are waited out (rows stay scheduled and are retried with backoff);
+- a committed row is picked up at once: the relay sleeps on PostgreSQL ``LISTEN`` and a trigger
+  (migration ``saga_common.0001_outbox_relay``) notifies on commit; polling stays the fallback;
 - SIGTERM (``stop()``) lets the current batch finish, flush and be marked before exiting.
 """
 
-import json
 import logging
+import select
 import threading
 from typing import Any
+
+import psycopg2
 
 from confluent_kafka import KafkaError, Message, Producer
 from django.conf import settings
@@ -30,7 +34,19 @@ logger = logging.getLogger(__name__)
 
 # Any constant works: the lock is per database, and each service has its own database.
 RELAY_LOCK_KEY = 0x6F7574626F78  # "outbox"
+OUTBOX_CHANNEL = "saga_outbox"  # notified by the trigger of migration saga_common.0001_outbox_relay
 _SENT_HEADERS = ("id", "type", "traceparent")
+# The rows as they go out: the body's JSON text and the header values straight from PostgreSQL, so no
+# JSON is parsed and serialised again in Python (the relay's main cost per message).
+_SCHEDULED_ROWS = f"""
+    SELECT id, destination, body::text, body->>'order_id',
+           {", ".join(f"headers->>'{name}'" for name in _SENT_HEADERS)}
+    FROM {Published._meta.db_table}
+    WHERE status = %s
+    ORDER BY added, id
+    LIMIT %s
+"""
+Row = tuple[Any, str, str, str, str | None, str | None, str | None]
 
 
 class RelayDeliveryError(RuntimeError):
@@ -55,6 +71,7 @@ class OutboxRelay:
         self.stop_event = stop_event or threading.Event()
         self._producer_config = producer_config(**(producer_overrides or {}))
         self._producer: Producer | None = None
+        self._commits = CommitSignal()
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -75,10 +92,11 @@ class OutboxRelay:
                     backoff = min(max(backoff * 2, 0.1), 5.0)
                     continue
                 if published < self.batch_size:
-                    self.stop_event.wait(self.poll_interval)
+                    self._commits.wait(self.poll_interval, self.stop_event)
         finally:
             if self._producer is not None:
                 self._producer.flush(10)
+            self._commits.close()
             connection.close()
             logger.info("outbox relay stopped")
 
@@ -87,11 +105,9 @@ class OutboxRelay:
         with transaction.atomic():
             if not self._lead():
                 return 0
-            rows = list(
-                Published.objects.filter(status=StatusChoice.SCHEDULE)
-                .order_by("added", "id")
-                .values_list("id", "destination", "body", "headers")[: self.batch_size]
-            )
+            with connection.cursor() as cursor:
+                cursor.execute(_SCHEDULED_ROWS, [StatusChoice.SCHEDULE, self.batch_size])
+                rows: list[Row] = cursor.fetchall()
             if not rows:
                 return 0
             outcomes = self._produce(rows)
@@ -109,13 +125,17 @@ class OutboxRelay:
 
     def _lead(self) -> bool:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [RELAY_LOCK_KEY])
+            # Sorting is off for this transaction so the batch is read in order from the partial index
+            # on scheduled rows: with stale statistics (a backlog that grew since the last ANALYZE),
+            # PostgreSQL otherwise reads and sorts every scheduled row for each batch (270 ms instead
+            # of 4 ms at 100,000 rows).
+            cursor.execute(
+                "SET LOCAL enable_sort = off; SELECT pg_try_advisory_xact_lock(%s)", [RELAY_LOCK_KEY]
+            )
             (locked,) = cursor.fetchone()
         return bool(locked)
 
-    def _produce(
-        self, rows: list[tuple[Any, str, dict[str, Any], dict[str, Any]]]
-    ) -> dict[Any, KafkaError | None]:
+    def _produce(self, rows: list[Row]) -> dict[Any, KafkaError | None]:
         producer = self._get_producer()
         outcomes: dict[Any, KafkaError | None] = {}
 
@@ -125,17 +145,18 @@ class OutboxRelay:
 
             return record
 
-        for row_id, destination, body, headers in rows:
-            value = json.dumps(body, separators=(",", ":")).encode()
+        for row_id, destination, body, order_id, *header_values in rows:
             sent_headers: list[tuple[str, str | bytes | None]] = [
-                (name, str(headers[name]).encode()) for name in _SENT_HEADERS if name in headers
+                (name, value.encode())
+                for name, value in zip(_SENT_HEADERS, header_values, strict=True)
+                if value is not None
             ]
             while True:
                 try:
                     producer.produce(
                         destination,
-                        value=value,
-                        key=str(body["order_id"]).encode(),
+                        value=body.encode(),
+                        key=order_id.encode(),
                         headers=sent_headers,
                         on_delivery=on_delivery(row_id),
                     )
@@ -155,6 +176,41 @@ class OutboxRelay:
         if self._producer is None:
             self._producer = Producer(self._producer_config)
         return self._producer
+
+
+class CommitSignal:
+    """Sleep until an outbox row is committed (PostgreSQL ``LISTEN``) or the poll interval passes.
+
+    The listening connection is the relay's own (autocommit, outside Django's), reopened after any
+    error; while it cannot be opened the relay simply polls.
+    """
+
+    def __init__(self) -> None:
+        self._listener: Any = None
+
+    def wait(self, timeout: float, stop_event: threading.Event) -> None:
+        try:
+            listener = self._listen()
+            if select.select([listener], [], [], timeout)[0]:
+                listener.poll()
+                listener.notifies.clear()
+        except (psycopg2.Error, OSError, ValueError):
+            self.close()
+            stop_event.wait(timeout)
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
+    def _listen(self) -> Any:
+        if self._listener is None:
+            listener = psycopg2.connect(**connection.get_connection_params())
+            listener.autocommit = True
+            with listener.cursor() as cursor:
+                cursor.execute(f"LISTEN {OUTBOX_CHANNEL}")
+            self._listener = listener
+        return self._listener
 
 
 def outbox_backlog() -> tuple[int, float | None]:
