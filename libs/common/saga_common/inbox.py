@@ -6,6 +6,11 @@ message type; a redelivered id inserts nothing and the handler is skipped. Offse
 Kafka only after that transaction committed, so a crash in between means a redelivery, which the
 inbox absorbs.
 
+What the consumer has fetched is applied as one batch: one transaction (one commit, one inbox
+INSERT) for all its messages, in order. If anything in the batch fails, that transaction rolls back
+as a whole and its messages are handled one by one, each in its own transaction, as described next;
+so a batch never applies half, and a failing message costs only its own retries.
+
 Failures are sorted into two kinds:
 - retryable (the database is unreachable): retried with backoff, without limit, never dead-lettered;
 - terminal (unparseable message, unknown type, handler raising): the transaction rolls back the effect
@@ -41,11 +46,12 @@ Handler = Callable[[Envelope], None]
 HandlerRegistry = Mapping[type[Message], Handler]
 
 _RETRYABLE = (OperationalError, InterfaceError)
+_RECEIVED_ROW = "(%s, %s, %s, %s, %s, %s, 0, %s)"
 _INSERT_RECEIVED = f"""
     INSERT INTO {Received._meta.db_table} (id, msg_id, headers, body, added, expires_at, retry, status)
-    VALUES (%s, %s, %s, %s, %s, %s, 0, %s)
+    VALUES {{values}}
     ON CONFLICT (msg_id) DO NOTHING
-    RETURNING id
+    RETURNING msg_id
 """
 
 
@@ -81,35 +87,57 @@ def _note_progress(batch: list[KafkaMessage]) -> None:
     _read_up_to = datetime.fromtimestamp(millis / 1000, UTC) if kind != TIMESTAMP_NOT_AVAILABLE else None
 
 
-def record_received(envelope: Envelope) -> bool:
-    """Record ``envelope.id`` in the inbox; return False if it was already there (a duplicate)."""
+def record_received(envelopes: list[Envelope]) -> set[str]:
+    """Record the envelopes' ids in the inbox (one INSERT); return the ids that were not there yet."""
     now = timezone.now()
+    expires_at = now + timedelta(days=settings.INBOX_RETENTION_DAYS)
+    rows = [
+        (
+            uuid.uuid4(),
+            envelope.id,
+            json.dumps(envelope.headers()),
+            json.dumps(envelope.body()),
+            now,
+            expires_at,
+            StatusChoice.SUCCEEDED,
+        )
+        for envelope in envelopes
+    ]
     with connection.cursor() as cursor:
         cursor.execute(
-            _INSERT_RECEIVED,
-            [
-                uuid.uuid4(),
-                envelope.id,
-                json.dumps(envelope.headers()),
-                json.dumps(envelope.body()),
-                now,
-                now + timedelta(days=settings.INBOX_RETENTION_DAYS),
-                StatusChoice.SUCCEEDED,
-            ],
+            _INSERT_RECEIVED.format(values=", ".join([_RECEIVED_ROW] * len(rows))),
+            [value for row in rows for value in row],
         )
-        return cursor.fetchone() is not None
+        return {msg_id for (msg_id,) in cursor.fetchall()}
+
+
+def handle_batch(work: list[tuple[Envelope, Handler]]) -> list[bool]:
+    """Run each message's handler and record every message, all in one transaction, in order.
+
+    A message already in the inbox, or a second copy within the batch, is skipped. Returns, for each
+    message, whether it was handled (False: a duplicate). Raises if any handler raises; then nothing
+    of the batch was applied.
+    """
+    with transaction.atomic():
+        fresh = record_received([envelope for envelope, _ in work])
+        outcomes = []
+        for envelope, handler in work:
+            handled = envelope.id in fresh
+            fresh.discard(envelope.id)
+            with bind_message(envelope):
+                if handled:
+                    handler(envelope)
+                else:
+                    logger.info("duplicate %s %s ignored", envelope.type, envelope.id)
+            outcomes.append(handled)
+        crash_point("inbox.before_commit")
+    crash_point("inbox.after_commit")
+    return outcomes
 
 
 def handle_once(envelope: Envelope, handler: Handler) -> bool:
     """Run ``handler`` and record the message in one transaction; return False for a duplicate."""
-    with bind_message(envelope), transaction.atomic():
-        if not record_received(envelope):
-            logger.info("duplicate %s %s ignored", envelope.type, envelope.id)
-            return False
-        handler(envelope)
-        crash_point("inbox.before_commit")
-    crash_point("inbox.after_commit")
-    return True
+    return handle_batch([(envelope, handler)])[0]
 
 
 class InboxConsumer:
@@ -146,10 +174,14 @@ class InboxConsumer:
                 batch = _next_batch(consumer, settings.INBOX_BATCH_SIZE)
                 _note_progress(batch)
                 handled_any = False
-                for kafka_message in batch:
-                    if not self.process(kafka_message):
-                        break  # stopping in the middle of a retry: leave the rest for redelivery
-                    handled_any |= _store_offset(consumer, kafka_message)
+                if batch and self.process_together(batch):
+                    for kafka_message in batch:
+                        handled_any |= _store_offset(consumer, kafka_message)
+                else:
+                    for kafka_message in batch:
+                        if not self.process(kafka_message):
+                            break  # stopping in the middle of a retry: leave the rest for redelivery
+                        handled_any |= _store_offset(consumer, kafka_message)
                 if handled_any:
                     _commit(consumer)
         finally:
@@ -158,6 +190,35 @@ class InboxConsumer:
                 self._dlq_producer.flush(10)
             connection.close()
             logger.info("inbox consumer %s stopped", self.group_id)
+
+    def process_together(self, batch: list[KafkaMessage]) -> bool:
+        """Apply the whole batch in one transaction; False if anything in it failed (nothing applied).
+
+        Only the common case takes this path: a batch with a consumer error, an unparseable message
+        or an unknown type goes straight to ``process``, message by message.
+        """
+        work: list[tuple[Envelope, Handler]] = []
+        for kafka_message in batch:
+            if kafka_message.error() is not None:
+                return False
+            try:
+                envelope = Envelope.from_kafka(kafka_message.value(), kafka_message.headers())
+            except EnvelopeError:
+                return False
+            handler = self.handlers.get(envelope.type)
+            if handler is None:
+                return False
+            work.append((envelope, handler))
+        try:
+            outcomes = handle_batch(work)
+        except Exception as exc:
+            if isinstance(exc, _RETRYABLE):
+                connection.close()
+            logger.info("a batch of %d failed as a whole (%r); handling it message by message", len(work), exc)
+            return False
+        for kafka_message, handled in zip(batch, outcomes, strict=True):
+            INBOX_MESSAGES.labels(kafka_message.topic(), "handled" if handled else "duplicate").inc()
+        return True
 
     def process(self, kafka_message: KafkaMessage) -> bool:
         """Handle one Kafka message to the end (done, duplicate or dead-lettered); False if stopped first."""

@@ -10,9 +10,11 @@ attempt, gives up on the step: before the pivot the saga compensates, otherwise 
 for an operator. Because deadlines live in the database, they survive restarts of the orchestrator.
 """
 
+import contextvars
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -74,22 +76,22 @@ class SagaEngine:
 
     def start(self, saga: Saga[Any], *, order_id: str, data: Any, cause: Envelope) -> SagaInstance:
         """Start ``saga`` for ``order_id`` unless it already runs; return the saga."""
-        with transaction.atomic():
-            instance, created = SagaInstance.objects.get_or_create(
-                id=saga_id_for(saga.name, order_id),
-                defaults={
-                    "saga_type": saga.name,
-                    "order_id": order_id,
-                    "state": SagaState.RUNNING,
-                    "data": saga.dump_data(data),
-                    "correlation_id": cause.correlation_id,
-                },
+        saga_id = saga_id_for(saga.name, order_id)
+        with _step_transaction():
+            existing = SagaInstance.objects.filter(id=saga_id).first()
+            if existing is not None:
+                _record(existing, "StartIgnored", cause, "this order already has its saga")
+                return existing
+            instance = SagaInstance.objects.create(
+                id=saga_id,
+                saga_type=saga.name,
+                order_id=order_id,
+                state=SagaState.RUNNING,
+                data=saga.dump_data(data),
+                correlation_id=cause.correlation_id,
             )
-            if not created:
-                _record(instance, "StartIgnored", cause, "this order already has its saga")
-                return instance
             _record(instance, "SagaStarted", cause)
-            self._apply(saga, instance, saga.first(), data, cause)
+            self._apply(saga, instance, saga.first(), data, cause, position=0)
             instance.save()
         return instance
 
@@ -99,7 +101,7 @@ class SagaEngine:
         A reply to any attempt of a waiting step counts. A success that arrives after the saga gave
         up on its step is undone with the step's compensation; any other late reply is ignored.
         """
-        with transaction.atomic():
+        with _step_transaction():
             saga_id, command_id = _uuid_or_none(envelope.saga_id), _uuid_or_none(envelope.causation_id)
             instance = (
                 SagaInstance.objects.select_for_update().filter(id=saga_id).first() if saga_id else None
@@ -148,7 +150,12 @@ class SagaEngine:
             _finish_step(step, StepStatus.SUCCEEDED if reply.succeeded else StepStatus.FAILED, envelope.type)
             _record(instance, "ReplyReceived", envelope)
             self._apply(
-                saga, instance, saga.after_reply(kind, step.definition_index, reply.succeeded), data, envelope
+                saga,
+                instance,
+                saga.after_reply(kind, step.definition_index, reply.succeeded),
+                data,
+                envelope,
+                position=len(steps),
             )
             instance.save()
 
@@ -168,7 +175,7 @@ class SagaEngine:
         )
         handled = 0
         for saga_id in dict.fromkeys(due):
-            with transaction.atomic():
+            with _step_transaction():
                 instance = SagaInstance.objects.select_for_update(skip_locked=True).filter(id=saga_id).first()
                 step = (
                     instance.steps.filter(status__in=WAITING_STATUSES, deadline_at__lte=now).first()
@@ -190,7 +197,7 @@ class SagaEngine:
         Idempotent: a saga that is already running again (RUNNING or COMPENSATING) is returned as it
         is. A finished saga (COMPLETED, COMPENSATED) cannot be retried.
         """
-        with transaction.atomic():
+        with _step_transaction(savepoint=True):
             instance = _lock_saga(saga_id)
             if instance.state in (SagaState.RUNNING, SagaState.COMPENSATING):
                 return instance
@@ -214,7 +221,7 @@ class SagaEngine:
         Idempotent: a saga already compensating or compensated is returned as it is. A saga past its
         pivot (or COMPLETED) can only go forward.
         """
-        with transaction.atomic():
+        with _step_transaction(savepoint=True):
             instance = _lock_saga(saga_id)
             if instance.state in (SagaState.COMPENSATING, SagaState.COMPENSATED):
                 return instance
@@ -264,9 +271,11 @@ class SagaEngine:
         transition: Transition,
         data: Any,
         cause: Envelope | None,
+        position: int | None = None,
     ) -> None:
+        """Take ``transition``; ``position`` is where a new step goes, if the caller knows it."""
         if isinstance(transition, Invoke):
-            self._send(saga, instance, transition.kind, transition.index, data, cause)
+            self._send(saga, instance, transition.kind, transition.index, data, cause, position=position)
         elif isinstance(transition, Finish):
             instance.current_step = ""
         self._set_state(instance, transition.state)
@@ -330,6 +339,7 @@ class SagaEngine:
         data: Any,
         cause: Envelope | None,
         retry_of: SagaStep | None = None,
+        position: int | None = None,
     ) -> None:
         action = saga.action(kind, index)
         command = action.make_command(data)
@@ -355,7 +365,7 @@ class SagaEngine:
         else:
             SagaStep.objects.create(
                 saga=instance,
-                position=instance.steps.count(),
+                position=instance.steps.count() if position is None else position,
                 name=action.name,
                 kind=kind,
                 definition_index=index,
@@ -408,11 +418,39 @@ def _finish_step(step: SagaStep, status: StepStatus, reply_type: str) -> None:
     step.save(update_fields=["status", "reply_type", "finished_at", "deadline_at"])
 
 
+# The events recorded by the engine call under way; written together when it ends.
+_journal: contextvars.ContextVar[list[SagaEvent] | None] = contextvars.ContextVar("journal", default=None)
+
+
+@contextmanager
+def _step_transaction(*, savepoint: bool = False) -> Iterator[None]:
+    """One engine call: its own transaction, or part of the caller's (the inbox's).
+
+    Messages are handled without a savepoint (two round trips fewer): an error anywhere rolls back the
+    caller's whole transaction, which is what the inbox wants (it then retries message by message).
+    Operator actions keep theirs, so a refused action leaves a caller's transaction usable. The saga
+    events of the call are written in one INSERT at its end rather than one INSERT each.
+    """
+    events: list[SagaEvent] = []
+    token = _journal.set(events)
+    try:
+        with transaction.atomic(savepoint=savepoint):
+            yield
+            SagaEvent.objects.bulk_create(events)
+    finally:
+        _journal.reset(token)
+
+
 def _record(instance: SagaInstance, event: str, envelope: Envelope | None, detail: str = "") -> None:
-    SagaEvent.objects.create(
+    row = SagaEvent(
         saga=instance,
         event=event,
         message_type=envelope.type if envelope else "",
         message_id=envelope.id if envelope else "",
         detail=detail[:500],
     )
+    events = _journal.get()
+    if events is None:
+        row.save()
+    else:
+        events.append(row)

@@ -8,11 +8,13 @@ from collections.abc import Callable
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django_outbox_pattern.models import Received
 
 from saga_common.contracts import ORDERS_COMMANDS, ApproveOrder, RejectOrder
 from saga_common.envelope import Envelope
-from saga_common.inbox import InboxConsumer, handle_once
+from saga_common.inbox import InboxConsumer, handle_batch, handle_once
 from saga_common.kafka import consumer_config, dlq_name, producer_config, topic_name
 from saga_common.monitoring import messaging_status
 from saga_common.testing.kafka import headers_of, read_topic
@@ -45,6 +47,27 @@ def test_handler_failure_rolls_back_its_effect_and_its_inbox_row() -> None:
     assert Received.objects.count() == 0
     # and a later successful attempt is not mistaken for a duplicate
     assert handle_once(message, record_effect) is True
+
+
+def test_a_batch_is_recorded_in_one_statement_and_skips_duplicates_within_it() -> None:
+    first, second = approve("o-1"), approve("o-2")
+    with CaptureQueriesContext(connection) as queries:
+        outcomes = handle_batch([(first, record_effect), (first, record_effect), (second, record_effect)])
+    assert outcomes == [True, False, True]
+    inbox_inserts = [q for q in queries.captured_queries if "INSERT INTO received" in q["sql"]]
+    assert len(inbox_inserts) == 1
+    assert sorted(Effect.objects.values_list("message_id", flat=True)) == sorted([first.id, second.id])
+    # and a later batch carrying one of them again skips just that one
+    third = approve("o-3")
+    assert handle_batch([(second, record_effect), (third, record_effect)]) == [False, True]
+    assert Effect.objects.count() == 3
+
+
+def test_one_failing_handler_rolls_back_the_whole_batch() -> None:
+    good, bad = approve("o-1"), approve("o-2")
+    with pytest.raises(HandlerBroke):
+        handle_batch([(good, record_effect), (bad, record_effect_then_fail)])
+    assert (Effect.objects.count(), Received.objects.count()) == (0, 0)
 
 
 KafkaHeaders = list[tuple[str, str | bytes | None]]
@@ -116,6 +139,22 @@ def test_consumer_handles_once_dead_letters_poison_and_commits_after_the_transac
     assert "value is not JSON" in errors[0]
     assert "HandlerBroke" in errors[1]
     assert headers_of(dead[1])["dlq-attempts"] == b"2"
+
+
+def test_a_batch_with_a_failing_handler_is_handled_message_by_message(kafka_topics: str) -> None:
+    topic = topic_name(ORDERS_COMMANDS)
+    # given good, failing, good on the topic before the consumer starts (so they come as one batch)
+    good, failing, later = (
+        approve("o-1"),
+        Envelope.wrap(RejectOrder(reason="x"), order_id="o-2", correlation_id="c"),
+        approve("o-3"),
+    )
+    produce(topic, [kafka_value(good), kafka_value(failing), kafka_value(later)])
+    consumer = InboxConsumer(HANDLERS, group_id=f"{kafka_topics}batch", max_attempts=2)
+    run_until(consumer, lambda: committed_offset(topic, consumer.group_id) == 3)
+    # then the good ones took effect once each, despite the batch's rollback, and the other was dead-lettered
+    assert sorted(Effect.objects.values_list("message_id", flat=True)) == sorted([good.id, later.id])
+    assert [m.value() for m in read_topic(dlq_name(topic), expected=1)] == [kafka_value(failing)[0]]
 
 
 def test_consumer_resumes_after_the_last_committed_offset(kafka_topics: str) -> None:
