@@ -24,7 +24,6 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import psycopg2
@@ -33,8 +32,10 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from devstack import postgres
+from devstack.broker import free_port, start_broker
 from devstack.services import REPO_ROOT, SERVICES
 
+RUN_DIR = REPO_ROOT / ".run"
 STOMP_PORT = 61613
 SCHEDULED, SUCCEEDED = 1, 2  # django_outbox_pattern.choices.StatusChoice
 DATABASE = "bench_relay"
@@ -111,7 +112,8 @@ def fresh_database(server_url: str) -> str:
 
 
 def _env(database_url: str, **extra: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": database_url, "LOG_FORMAT": "plain", "LOG_LEVEL": "WARNING", **extra}
+    quiet = {"LOG_FORMAT": "plain", "LOG_LEVEL": "WARNING"}
+    return {**os.environ, "DATABASE_URL": database_url, **quiet, **extra}
 
 
 def insert_rows(url: str, destination: str, count: int) -> tuple[list[str], float]:
@@ -127,9 +129,9 @@ def insert_rows(url: str, destination: str, count: int) -> tuple[list[str], floa
 def scheduled_rows(url: str) -> int:
     with psycopg2.connect(url) as connection, connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM published WHERE status = %s", [SCHEDULED])
-        (count,) = cursor.fetchone()
+        row = cursor.fetchone()
     connection.close()
-    return int(count)
+    return int(row[0]) if row else 0
 
 
 def wait_drained(url: str, timeout: float) -> float:
@@ -167,19 +169,23 @@ def kafka_subscriber(bootstrap: str, topic: str) -> Callable[[dict[str, float]],
             while not stop.is_set():
                 message = consumer.poll(0.05)
                 if message is not None and message.error() is None:
-                    arrivals[json.loads(message.value())["id"]] = time.time()
+                    arrivals[json.loads(message.value() or b"{}")["id"]] = time.time()
             consumer.close()
 
         thread = threading.Thread(target=run, daemon=True)
         thread.start()
-        return lambda: (stop.set(), thread.join())  # type: ignore[func-returns-value]
+        def unsubscribe() -> None:
+            stop.set()
+            thread.join()
+
+        return unsubscribe
 
     return subscribe
 
 
 def stomp_subscriber(destination: str) -> Callable[[dict[str, float]], Callable[[], None]]:
     def subscribe(arrivals: dict[str, float]) -> Callable[[], None]:
-        class Listener(stomp.ConnectionListener):  # type: ignore[misc]
+        class Listener(stomp.ConnectionListener):
             def on_message(self, frame: Any) -> None:
                 arrivals[json.loads(frame.body)["id"]] = time.time()
 
@@ -187,15 +193,18 @@ def stomp_subscriber(destination: str) -> Callable[[dict[str, float]], Callable[
         connection.set_listener("bench", Listener())
         connection.connect("guest", "guest", wait=True)
         connection.subscribe(destination, id="bench", ack="auto")
-        return connection.disconnect  # type: ignore[no-any-return]
+        return connection.disconnect
 
     return subscribe
 
 
 def measure(publisher: Publisher, url: str, rows: int, rate: float, seconds: float) -> dict[str, Any]:
     """Run one publisher over a trickle (latency) and then a bulk of ``rows`` (throughput)."""
-    log = (REPO_ROOT / ".run" / f"bench-relay-{publisher.name}.log").open("w")
-    process = subprocess.Popen(publisher.command, env=publisher.env, cwd=SERVICE.directory, stdout=log, stderr=log)
+    RUN_DIR.mkdir(exist_ok=True)
+    log = (RUN_DIR / f"bench-relay-{publisher.name}.log").open("w")
+    process = subprocess.Popen(
+        publisher.command, env=publisher.env, cwd=SERVICE.directory, stdout=log, stderr=log
+    )
     try:
         insert_rows(url, publisher.destination, 1)  # ready once it published this probe
         wait_drained(url, timeout=60)
@@ -208,6 +217,7 @@ def measure(publisher: Publisher, url: str, rows: int, rate: float, seconds: flo
             time.sleep(0.1)
         stop_subscriber()
         latencies = sorted(arrivals[i] - committed[i] for i in committed if i in arrivals)
+        last = len(latencies) - 1
         _, inserted_at = insert_rows(url, publisher.destination, rows)
         drained_at = wait_drained(url, timeout=1800)
     finally:
@@ -222,14 +232,16 @@ def measure(publisher: Publisher, url: str, rows: int, rate: float, seconds: flo
             "rate": rate,
             "sent": len(committed),
             "arrived": len(latencies),
-            "p50_ms": 1000 * latencies[len(latencies) // 2] if latencies else None,
-            "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] if latencies else None,
+            "p50_ms": 1000 * latencies[round(0.50 * last)] if latencies else None,
+            "p99_ms": 1000 * latencies[round(0.99 * last)] if latencies else None,
             "max_ms": 1000 * latencies[-1] if latencies else None,
         },
     }
 
 
-def compare(server_url: str, bootstrap: str, rows: int, rate: float = 100.0, seconds: float = 5.0) -> dict[str, Any]:
+def compare(
+    server_url: str, bootstrap: str, rows: int, rate: float = 100.0, seconds: float = 5.0
+) -> dict[str, Any]:
     """Both publishers on the same database and the same rows; return both and the ratio."""
     ensure_rabbitmq_stomp()
     url = fresh_database(server_url)
@@ -258,25 +270,30 @@ def compare(server_url: str, bootstrap: str, rows: int, rate: float = 100.0, sec
         print(json.dumps({publisher.name: results[publisher.name]}), flush=True)
     subprocess.run(["rabbitmqctl", "delete_queue", topic], capture_output=True, check=False)
     postgres.drop_databases([DATABASE], f"{server_url}/postgres")
+    mine, library = results["ours"], results["django-outbox-pattern"]
     return {
-        "ours": results["ours"] | {"broker": "Kafka protocol (Tansu)", "marks_after": "broker acknowledgement"},
-        "django_outbox_pattern": results["django-outbox-pattern"]
+        "ours": mine | {"broker": "Kafka protocol (Tansu)", "marks_after": "broker acknowledgement"},
+        "django_outbox_pattern": library
         | {"broker": "RabbitMQ over STOMP", "marks_after": "frame sent, no receipt"},
-        "throughput_ratio": results["ours"]["messages_per_s"] / results["django-outbox-pattern"]["messages_per_s"],
+        "throughput_ratio": mine["messages_per_s"] / library["messages_per_s"],
     }
+
+
+def on_own_broker(rows: int) -> dict[str, Any]:
+    """``compare`` on a broker started for it (and the PostgreSQL server devstack uses)."""
+    port = free_port()
+    RUN_DIR.mkdir(exist_ok=True)
+    broker = start_broker(port, RUN_DIR / "bench-relay-broker.log")
+    try:
+        return compare(os.environ.get("POSTGRES_URL", postgres.DEFAULT_SERVER_URL), f"127.0.0.1:{port}", rows)
+    finally:
+        broker.terminate()
+        broker.wait(30)
 
 
 if __name__ == "__main__":
     import argparse
 
-    from devstack.broker import free_port, start_broker
-
     parser = argparse.ArgumentParser(description="the relay benchmark alone")
     parser.add_argument("--rows", type=int, default=100_000)
-    args = parser.parse_args()
-    port = free_port()
-    broker = start_broker(port, Path("/tmp/bench-relay-broker.log"))
-    try:
-        print(json.dumps(compare(postgres.DEFAULT_SERVER_URL, f"127.0.0.1:{port}", args.rows), indent=2))
-    finally:
-        broker.terminate()
+    print(json.dumps(on_own_broker(parser.parse_args().rows), indent=2))

@@ -6,11 +6,13 @@ For each offered rate: a separate load process offers orders for ``--seconds`` (
 waits until every acknowledged order is decided, and reads from the orders database when each was
 decided (``updated_at``). Latency is from the moment the order was due to be sent to that decision,
 so waiting in the load process counts too, and no polling adds load. Throughput is decided orders
-per second between the first and the last decision. The CPU seconds of every process of the stack
-are read before and after each step (psutil), and resident memory sampled throughout.
+per second between the first and the last decision. The CPU seconds of every process of the stack,
+PostgreSQL's server processes included, are read before and after each step (psutil), and memory
+sampled throughout. Then the relay benchmark (``bench.relay``) runs on its own broker.
 """
 
 import argparse
+import contextlib
 import json
 import statistics
 import subprocess
@@ -27,6 +29,7 @@ import psutil
 import psycopg2
 import requests
 
+from bench import relay
 from bench.limits import kafka_round_trip_rate, pgbench_commits_per_second
 from bench.load import BROKE, RICH
 from devstack import postgres
@@ -36,6 +39,25 @@ from devstack.stack import Stack, StackConfig
 from saga_common.tokens import DEV_SIGNING_KEY, OPERATOR, mint_token
 
 RESULTS = REPO_ROOT / "bench" / "results"
+
+
+POSTGRES = "postgres"  # the server's processes (all of the cluster's; during a run only ours use it)
+
+
+def postgres_processes() -> list[psutil.Process]:
+    return [p for p in psutil.process_iter(["username"]) if p.info["username"] == "postgres"]
+
+
+def memory(name: str, pid: int) -> int:
+    """Resident bytes of a process tree; for PostgreSQL the proportional share (PSS), since every
+    backend maps the same shared buffers and RSS would count them once per backend."""
+    if name == POSTGRES:
+        total = 0
+        for process in postgres_processes():
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                total += process.memory_full_info().pss
+        return total
+    return sum(p.memory_info().rss for p in _tree(pid))
 
 
 class Sampler:
@@ -59,7 +81,7 @@ class Sampler:
         while not self._stop.wait(0.5):
             total = 0
             for name, pid in self.pids.items():
-                rss = sum(p.memory_info().rss for p in _tree(pid))
+                rss = memory(name, pid)
                 self.peak[name] = max(self.peak[name], rss)
                 total += rss
             self.peak_total = max(self.peak_total, total)
@@ -73,16 +95,19 @@ def _tree(pid: int) -> list[psutil.Process]:
         return []
 
 
-def cpu_seconds(pids: dict[str, int]) -> float:
-    total = 0.0
-    for pid in pids.values():
-        for process in _tree(pid):
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds used so far by each process tree of the stack (by name)."""
+    used: dict[str, float] = {}
+    for name, pid in pids.items():
+        processes = postgres_processes() if name == POSTGRES else _tree(pid)
+        used[name] = 0.0
+        for process in processes:
             try:
                 times = process.cpu_times()
-                total += times.user + times.system
+                used[name] += times.user + times.system
             except psutil.NoSuchProcess:
                 pass
-    return total
+    return used
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -119,7 +144,9 @@ def step(stack: Stack, pids: dict[str, int], rate: float, seconds: float) -> dic
     orders_url = stack.config.database_url(SERVICES[0])
     ids = [o["id"] for o in load["orders"]]
     decided = decisions(orders_url, ids, timeout=max(120.0, seconds * 4))
-    cpu = cpu_seconds(pids) - cpu_before
+    cpu_after = cpu_seconds(pids)
+    cpu_by_process = {name: cpu_after[name] - cpu_before[name] for name in pids}
+    cpu = sum(cpu_by_process.values())
     by_kind: dict[str, list[float]] = {}
     for order in load["orders"]:
         if order["id"] in decided:
@@ -149,6 +176,11 @@ def step(stack: Stack, pids: dict[str, int], rate: float, seconds: float) -> dic
         "latency_by_outcome": {kind: summary(values) for kind, values in sorted(by_kind.items())},
         "cpu_seconds": cpu,
         "cpu_seconds_per_saga": cpu / len(decided) if decided else None,
+        "cpu_ms_per_saga_by_process": {
+            name: round(1000 * used / len(decided), 2) for name, used in cpu_by_process.items()
+        }
+        if decided
+        else {},
     }
 
 
@@ -210,6 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--repeat", type=int, default=1, help="runs of the whole sweep (noise: min/median/max)"
     )
+    parser.add_argument(
+        "--relay-rows", type=int, default=100_000, help="outbox rows for the relay benchmark (0: skip it)"
+    )
     args = parser.parse_args(argv)
     rates = [float(r) for r in args.rates.split(",")] + [args.saturation]
     runs: list[list[dict[str, Any]]] = []
@@ -222,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
             pids = {name: p.popen.pid for name, p in stack.processes.processes.items()}
             if stack.broker_pid:
                 pids["broker"] = stack.broker_pid
+            pids[POSTGRES] = 0  # not ours to start: found by user (postgres_processes)
             step(stack, pids, 10.0, 3.0)  # warm-up: consumer groups joined, connections open
             sampler = Sampler(pids)
             sampler.start()
@@ -251,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
             peak_total = max(peak_total, sampler.peak_total)
         finally:
             stack.stop()
+    relay_results = relay.on_own_broker(args.relay_rows) if args.relay_rows else {}
     saturated = [run[-1]["throughput_per_s"] or 0.0 for run in runs]
     report = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -268,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         "peak_rss_bytes": {"total": peak_total, "by_process": peak},
         "limits": limits,
         "fraction_of_limits": fractions(limits, statistics.median(saturated)),
+        "relay": relay_results,
         "latency_measured_as": "the decision's orders.updated_at minus when the POST was due (open loop)",
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
