@@ -17,11 +17,16 @@ def account_get(*, customer_id: str, visible_to: str | None = None) -> Account:
 
 
 def account_available(account: Account) -> Decimal:
-    """Credit limit minus open authorizations minus captured payments."""
-    held = Payment.objects.filter(customer_id=account.customer_id, status__in=HOLDING_STATUSES).aggregate(
+    """Credit limit minus open authorizations minus captured payments (kept as ``held``)."""
+    return account.credit_limit - account.held
+
+
+def held_by_payments(customer_id: str) -> Decimal:
+    """What the customer's payments hold, summed from them: what ``Account.held`` must equal."""
+    held = Payment.objects.filter(customer_id=customer_id, status__in=HOLDING_STATUSES).aggregate(
         total=Sum("amount")
     )["total"]
-    return account.credit_limit - (held or Decimal("0.00"))
+    return held or Decimal("0.00")
 
 
 def payment_list(*, order_id: str, visible_to: str | None = None) -> QuerySet[Payment]:

@@ -3,8 +3,10 @@
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
 
-from payments.models import Account, Payment, PaymentStatus
+from payments.models import HOLDING_STATUSES, Account, Payment, PaymentStatus
 from payments.selectors import account_available
 from saga_common.api import DomainError
 
@@ -38,6 +40,7 @@ def payment_authorize(*, order_id: str, customer_id: str, amount: Decimal, curre
         reason = "amount exceeds available credit"
     else:
         reason = None
+        _hold(customer_id, amount)
     return Payment.objects.create(
         order_id=order_id,
         customer_id=customer_id,
@@ -72,6 +75,7 @@ def payment_void(
     if payment.status == PaymentStatus.AUTHORIZED:
         payment.status = PaymentStatus.VOIDED
         payment.save(update_fields=["status", "updated_at"])
+        _hold(payment.customer_id, -payment.amount)
     if payment.status in (PaymentStatus.CAPTURED, PaymentStatus.REFUNDED):
         raise DomainError(f"payment of order {order_id} is {payment.status}; refund it instead of voiding")
     return payment
@@ -96,6 +100,17 @@ def _move_payment(order_id: str, source: PaymentStatus, target: PaymentStatus, v
     if payment.status == source:
         payment.status = target
         payment.save(update_fields=["status", "updated_at"])
+        if (source in HOLDING_STATUSES) != (target in HOLDING_STATUSES):
+            _hold(payment.customer_id, payment.amount if target in HOLDING_STATUSES else -payment.amount)
     elif payment.status != target:
         raise DomainError(f"payment of order {order_id} is {payment.status} and cannot be {verb}")
     return payment
+
+
+def _hold(customer_id: str, amount: Decimal) -> None:
+    """Add ``amount`` (negative: release it) to what the customer's account holds.
+
+    Locks are always taken payment first, then account (authorize holds only the account), so this
+    cannot deadlock with another payment of the same customer.
+    """
+    Account.objects.filter(customer_id=customer_id).update(held=F("held") + amount, updated_at=timezone.now())

@@ -6,7 +6,7 @@ import pytest
 
 from payments.handlers import HANDLERS
 from payments.models import Account, Payment, PaymentStatus
-from payments.selectors import account_available
+from payments.selectors import account_available, held_by_payments
 from saga_common.contracts import AuthorizePayment, CapturePayment, Message, RefundPayment, VoidPayment
 from saga_common.envelope import Envelope
 from saga_common.testing.messages import deliver
@@ -103,3 +103,29 @@ def test_capture_of_a_voided_payment_fails_with_a_reply() -> None:
     assert reply.type == "PaymentCaptureFailed"
     assert "VOIDED" in reply.payload["reason"]
     assert Payment.objects.get().status == PaymentStatus.VOIDED
+
+
+def test_the_held_total_follows_every_payment_that_enters_or_leaves_a_holding_status() -> None:
+    def available() -> Decimal:
+        account = Account.objects.get(customer_id="c-1")
+        assert account.held == held_by_payments("c-1")  # the stored total never drifts from the sum
+        return account_available(account)
+
+    authorize("10.00", order_id="o-1")
+    authorize("10.00", order_id="o-1")  # repeated: holds nothing more
+    authorize("15.00", order_id="o-2")
+    authorize("20.00", order_id="o-3")
+    assert available() == Decimal("5.00")
+    assert authorize("5.01", order_id="o-4").type == "PaymentDeclined"
+    handle(CapturePayment(), "o-1")  # captured still holds
+    handle(CapturePayment(), "o-1")
+    assert available() == Decimal("5.00")
+    handle(VoidPayment(), "o-2")
+    handle(VoidPayment(), "o-2")  # repeated: releases nothing more
+    assert available() == Decimal("20.00")
+    handle(RefundPayment(), "o-1")
+    assert available() == Decimal("30.00")
+    handle(VoidPayment(customer_id="c-1", amount=Decimal("9.00"), currency="EUR"), "o-5")  # a tombstone
+    assert available() == Decimal("30.00")
+    handle(CapturePayment(), "o-3")
+    assert available() == Decimal("30.00")

@@ -214,7 +214,7 @@ class InboxConsumer:
         except Exception as exc:
             if isinstance(exc, _RETRYABLE):
                 connection.close()
-            logger.info("a batch of %d failed as a whole (%r); handling it message by message", len(work), exc)
+            logger.info("a batch of %d failed as a whole (%r); one by one now", len(work), exc)
             return False
         for kafka_message, handled in zip(batch, outcomes, strict=True):
             INBOX_MESSAGES.labels(kafka_message.topic(), "handled" if handled else "duplicate").inc()

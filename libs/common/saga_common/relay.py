@@ -19,7 +19,6 @@ import threading
 from typing import Any
 
 import psycopg2
-
 from confluent_kafka import KafkaError, Message, Producer
 from django.conf import settings
 from django.db import connection, transaction
