@@ -174,6 +174,7 @@ def kafka_subscriber(bootstrap: str, topic: str) -> Callable[[dict[str, float]],
 
         thread = threading.Thread(target=run, daemon=True)
         thread.start()
+
         def unsubscribe() -> None:
             stop.set()
             thread.join()
