@@ -1,6 +1,6 @@
 """make bench: the end-to-end benchmark (saga throughput and latency by offered rate) and its cost.
 
-    python -m bench.run [--rates 25,50,100,150] [--saturation 400] [--seconds 20] [--repeat 1]
+    python -m bench.run [--rates 10,25,50,100,150] [--saturation 400] [--seconds 20] [--repeat 1]
 
 For each offered rate: a separate load process offers orders for ``--seconds`` (open loop), the run
 waits until every acknowledged order is decided, and reads from the orders database when each was
@@ -231,7 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rates", default="25,50,100,150", help="offered orders per second, comma-separated")
+    parser.add_argument(
+        "--rates", default="10,25,50,100,150", help="offered orders per second, comma-separated"
+    )
     parser.add_argument(
         "--saturation", type=float, default=400.0, help="a rate beyond what the system can do"
     )
