@@ -115,7 +115,8 @@ def database_commits(stack: Stack) -> int:
     backend reports at most once a second: read them a second after the work)."""
     names = [stack.config.database_name(s) for s in SERVICES]
     query = "SELECT sum(xact_commit) FROM pg_stat_database WHERE datname = ANY(%s)"
-    with psycopg2.connect(f"{stack.config.postgres_url}/postgres") as connection, connection.cursor() as cursor:
+    server = f"{stack.config.postgres_url}/postgres"
+    with psycopg2.connect(server) as connection, connection.cursor() as cursor:
         cursor.execute(query, [names])
         row = cursor.fetchone()
     connection.close()
