@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 # Any constant works: the lock is per database, and each service has its own database.
 RELAY_LOCK_KEY = 0x6F7574626F78  # "outbox"
+_FIRST_BACKOFF, _MAX_BACKOFF = 0.1, 5.0  # seconds, after a failed batch
 OUTBOX_CHANNEL = "saga_outbox"  # notified by the trigger of migration saga_common.0001_outbox_relay
 _SENT_HEADERS = ("id", "type", "traceparent")
 # The rows as they go out: the body's JSON text and the header values straight from PostgreSQL, so no
@@ -77,18 +78,18 @@ class OutboxRelay:
 
     def run(self) -> None:
         """Publish until stopped; back off on broker or database errors."""
-        backoff = self.poll_interval
+        backoff = _FIRST_BACKOFF
         logger.info("outbox relay started")
         try:
             while not self.stop_event.is_set():
                 try:
                     published = self.publish_batch()
-                    backoff = self.poll_interval
+                    backoff = _FIRST_BACKOFF
                 except Exception:
                     logger.exception("outbox relay batch failed; retrying in %.1fs", backoff)
                     connection.close()  # a broken connection is reopened on next use
                     self.stop_event.wait(backoff)
-                    backoff = min(max(backoff * 2, 0.1), 5.0)
+                    backoff = min(backoff * 2, _MAX_BACKOFF)
                     continue
                 if published < self.batch_size:
                     self._commits.wait(self.poll_interval, self.stop_event)

@@ -96,7 +96,9 @@ KAFKA_DELIVERY_TIMEOUT_MS = env.int("KAFKA_DELIVERY_TIMEOUT_MS", default=30000)
 KAFKA_TOPIC_RETENTION_HOURS = env.int("KAFKA_TOPIC_RETENTION_HOURS", default=7 * 24)
 
 OUTBOX_RELAY_BATCH_SIZE = env.int("OUTBOX_RELAY_BATCH_SIZE", default=500)
-OUTBOX_RELAY_POLL_INTERVAL = env.float("OUTBOX_RELAY_POLL_INTERVAL", default=0.05)
+# The relay is woken by NOTIFY when outbox rows commit; this poll only backs that up (a lost listener
+# connection, a pooler that drops LISTEN). Each poll is a transaction, so a short one costs CPU idle.
+OUTBOX_RELAY_POLL_INTERVAL = env.float("OUTBOX_RELAY_POLL_INTERVAL", default=0.5)
 INBOX_BATCH_SIZE = env.int("INBOX_BATCH_SIZE", default=100)
 INBOX_MAX_ATTEMPTS = env.int("INBOX_MAX_ATTEMPTS", default=5)
 # Must exceed the topics' retention (system check saga_common.E001): see saga_common.retention.
