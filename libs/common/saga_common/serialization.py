@@ -5,6 +5,7 @@ Decimal, dict or list (or optional ones). Decimals travel as strings so money st
 """
 
 import dataclasses
+import functools
 import types
 import typing
 from decimal import Decimal
@@ -26,8 +27,7 @@ def from_dict(cls: type[T], data: Any) -> T:
     """Build ``cls`` from a dict, checking field names and converting types; raise PayloadError."""
     if not isinstance(data, dict):
         raise PayloadError(f"{cls.__name__}: payload must be an object")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    hints, fields = _shape(cls)
     unknown = set(data) - set(fields)
     if unknown:
         raise PayloadError(f"{cls.__name__}: unknown fields {sorted(unknown)}")
@@ -39,6 +39,12 @@ def from_dict(cls: type[T], data: Any) -> T:
             continue
         values[name] = _load(hints[name], data[name], f"{cls.__name__}.{name}")
     return cls(**values)
+
+
+@functools.cache
+def _shape(cls: type) -> tuple[dict[str, Any], dict[str, dataclasses.Field[Any]]]:
+    """The field types and fields of a dataclass: resolving the hints is costly, and they never change."""
+    return typing.get_type_hints(cls), {f.name: f for f in dataclasses.fields(cls)}
 
 
 def json_value(value: Any) -> Any:
