@@ -4,6 +4,7 @@ Clients (and schemathesis) generate requests from the schema, so a value the sch
 never be refused: money fields carry a pattern that excludes what ``min_value`` would reject.
 """
 
+import copy
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +17,19 @@ class StrictTypeMixin:
 
     accepted_types: tuple[type, ...] = (str,)
     type_error = "must be a string"
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        """Copy without running ``__init__`` again.
+
+        DRF deep-copies every declared field for each serializer it creates (each request), and its
+        ``Field.__deepcopy__`` re-runs ``__init__``, which rebuilds the validators: that was the
+        largest part of validating an order. A declared field is never bound or changed, so a
+        shallow copy with a list of validators of its own is as good.
+        """
+        clone = copy.copy(self)
+        if "_validators" in self.__dict__:
+            clone._validators = list(self.__dict__["_validators"])
+        return clone
 
     def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, self.accepted_types) or isinstance(data, bool):
