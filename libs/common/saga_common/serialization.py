@@ -27,7 +27,7 @@ def from_dict(cls: type[T], data: Any) -> T:
     """Build ``cls`` from a dict, checking field names and converting types; raise PayloadError."""
     if not isinstance(data, dict):
         raise PayloadError(f"{cls.__name__}: payload must be an object")
-    hints, fields = _shape(cls)
+    hints, fields = _shape(cls)  # type: ignore[arg-type]  # a class is hashable
     unknown = set(data) - set(fields)
     if unknown:
         raise PayloadError(f"{cls.__name__}: unknown fields {sorted(unknown)}")
