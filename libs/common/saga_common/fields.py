@@ -5,6 +5,7 @@ never be refused: money fields carry a pattern that excludes what ``min_value`` 
 """
 
 import copy
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +19,7 @@ class StrictTypeMixin:
     accepted_types: tuple[type, ...] = (str,)
     type_error = "must be a string"
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+    def __deepcopy__(self, memo: Mapping[Any, Any]) -> Any:
         """Copy without running ``__init__`` again.
 
         DRF deep-copies every declared field for each serializer it creates (each request), and its
@@ -28,7 +29,7 @@ class StrictTypeMixin:
         """
         clone = copy.copy(self)
         if "_validators" in self.__dict__:
-            clone._validators = list(self.__dict__["_validators"])
+            clone.__dict__["_validators"] = list(self.__dict__["_validators"])
         return clone
 
     def to_internal_value(self, data: Any) -> Any:
