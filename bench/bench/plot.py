@@ -1,5 +1,11 @@
-"""The PNG the README shows: latency percentiles and throughput against the offered rate."""
+"""The PNG the README shows: latency percentiles and throughput against the offered rate.
 
+``python -m bench.plot RESULTS.json [--before BEFORE.json] --out PLOT.png`` redraws a plot from saved
+results, with an earlier run dashed for comparison (``make bench`` draws the plain one itself).
+"""
+
+import argparse
+import json
 from pathlib import Path
 from typing import Any
 
@@ -8,24 +14,42 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+PERCENTILES = (("p50_ms", "p50", "C0"), ("p95_ms", "p95", "C1"), ("p99_ms", "p99", "C2"))
 
-def plot(report: dict[str, Any], path: Path) -> None:
-    steps = report["runs"][0]
-    offered = [s["offered_rate"] for s in steps]
+
+def plot(report: dict[str, Any], path: Path, before: dict[str, Any] | None = None) -> None:
     figure, (latency, throughput) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for key, label in (("p50_ms", "p50"), ("p95_ms", "p95"), ("p99_ms", "p99")):
-        latency.plot(offered, [s["latency"][key] for s in steps], marker="o", label=label)
+    runs = [(report, "", "-")] + ([(before, "before ", "--")] if before else [])
+    for data, prefix, style in runs:
+        steps = data["runs"][0]
+        offered = [s["offered_rate"] for s in steps]
+        for key, label, color in PERCENTILES:
+            values = [s["latency"][key] for s in steps]
+            latency.plot(offered, values, style, marker="o", color=color, label=prefix + label)
+        decided = [s["throughput_per_s"] or 0 for s in steps]
+        throughput.plot(offered, decided, style, marker="o", color="C0", label=prefix + "decided/s")
+    offered = [s["offered_rate"] for s in report["runs"][0]]
+    throughput.plot(offered, offered, linestyle=":", color="grey", label="offered")
     latency.set_xlabel("offered orders/s")
     latency.set_ylabel("POST to decision (ms)")
     latency.set_yscale("log")
-    latency.legend()
+    latency.legend(fontsize="small")
     latency.grid(True, which="both", alpha=0.3)
-    throughput.plot(offered, [s["throughput_per_s"] or 0 for s in steps], marker="o", label="decided/s")
-    throughput.plot(offered, offered, linestyle="--", color="grey", label="offered")
     throughput.set_xlabel("offered orders/s")
     throughput.set_ylabel("sagas decided per second")
-    throughput.legend()
+    throughput.legend(fontsize="small")
     throughput.grid(True, alpha=0.3)
     figure.suptitle(f"make bench, {report['date']} ({report['machine']['cpus']} cores)")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="redraw a make bench plot from saved results")
+    parser.add_argument("results", type=Path)
+    parser.add_argument("--before", type=Path, help="an earlier run, drawn dashed")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    earlier = json.loads(args.before.read_text()) if args.before else None
+    plot(json.loads(args.results.read_text()), args.out, earlier)
