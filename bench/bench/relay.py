@@ -118,40 +118,49 @@ def _env(database_url: str, **extra: str) -> dict[str, str]:
 
 def insert_rows(url: str, destination: str, count: int) -> tuple[list[str], float]:
     """Commit ``count`` scheduled rows in one transaction; return their ids and the commit time."""
-    with psycopg2.connect(url) as connection, connection.cursor() as cursor:
+    with psycopg2.connect(url) as connection:
+        inserted = _insert(connection, destination, count)
+    connection.close()
+    return inserted
+
+
+def _insert(connection: Any, destination: str, count: int) -> tuple[list[str], float]:
+    with connection.cursor() as cursor:
         cursor.execute(_INSERT_ROWS, {"destination": destination, "count": count, "scheduled": SCHEDULED})
         ids = [row[0] for row in cursor.fetchall()]
-    committed = time.time()
-    connection.close()
-    return ids, committed
-
-
-def scheduled_rows(url: str) -> int:
-    with psycopg2.connect(url) as connection, connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM published WHERE status = %s", [SCHEDULED])
-        row = cursor.fetchone()
-    connection.close()
-    return int(row[0]) if row else 0
+    connection.commit()
+    return ids, time.time()
 
 
 def wait_drained(url: str, timeout: float) -> float:
     """Wait until no row is scheduled; return when that was seen."""
     deadline = time.monotonic() + timeout
-    while scheduled_rows(url):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"rows still scheduled after {timeout:.0f}s")
-        time.sleep(0.05)
-    return time.time()
+    connection = psycopg2.connect(url)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            while True:
+                cursor.execute("SELECT count(*) FROM published WHERE status = %s", [SCHEDULED])
+                row = cursor.fetchone()
+                if not (row and row[0]):
+                    return time.time()
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"rows still scheduled after {timeout:.0f}s")
+                time.sleep(0.05)
+    finally:
+        connection.close()
 
 
 def trickle(url: str, destination: str, rate: float, seconds: float) -> dict[str, float]:
     """Commit one row per transaction at ``rate``/s for ``seconds``; return id -> commit time."""
     committed: dict[str, float] = {}
     started = time.monotonic()
-    for number in range(int(rate * seconds)):
-        time.sleep(max(0.0, started + number / rate - time.monotonic()))
-        (row_id,), when = insert_rows(url, destination, 1)
-        committed[row_id] = when
+    with psycopg2.connect(url) as connection:
+        for number in range(int(rate * seconds)):
+            time.sleep(max(0.0, started + number / rate - time.monotonic()))
+            (row_id,), when = _insert(connection, destination, 1)
+            committed[row_id] = when
+    connection.close()
     return committed
 
 
