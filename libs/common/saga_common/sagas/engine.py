@@ -450,7 +450,6 @@ def _record(instance: SagaInstance, event: str, envelope: Envelope | None, detai
         detail=detail[:500],
     )
     events = _journal.get()
-    if events is None:
-        row.save()
-    else:
-        events.append(row)
+    if events is None:  # every entry point runs in _step_transaction, which writes the events
+        raise RuntimeError("saga events are recorded only inside an engine call")
+    events.append(row)
