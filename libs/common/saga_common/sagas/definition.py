@@ -204,6 +204,16 @@ class Saga(Generic[D]):
         pivot = self._pivot_index()
         return pivot is None or index <= pivot
 
+    def can_abandon_at(self, index: int) -> bool:
+        """Whether an operator may abandon the saga while forward step ``index`` waits for its reply.
+
+        Only before the pivot: once the pivot's command is sent it may take effect at any moment (the
+        money is captured), and its reply would then find a saga that compensates what it cannot undo.
+        A pivot's own failure reply still compensates (``after_reply``): that is an answer, not a guess.
+        """
+        pivot = self._pivot_index()
+        return pivot is None or index < pivot
+
     def action(self, kind: ActionKind, index: int) -> Action[D]:
         if kind is ActionKind.FORWARD:
             return self.steps[index].invoke

@@ -218,8 +218,9 @@ class SagaEngine:
     def compensate(self, saga_id: uuid.UUID) -> SagaInstance:
         """Undo what a saga did: abandon a RUNNING saga before its pivot, or resume a failed compensation.
 
-        Idempotent: a saga already compensating or compensated is returned as it is. A saga past its
-        pivot (or COMPLETED) can only go forward.
+        Idempotent: a saga already compensating or compensated is returned as it is. Refused (409) once
+        the pivot's command was sent, pending or FAILED: the pivot may have taken effect, so such a
+        saga can only go forward (``retry``). COMPLETED sagas are refused too.
         """
         with _step_transaction(savepoint=True):
             instance = _lock_saga(saga_id)
@@ -246,8 +247,11 @@ class SagaEngine:
             pending = instance.steps.filter(status__in=WAITING_STATUSES).first()
             if instance.state != SagaState.RUNNING or pending is None:
                 raise DomainError(f"a {instance.state} saga cannot be compensated")
-            if not saga.can_compensate_at(pending.definition_index):
-                raise DomainError("this saga is past its pivot; it can only go forward (retry)")
+            if not saga.can_abandon_at(pending.definition_index):
+                raise DomainError(
+                    f"this saga has sent {pending.command_type} (its pivot or a later step), which may "
+                    "already have taken effect; it can only go forward (retry once it has FAILED)"
+                )
             _finish_step(pending, StepStatus.FAILED, "")
             _record(instance, "OperatorCompensate", None, f"abandoned {pending.name}")
             # The abandoned step may have taken effect already: compensate it too
