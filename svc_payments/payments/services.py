@@ -62,7 +62,7 @@ def payment_void(
     """
     payment = Payment.objects.select_for_update().filter(order_id=order_id).first()
     if payment is None:
-        payment, _ = Payment.objects.get_or_create(
+        Payment.objects.get_or_create(
             order_id=order_id,
             defaults={
                 "customer_id": customer_id,
@@ -72,6 +72,9 @@ def payment_void(
                 "decline_reason": "voided before it was authorized",
             },
         )
+        # get_or_create hands back an authorization committed meanwhile without locking it, and two
+        # voids (two attempts of one step) would both release its hold: lock it, and read it afresh.
+        payment = Payment.objects.select_for_update().get(order_id=order_id)
     if payment.status == PaymentStatus.AUTHORIZED:
         payment.status = PaymentStatus.VOIDED
         payment.save(update_fields=["status", "updated_at"])
