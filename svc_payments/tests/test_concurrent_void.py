@@ -49,10 +49,12 @@ def test_two_voids_waiting_on_an_authorization_release_its_hold_once() -> None:
     for thread in voids:
         thread.start()
     deadline = time.monotonic() + 10
-    with connections.create_connection("default").cursor() as watcher:
+    watching = connections.create_connection("default")
+    with watching.cursor() as watcher:
         while _waiting_backends(watcher) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert _waiting_backends(watcher) == 2, "both voids should be waiting on the authorization"
+    watching.close()
     # and the authorization then commits
     cursor.execute("COMMIT")
     authorizing.close()
