@@ -1,21 +1,19 @@
-"""Commands the orders service answers (orders.commands), each handled once via the inbox."""
+"""Commands the orders service answers (orders.commands); refusals become named replies
+(``saga_common.participant``)."""
 
 from orders import services
-from saga_common.contracts import ApproveOrder, OrderApproved, OrderRejected, RejectOrder
-from saga_common.envelope import Envelope
-from saga_common.inbox import HandlerRegistry
-from saga_common.participant import reply
+from saga_common.contracts import ApproveOrder, OrderApproved, OrderRejected, RejectOrder, Reply
+from saga_common.participant import command_handlers
 
 
-def approve_order(command: Envelope) -> None:
-    services.order_approve(order_id=command.order_id)
-    reply(command, OrderApproved())
+def approve_order(command: ApproveOrder, order_id: str) -> Reply:
+    services.order_approve(order_id=order_id)
+    return OrderApproved()
 
 
-def reject_order(command: Envelope) -> None:
-    rejection = command.message_as(RejectOrder)
-    services.order_reject(order_id=command.order_id, reason=rejection.reason)
-    reply(command, OrderRejected())
+def reject_order(command: RejectOrder, order_id: str) -> Reply:
+    services.order_reject(order_id=order_id, reason=command.reason)
+    return OrderRejected()
 
 
-HANDLERS: HandlerRegistry = {ApproveOrder: approve_order, RejectOrder: reject_order}
+HANDLERS = command_handlers({ApproveOrder: approve_order, RejectOrder: reject_order})

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -100,7 +101,7 @@ def idempotency_keys_prune() -> int:
 @transaction.atomic
 def order_approve(*, order_id: str) -> Order:
     """Approve a PENDING order; approving an APPROVED one again changes nothing."""
-    order = Order.objects.select_for_update().get(id=order_id)
+    order = _lock_order(order_id)
     if order.status == OrderStatus.APPROVED:
         return order
     if order.status != OrderStatus.PENDING:
@@ -113,13 +114,24 @@ def order_approve(*, order_id: str) -> Order:
 @transaction.atomic
 def order_reject(*, order_id: str, reason: str) -> Order:
     """Reject a PENDING order with a reason; rejecting a REJECTED one again changes nothing."""
-    order = Order.objects.select_for_update().get(id=order_id)
+    order = _lock_order(order_id)
     if order.status == OrderStatus.REJECTED:
         return order
     if order.status != OrderStatus.PENDING:
         raise DomainError(f"order {order_id} is {order.status} and cannot be rejected")
     order.status, order.rejection_reason = OrderStatus.REJECTED, reason[:255]
     order.save(update_fields=["status", "rejection_reason", "updated_at"])
+    return order
+
+
+def _lock_order(order_id: str) -> Order:
+    """The order, locked; a command about an order this service never took is refused, not retried."""
+    try:
+        order = Order.objects.select_for_update().filter(id=order_id).first()
+    except (ValueError, ValidationError):  # not a uuid: no order of ours
+        order = None
+    if order is None:
+        raise DomainError(f"no order {order_id}", status_code=404)
     return order
 
 

@@ -1,72 +1,54 @@
-"""Commands the payments service answers (payments.commands); domain refusals become named replies."""
+"""Commands the payments service answers (payments.commands); refusals become named replies
+(``saga_common.participant``)."""
 
 from payments import services
 from payments.models import PaymentStatus
-from saga_common.api import DomainError
 from saga_common.contracts import (
     AuthorizePayment,
     CapturePayment,
     PaymentAuthorized,
     PaymentCaptured,
-    PaymentCaptureFailed,
     PaymentDeclined,
     PaymentRefunded,
-    PaymentRefundFailed,
     PaymentVoided,
     RefundPayment,
+    Reply,
     VoidPayment,
 )
-from saga_common.envelope import Envelope
-from saga_common.inbox import HandlerRegistry
-from saga_common.participant import reply
+from saga_common.participant import command_handlers
 
 
-def authorize_payment(command: Envelope) -> None:
-    request = command.message_as(AuthorizePayment)
+def authorize_payment(command: AuthorizePayment, order_id: str) -> Reply:
     payment = services.payment_authorize(
-        order_id=command.order_id,
-        customer_id=request.customer_id,
-        amount=request.amount,
-        currency=request.currency,
+        order_id=order_id, customer_id=command.customer_id, amount=command.amount, currency=command.currency
     )
     if payment.status in (PaymentStatus.AUTHORIZED, PaymentStatus.CAPTURED):
-        reply(command, PaymentAuthorized(payment_id=str(payment.id), amount=payment.amount))
-    else:
-        reply(command, PaymentDeclined(reason=payment.decline_reason or f"payment is {payment.status}"))
+        return PaymentAuthorized(payment_id=str(payment.id), amount=payment.amount)
+    return PaymentDeclined(reason=payment.decline_reason or f"payment is {payment.status}")
 
 
-def void_payment(command: Envelope) -> None:
-    request = command.message_as(VoidPayment)
+def void_payment(command: VoidPayment, order_id: str) -> Reply:
     services.payment_void(
-        order_id=command.order_id,
-        customer_id=request.customer_id,
-        amount=request.amount,
-        currency=request.currency,
+        order_id=order_id, customer_id=command.customer_id, amount=command.amount, currency=command.currency
     )
-    reply(command, PaymentVoided())
+    return PaymentVoided()
 
 
-def capture_payment(command: Envelope) -> None:
-    try:
-        payment = services.payment_capture(order_id=command.order_id)
-    except DomainError as refusal:
-        reply(command, PaymentCaptureFailed(reason=refusal.detail))
-        return
-    reply(command, PaymentCaptured(payment_id=str(payment.id), amount=payment.amount))
+def capture_payment(command: CapturePayment, order_id: str) -> Reply:
+    payment = services.payment_capture(order_id=order_id)
+    return PaymentCaptured(payment_id=str(payment.id), amount=payment.amount)
 
 
-def refund_payment(command: Envelope) -> None:
-    try:
-        services.payment_refund(order_id=command.order_id)
-    except DomainError as refusal:
-        reply(command, PaymentRefundFailed(reason=refusal.detail))
-        return
-    reply(command, PaymentRefunded())
+def refund_payment(command: RefundPayment, order_id: str) -> Reply:
+    services.payment_refund(order_id=order_id)
+    return PaymentRefunded()
 
 
-HANDLERS: HandlerRegistry = {
-    AuthorizePayment: authorize_payment,
-    VoidPayment: void_payment,
-    CapturePayment: capture_payment,
-    RefundPayment: refund_payment,
-}
+HANDLERS = command_handlers(
+    {
+        AuthorizePayment: authorize_payment,
+        VoidPayment: void_payment,
+        CapturePayment: capture_payment,
+        RefundPayment: refund_payment,
+    }
+)

@@ -129,3 +129,15 @@ def test_the_held_total_follows_every_payment_that_enters_or_leaves_a_holding_st
     assert available() == Decimal("30.00")
     handle(CapturePayment(), "o-3")
     assert available() == Decimal("30.00")
+
+
+def test_voiding_a_captured_payment_is_refused_with_a_reply_not_retried() -> None:
+    # given a captured payment
+    authorize("10.00")
+    handle(CapturePayment())
+    # when a void arrives (say, a compensation sent by hand or from an old dead letter)
+    reply = handle(VoidPayment())
+    # then it is refused with a named reply, and the capture stands
+    assert reply.type == "PaymentVoidFailed"
+    assert "CAPTURED" in reply.payload["reason"]
+    assert Payment.objects.get().status == PaymentStatus.CAPTURED

@@ -1,39 +1,33 @@
-"""Commands the shipping service answers (shipping.commands); refusals become named replies."""
+"""Commands the shipping service answers (shipping.commands); refusals become named replies
+(``saga_common.participant``)."""
 
 from saga_common.contracts import (
     CancelShipment,
+    Reply,
     ScheduleShipment,
     ShipmentCancelled,
     ShipmentRejected,
     ShipmentScheduled,
 )
-from saga_common.envelope import Envelope
-from saga_common.inbox import HandlerRegistry
-from saga_common.participant import reply
+from saga_common.participant import command_handlers
 from shipping import services
 from shipping.models import ShipmentStatus
 
 
-def schedule_shipment(command: Envelope) -> None:
-    request = command.message_as(ScheduleShipment)
+def schedule_shipment(command: ScheduleShipment, order_id: str) -> Reply:
     shipment = services.shipment_schedule(
-        order_id=command.order_id,
-        country=request.country,
-        address=request.address,
-        customer_id=request.customer_id,
+        order_id=order_id, country=command.country, address=command.address, customer_id=command.customer_id
     )
     if shipment is None:
-        reply(command, ShipmentRejected(reason=f"we do not ship to {request.country}"))
-    elif shipment.status != ShipmentStatus.SCHEDULED:
-        reply(command, ShipmentRejected(reason=f"shipment is {shipment.status}"))
-    else:
-        reply(command, ShipmentScheduled(shipment_id=str(shipment.id)))
+        return ShipmentRejected(reason=f"we do not ship to {command.country}")
+    if shipment.status != ShipmentStatus.SCHEDULED:
+        return ShipmentRejected(reason=f"shipment is {shipment.status}")
+    return ShipmentScheduled(shipment_id=str(shipment.id))
 
 
-def cancel_shipment(command: Envelope) -> None:
-    request = command.message_as(CancelShipment)
-    services.shipment_cancel(order_id=command.order_id, country=request.country)
-    reply(command, ShipmentCancelled())
+def cancel_shipment(command: CancelShipment, order_id: str) -> Reply:
+    services.shipment_cancel(order_id=order_id, country=command.country)
+    return ShipmentCancelled()
 
 
-HANDLERS: HandlerRegistry = {ScheduleShipment: schedule_shipment, CancelShipment: cancel_shipment}
+HANDLERS = command_handlers({ScheduleShipment: schedule_shipment, CancelShipment: cancel_shipment})

@@ -7,7 +7,9 @@ Topics here are base names; ``saga_common.kafka.topic_name`` adds the deployment
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
+
+from saga_common.serialization import Bounded, Money, Text, check_rules
 
 ORDERS_EVENTS = "orders.events"
 ORDERS_COMMANDS = "orders.commands"
@@ -18,6 +20,16 @@ ALL_TOPICS = (ORDERS_EVENTS, ORDERS_COMMANDS, PAYMENTS_COMMANDS, SHIPPING_COMMAN
 
 _REGISTRY: dict[str, type["Message"]] = {}
 
+# The rules every message is held to, whoever built it: the REST API's bounds, so a message put on a
+# topic by hand can do no more than a request could (see saga_common.serialization.Rule).
+Identifier = Annotated[str, Text(max_length=64)]
+Amount = Annotated[Decimal, Money()]
+CurrencyCode = Annotated[str, Text(max_length=3, min_length=3, pattern=r"[A-Z]{3}")]
+CountryCode = Annotated[str, Text(max_length=2, min_length=2, pattern=r"[A-Z]{2}")]
+Reason = Annotated[str, Text(max_length=500)]
+Address = Annotated[dict[str, Any], Bounded(max_items=10)]
+Items = Annotated[list[Any], Bounded(max_items=100)]
+
 
 class Message:
     """Base of all contracts; subclasses register themselves by class name."""
@@ -26,8 +38,11 @@ class Message:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if getattr(cls, "topic", None) and cls.__name__ not in ("Command", "Event", "Reply"):
+        if getattr(cls, "topic", None) and cls.__name__ not in ("Command", "Event", "Reply", "Refusal"):
             _REGISTRY[cls.__name__] = cls
+
+    def __post_init__(self) -> None:
+        check_rules(self)  # PayloadError: the receiver dead-letters the message with the reason
 
     @classmethod
     def type_name(cls) -> str:
@@ -45,10 +60,23 @@ class Reply(Message):
     succeeded: ClassVar[bool] = True
 
 
+@dataclass(frozen=True)
+class Refusal(Reply):
+    """A participant's 'no', with the reason: a certain answer, never retried as a fault."""
+
+    succeeded = False
+    reason: Reason
+
+
 class Command(Message):
-    """An instruction to one participant; ``outcomes`` are the replies it may answer with."""
+    """An instruction to one participant; ``outcomes`` are the replies it may answer with.
+
+    ``refusal`` is the reply a participant sends when its domain refuses the command (a
+    ``DomainError``; see ``saga_common.participant``); None for a command that cannot be refused.
+    """
 
     outcomes: ClassVar[tuple[type[Reply], ...]]
+    refusal: ClassVar[type[Refusal] | None] = None
 
 
 def message_class(type_name: str) -> type[Message]:
@@ -66,15 +94,20 @@ def reply_classes() -> list[type[Reply]]:
 @dataclass(frozen=True)
 class OrderCreated(Event):
     topic = ORDERS_EVENTS
-    customer_id: str
-    total: Decimal
-    currency: str
-    items: list[Any]
-    shipping_address: dict[str, Any]
+    customer_id: Identifier
+    total: Amount
+    currency: CurrencyCode
+    items: Items
+    shipping_address: Address
 
 
 @dataclass(frozen=True)
 class OrderApproved(Reply):
+    pass
+
+
+@dataclass(frozen=True)
+class OrderApprovalFailed(Refusal):
     pass
 
 
@@ -84,16 +117,23 @@ class OrderRejected(Reply):
 
 
 @dataclass(frozen=True)
+class OrderRejectionFailed(Refusal):
+    pass
+
+
+@dataclass(frozen=True)
 class ApproveOrder(Command):
     topic = ORDERS_COMMANDS
-    outcomes = (OrderApproved,)
+    outcomes = (OrderApproved, OrderApprovalFailed)
+    refusal = OrderApprovalFailed
 
 
 @dataclass(frozen=True)
 class RejectOrder(Command):
     topic = ORDERS_COMMANDS
-    outcomes = (OrderRejected,)
-    reason: str
+    outcomes = (OrderRejected, OrderRejectionFailed)
+    refusal = OrderRejectionFailed
+    reason: Reason
 
 
 # --- payments ---------------------------------------------------------------------------
@@ -101,14 +141,13 @@ class RejectOrder(Command):
 
 @dataclass(frozen=True)
 class PaymentAuthorized(Reply):
-    payment_id: str
-    amount: Decimal
+    payment_id: Identifier
+    amount: Amount
 
 
 @dataclass(frozen=True)
-class PaymentDeclined(Reply):
-    succeeded = False
-    reason: str
+class PaymentDeclined(Refusal):
+    pass
 
 
 @dataclass(frozen=True)
@@ -117,15 +156,19 @@ class PaymentVoided(Reply):
 
 
 @dataclass(frozen=True)
-class PaymentCaptured(Reply):
-    payment_id: str
-    amount: Decimal
+class PaymentVoidFailed(Refusal):
+    pass
 
 
 @dataclass(frozen=True)
-class PaymentCaptureFailed(Reply):
-    succeeded = False
-    reason: str
+class PaymentCaptured(Reply):
+    payment_id: Identifier
+    amount: Amount
+
+
+@dataclass(frozen=True)
+class PaymentCaptureFailed(Refusal):
+    pass
 
 
 @dataclass(frozen=True)
@@ -134,18 +177,18 @@ class PaymentRefunded(Reply):
 
 
 @dataclass(frozen=True)
-class PaymentRefundFailed(Reply):
-    succeeded = False
-    reason: str
+class PaymentRefundFailed(Refusal):
+    pass
 
 
 @dataclass(frozen=True)
 class AuthorizePayment(Command):
     topic = PAYMENTS_COMMANDS
     outcomes = (PaymentAuthorized, PaymentDeclined)
-    customer_id: str
-    amount: Decimal
-    currency: str
+    refusal = PaymentDeclined
+    customer_id: Identifier
+    amount: Amount
+    currency: CurrencyCode
 
 
 @dataclass(frozen=True)
@@ -155,22 +198,26 @@ class VoidPayment(Command):
     finds (and declines) instead of holding money for a saga that gave up."""
 
     topic = PAYMENTS_COMMANDS
-    outcomes = (PaymentVoided,)
-    customer_id: str = ""
-    amount: Decimal = Decimal("0.00")
-    currency: str = ""
+    outcomes = (PaymentVoided, PaymentVoidFailed)
+    refusal = PaymentVoidFailed
+    # Empty and 0.00 only for voids sent before these fields existed (they record no tombstone terms).
+    customer_id: Annotated[str, Text(max_length=64, min_length=0)] = ""
+    amount: Annotated[Decimal, Money(allow_minimum=True)] = Decimal("0.00")
+    currency: Annotated[str, Text(max_length=3, min_length=0, pattern=r"([A-Z]{3})?")] = ""
 
 
 @dataclass(frozen=True)
 class CapturePayment(Command):
     topic = PAYMENTS_COMMANDS
     outcomes = (PaymentCaptured, PaymentCaptureFailed)
+    refusal = PaymentCaptureFailed
 
 
 @dataclass(frozen=True)
 class RefundPayment(Command):
     topic = PAYMENTS_COMMANDS
     outcomes = (PaymentRefunded, PaymentRefundFailed)
+    refusal = PaymentRefundFailed
 
 
 # --- shipping ---------------------------------------------------------------------------
@@ -178,13 +225,12 @@ class RefundPayment(Command):
 
 @dataclass(frozen=True)
 class ShipmentScheduled(Reply):
-    shipment_id: str
+    shipment_id: Identifier
 
 
 @dataclass(frozen=True)
-class ShipmentRejected(Reply):
-    succeeded = False
-    reason: str
+class ShipmentRejected(Refusal):
+    pass
 
 
 @dataclass(frozen=True)
@@ -196,9 +242,11 @@ class ShipmentCancelled(Reply):
 class ScheduleShipment(Command):
     topic = SHIPPING_COMMANDS
     outcomes = (ShipmentScheduled, ShipmentRejected)
-    country: str
-    address: dict[str, Any]
-    customer_id: str = ""  # whose shipment it is, so customers can see their own
+    refusal = ShipmentRejected
+    country: CountryCode
+    address: Address
+    # whose shipment it is, so customers can see their own (empty: sent before the field existed)
+    customer_id: Annotated[str, Text(max_length=64, min_length=0)] = ""
 
 
 @dataclass(frozen=True)
@@ -207,5 +255,5 @@ class CancelShipment(Command):
     ScheduleShipment is rejected rather than shipping an order whose saga gave up."""
 
     topic = SHIPPING_COMMANDS
-    outcomes = (ShipmentCancelled,)
-    country: str = ""
+    outcomes = (ShipmentCancelled,)  # cancelling cannot be refused: no refusal reply
+    country: Annotated[str, Text(max_length=2, min_length=0, pattern=r"([A-Z]{2})?")] = ""

@@ -115,6 +115,7 @@ class Envelope:
             uuid.UUID(str(body["id"]))
         except ValueError as exc:
             raise EnvelopeError(f"envelope id is not a uuid: {body['id']!r}") from exc
+        _check_identity(body)
         values = {name: body[name] for name in ENVELOPE_FIELDS if name in body}
         traceparent = (headers or {}).get("traceparent") or new_traceparent()
         return cls(**values, traceparent=traceparent)
@@ -132,3 +133,24 @@ class Envelope:
             if raw is not None
         }
         return cls.from_body(body, decoded)
+
+
+# What the envelope's own fields may hold: ids the services store in 64-character columns and key by.
+_IDENTITY_FIELDS = {
+    "type": False,
+    "order_id": False,
+    "correlation_id": False,
+    "saga_id": True,
+    "causation_id": True,
+}
+
+
+def _check_identity(body: dict[str, Any]) -> None:
+    for name, optional in _IDENTITY_FIELDS.items():
+        value = body.get(name)
+        if value is None and optional:
+            continue
+        if not isinstance(value, str) or not 1 <= len(value) <= 64 or "\x00" in value:
+            raise EnvelopeError(f"envelope {name} must be a string of 1 to 64 characters")
+    if not isinstance(body.get("version", ENVELOPE_VERSION), int):
+        raise EnvelopeError("envelope version must be an integer")

@@ -1,11 +1,16 @@
-"""Turn flat dataclasses into JSON-ready dicts and back, with exact decimals.
+"""Turn flat dataclasses into JSON-ready dicts and back, with exact decimals, and check their rules.
 
 Message payloads and saga data are small dataclasses whose fields are str, int, bool,
 Decimal, dict or list (or optional ones). Decimals travel as strings so money stays exact.
+
+A field may carry rules as ``Annotated`` metadata (``Annotated[Decimal, Money()]``); ``check_rules``
+applies them, and contracts call it when they are built, so a rule holds wherever a message is made
+or parsed: a command put on a topic by hand is held to the same rules as one the orchestrator sent.
 """
 
 import dataclasses
 import functools
+import re
 import types
 import typing
 from decimal import Decimal
@@ -45,6 +50,106 @@ def from_dict(cls: type[T], data: Any) -> T:
 def _shape(cls: type) -> tuple[dict[str, Any], dict[str, dataclasses.Field[Any]]]:
     """The field types and fields of a dataclass: resolving the hints is costly, and they never change."""
     return typing.get_type_hints(cls), {f.name: f for f in dataclasses.fields(cls)}
+
+
+class Rule:
+    """A constraint on one field's value; ``check`` raises PayloadError naming the field."""
+
+    def check(self, value: Any, where: str) -> None:
+        raise NotImplementedError
+
+
+@dataclasses.dataclass(frozen=True)
+class Text(Rule):
+    """A string of bounded length, optionally matching ``pattern`` (as a whole), without NUL bytes."""
+
+    max_length: int
+    min_length: int = 1
+    pattern: str | None = None
+
+    def check(self, value: Any, where: str) -> None:
+        if not isinstance(value, str):
+            raise PayloadError(f"{where}: expected a string")
+        if not self.min_length <= len(value) <= self.max_length:
+            raise PayloadError(f"{where}: length must be {self.min_length} to {self.max_length}")
+        if "\x00" in value:
+            raise PayloadError(f"{where}: NUL bytes are not allowed")
+        if self.pattern is not None and re.fullmatch(self.pattern, value) is None:
+            raise PayloadError(f"{where}: must match {self.pattern}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Money(Rule):
+    """An exact amount: finite, at most two decimal places, above ``minimum``, below 10**max_integer_digits.
+
+    The same bounds as the REST API's money fields and the ``DecimalField(max_digits=14,
+    decimal_places=2)`` columns that store it, so nothing is rounded or overflows later.
+    """
+
+    minimum: Decimal = Decimal("0.00")
+    allow_minimum: bool = False
+    max_integer_digits: int = 12
+
+    def check(self, value: Any, where: str) -> None:
+        if not isinstance(value, Decimal) or not value.is_finite():
+            raise PayloadError(f"{where}: must be a finite decimal amount")
+        if value.as_tuple().exponent < -2:  # type: ignore[operator]  # finite: an int exponent
+            raise PayloadError(f"{where}: at most two decimal places, got {value}")
+        if value < self.minimum or (value == self.minimum and not self.allow_minimum):
+            relation = "at least" if self.allow_minimum else "more than"
+            raise PayloadError(f"{where}: must be {relation} {self.minimum}, got {value}")
+        if abs(value) >= Decimal(10) ** self.max_integer_digits:
+            raise PayloadError(f"{where}: must be below {Decimal(10) ** self.max_integer_digits}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Bounded(Rule):
+    """A list or object of at most ``max_items`` entries whose scalars are short strings or numbers."""
+
+    max_items: int
+    max_text: int = 200
+
+    def check(self, value: Any, where: str) -> None:
+        if not isinstance(value, list | dict) or len(value) > self.max_items:
+            raise PayloadError(f"{where}: at most {self.max_items} entries")
+        self._check_nested(value, where, depth=0)
+
+    def _check_nested(self, value: Any, where: str, depth: int) -> None:
+        if depth > 3:
+            raise PayloadError(f"{where}: nested too deeply")
+        entries = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in entries:
+            if isinstance(key, str) and len(key) > self.max_text:
+                raise PayloadError(f"{where}: key longer than {self.max_text}")
+            if isinstance(item, list | dict):
+                if len(item) > self.max_items:
+                    raise PayloadError(f"{where}.{key}: at most {self.max_items} entries")
+                self._check_nested(item, f"{where}.{key}", depth + 1)
+            elif isinstance(item, str):
+                if len(item) > self.max_text or "\x00" in item:
+                    raise PayloadError(f"{where}.{key}: text longer than {self.max_text} or with NUL")
+            elif item is not None and not isinstance(item, int | float | bool):
+                raise PayloadError(f"{where}.{key}: unsupported value")
+
+
+@functools.cache
+def _rules(cls: type) -> tuple[tuple[str, tuple[Rule, ...]], ...]:
+    """The rules of each field of a dataclass that has any, from its ``Annotated`` hints."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    found = []
+    for name in (f.name for f in dataclasses.fields(cls)):
+        rules = tuple(m for m in getattr(hints[name], "__metadata__", ()) if isinstance(m, Rule))
+        if rules:
+            found.append((name, rules))
+    return tuple(found)
+
+
+def check_rules(instance: Any) -> None:
+    """Apply the ``Annotated`` rules of the dataclass ``instance``'s fields; raise PayloadError."""
+    cls = type(instance)
+    for name, rules in _rules(cls):  # type: ignore[arg-type]  # a class is hashable
+        for rule in rules:
+            rule.check(getattr(instance, name), f"{cls.__name__}.{name}")
 
 
 def json_value(value: Any) -> Any:

@@ -1,13 +1,19 @@
-"""Read what landed on a topic, without joining a consumer group (no rebalance wait)."""
+"""Put messages on a topic by hand, read what landed there (without joining a consumer group, so no
+rebalance wait), and run an inbox consumer until something is true."""
 
+import json
+import threading
 import time
 import uuid
+from collections.abc import Callable
+from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka import Message as KafkaMessage
 from django.conf import settings
 
 from saga_common.envelope import Envelope
+from saga_common.kafka import consumer_config, producer_config
 
 
 def read_topic(topic: str, *, expected: int, timeout: float = 15.0) -> list[KafkaMessage]:
@@ -45,3 +51,42 @@ def headers_of(message: KafkaMessage) -> dict[str, bytes]:
     """A Kafka record's headers as a dict of raw values."""
     pairs: list[tuple[str, str | bytes | None]] = list(message.headers() or [])  # type: ignore[arg-type]
     return {name: value for name, value in pairs if isinstance(value, bytes)}
+
+
+KafkaHeaders = list[tuple[str, str | bytes | None]]
+
+
+def produce(topic: str, values: list[tuple[bytes, KafkaHeaders]]) -> None:
+    producer = Producer(producer_config())
+    for value, headers in values:
+        producer.produce(topic, key=b"o-1", value=value, headers=headers)
+        # One record per batch: Tansu 0.6 reports a partition's high watermark as its last batch's
+        # base offset + 1, which only equals the true end when batches hold one record.
+        assert producer.flush(10) == 0
+
+
+def kafka_value(envelope: Envelope) -> tuple[bytes, KafkaHeaders]:
+    return json.dumps(envelope.body()).encode(), [(k, v.encode()) for k, v in envelope.headers().items()]
+
+
+def committed_offset(topic: str, group: str) -> int:
+    consumer = Consumer(consumer_config(group))
+    try:
+        (partition,) = consumer.committed([TopicPartition(topic, 0)], timeout=10)
+        return int(partition.offset)
+    finally:
+        consumer.close()
+
+
+def run_until(consumer: Any, condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    thread = threading.Thread(target=consumer.run)
+    thread.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert time.monotonic() < deadline, "consumer did not get there in time"
+            time.sleep(0.1)
+    finally:
+        consumer.stop()
+        thread.join(timeout=15)
+    assert not thread.is_alive()

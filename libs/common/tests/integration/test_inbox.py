@@ -1,12 +1,7 @@
 """The inbox consumer against the real PostgreSQL and the real broker."""
 
-import json
-import threading
-import time
-from collections.abc import Callable
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
 from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -15,9 +10,16 @@ from django_outbox_pattern.models import Received
 from saga_common.contracts import ORDERS_COMMANDS, ApproveOrder, RejectOrder
 from saga_common.envelope import Envelope
 from saga_common.inbox import InboxConsumer, handle_batch, handle_once
-from saga_common.kafka import consumer_config, dlq_name, producer_config, topic_name
+from saga_common.kafka import dlq_name, topic_name
 from saga_common.monitoring import messaging_status
-from saga_common.testing.kafka import headers_of, read_topic
+from saga_common.testing.kafka import (
+    committed_offset,
+    headers_of,
+    kafka_value,
+    produce,
+    read_topic,
+    run_until,
+)
 from tests.effects.handlers import HANDLERS, HandlerBroke, record_effect, record_effect_then_fail
 from tests.effects.models import Effect
 
@@ -68,45 +70,6 @@ def test_one_failing_handler_rolls_back_the_whole_batch() -> None:
     with pytest.raises(HandlerBroke):
         handle_batch([(good, record_effect), (bad, record_effect_then_fail)])
     assert (Effect.objects.count(), Received.objects.count()) == (0, 0)
-
-
-KafkaHeaders = list[tuple[str, str | bytes | None]]
-
-
-def produce(topic: str, values: list[tuple[bytes, KafkaHeaders]]) -> None:
-    producer = Producer(producer_config())
-    for value, headers in values:
-        producer.produce(topic, key=b"o-1", value=value, headers=headers)
-        # One record per batch: Tansu 0.6 reports a partition's high watermark as its last batch's
-        # base offset + 1, which only equals the true end when batches hold one record.
-        assert producer.flush(10) == 0
-
-
-def kafka_value(envelope: Envelope) -> tuple[bytes, KafkaHeaders]:
-    return json.dumps(envelope.body()).encode(), [(k, v.encode()) for k, v in envelope.headers().items()]
-
-
-def committed_offset(topic: str, group: str) -> int:
-    consumer = Consumer(consumer_config(group))
-    try:
-        (partition,) = consumer.committed([TopicPartition(topic, 0)], timeout=10)
-        return int(partition.offset)
-    finally:
-        consumer.close()
-
-
-def run_until(consumer: InboxConsumer, condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    thread = threading.Thread(target=consumer.run)
-    thread.start()
-    try:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            assert time.monotonic() < deadline, "consumer did not get there in time"
-            time.sleep(0.1)
-    finally:
-        consumer.stop()
-        thread.join(timeout=15)
-    assert not thread.is_alive()
 
 
 def test_consumer_handles_once_dead_letters_poison_and_commits_after_the_transaction(

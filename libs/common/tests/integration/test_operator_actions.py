@@ -175,7 +175,7 @@ def test_compensate_refused_at_the_pivot_lets_the_capture_finish_the_saga() -> N
     d.answer(CAPTURED)
     d.answer(contracts.OrderApproved())
     assert d.state().state == SagaState.COMPLETED
-    assert "VoidPayment" not in d.sent() and "CancelShipment" not in d.sent()
+    assert not {"VoidPayment", "CancelShipment"} & set(d.sent())
 
 
 @pytest.mark.django_db
@@ -238,6 +238,7 @@ def test_retry_and_compensate_at_once_on_a_failed_pivot_only_ever_go_forward() -
     saga_id = d.state().id
     retried, compensated_ = _at_once(lambda: d.engine.retry(saga_id), lambda: d.engine.compensate(saga_id))
     assert isinstance(retried, SagaInstance)
-    assert isinstance(compensated_, DomainError) and compensated_.status_code == 409
-    assert "VoidPayment" not in d.sent() and "CancelShipment" not in d.sent()
+    assert isinstance(compensated_, DomainError)
+    assert compensated_.status_code == 409
+    assert not {"VoidPayment", "CancelShipment"} & set(d.sent())
     assert d.state().state == SagaState.RUNNING

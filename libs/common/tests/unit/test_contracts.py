@@ -22,6 +22,9 @@ EXAMPLES: list[Message] = [
     contracts.OrderApproved(),
     contracts.RejectOrder(reason="no credit"),
     contracts.OrderRejected(),
+    contracts.OrderApprovalFailed(reason="order is REJECTED"),
+    contracts.OrderRejectionFailed(reason="order is APPROVED"),
+    contracts.PaymentVoidFailed(reason="payment is CAPTURED"),
     contracts.AuthorizePayment(customer_id="c-1", amount=Decimal("25.00"), currency="EUR"),
     contracts.PaymentAuthorized(payment_id="p-1", amount=Decimal("25.00")),
     contracts.PaymentDeclined(reason="no account"),
@@ -70,8 +73,86 @@ def test_every_command_answers_with_replies_only() -> None:
         "PaymentDeclined",
         "PaymentCaptureFailed",
         "PaymentRefundFailed",
+        "PaymentVoidFailed",
         "ShipmentRejected",
+        "OrderApprovalFailed",
+        "OrderRejectionFailed",
     }
+
+
+def test_every_refusal_a_command_can_send_is_one_of_its_outcomes() -> None:
+    commands = [cls for cls in contracts._REGISTRY.values() if issubclass(cls, Command)]
+    refusable = {cls.__name__ for cls in commands if cls.refusal is not None}
+    assert refusable == {
+        name for name in contracts._REGISTRY if issubclass(contracts._REGISTRY[name], Command)
+    } - {"CancelShipment"}
+    assert all(cls.refusal in cls.outcomes for cls in commands if cls.refusal is not None)
+
+
+GOOD_AUTHORIZE = {"customer_id": "c-1", "amount": "25.00", "currency": "EUR"}
+
+
+@pytest.mark.parametrize(
+    ("message_type", "payload", "error"),
+    [
+        ("AuthorizePayment", {**GOOD_AUTHORIZE, "amount": "-50.00"}, "must be more than 0.00"),
+        ("AuthorizePayment", {**GOOD_AUTHORIZE, "amount": "0.00"}, "must be more than 0.00"),
+        ("AuthorizePayment", {**GOOD_AUTHORIZE, "amount": "1.005"}, "at most two decimal places"),
+        ("AuthorizePayment", {**GOOD_AUTHORIZE, "amount": "NaN"}, "finite"),
+        ("AuthorizePayment", {**GOOD_AUTHORIZE, "amount": "Infinity"}, "finite"),
+        ("AuthorizePayment", {**GOOD_AUTHORIZE, "amount": "1e30"}, "must be below"),
+        ("AuthorizePayment", {**GOOD_AUTHORIZE, "currency": "eur"}, "must match"),
+        ("AuthorizePayment", {**GOOD_AUTHORIZE, "currency": "EURO"}, "length"),
+        ("AuthorizePayment", {**GOOD_AUTHORIZE, "customer_id": ""}, "length"),
+        ("AuthorizePayment", {**GOOD_AUTHORIZE, "customer_id": "c" * 65}, "length"),
+        ("AuthorizePayment", {**GOOD_AUTHORIZE, "customer_id": "c\x00"}, "NUL"),
+        ("VoidPayment", {"amount": "-1.00"}, "at least 0.00"),
+        ("ScheduleShipment", {"country": "de", "address": {}}, "must match"),
+        ("ScheduleShipment", {"country": "DE", "address": {str(i): "x" for i in range(11)}}, "at most 10"),
+        ("ScheduleShipment", {"country": "DE", "address": {"line1": "x" * 201}}, "longer than 200"),
+        ("ScheduleShipment", {"country": "DE", "address": {"a": {"b": {"c": {"d": {"e": {}}}}}}}, "deeply"),
+        ("RejectOrder", {"reason": "r" * 501}, "length"),
+        ("PaymentAuthorized", {"payment_id": "p", "amount": "-1.00"}, "more than 0.00"),
+    ],
+)
+def test_a_message_breaking_its_contracts_rules_is_refused_when_parsed(
+    message_type: str, payload: dict[str, object], error: str
+) -> None:
+    # given a message put on a topic by hand, well formed but outside the rules
+    envelope = Envelope.from_body(
+        {
+            "id": "6d1c9f6e-6c35-4a0e-9d8e-2b1f0e3f4a55",
+            "type": message_type,
+            "order_id": "o-1",
+            "correlation_id": "c",
+            "payload": payload,
+        }
+    )
+    # when a participant parses it, then it is refused with the rule it broke (the inbox dead-letters it)
+    with pytest.raises(EnvelopeError, match=error):
+        envelope.message()
+
+
+def test_the_rules_hold_for_a_sender_too() -> None:
+    with pytest.raises(PayloadError, match=r"more than 0\.00"):
+        contracts.AuthorizePayment(customer_id="c-1", amount=Decimal("-50.00"), currency="EUR")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("order_id", 7), ("order_id", ""), ("order_id", "o" * 65), ("correlation_id", None), ("saga_id", 3)],
+)
+def test_an_envelope_with_ill_typed_identity_is_refused(field: str, value: object) -> None:
+    body = {
+        "id": "6d1c9f6e-6c35-4a0e-9d8e-2b1f0e3f4a55",
+        "type": "ApproveOrder",
+        "order_id": "o",
+        "correlation_id": "c",
+        "payload": {},
+        field: value,
+    }
+    with pytest.raises(EnvelopeError, match=field):
+        Envelope.from_body(body)
 
 
 def test_reply_causation_carries_the_commands_trace() -> None:
