@@ -131,6 +131,21 @@ def test_every_k8s_resource_names_a_workload_and_real_dependencies(cluster: Tilt
         assert {"postgres", "kafka"} <= set(deps)
 
 
+def test_web_and_worker_start_after_their_migrations(cluster: TiltRecorder) -> None:
+    deps = {
+        call["_args"][0]: set(call.get("resource_deps", [])) for call in cluster.kwargs_of("k8s_resource")
+    }
+    jobs = {o["metadata"]["name"] for o in cluster.yaml_objects if o["kind"] == "Job"}
+    for service in SERVICES:
+        migrate = f"{service.name}-migrate"
+        assert migrate in jobs
+        assert "postgres" in deps[migrate]
+        assert migrate in deps[f"{service.name}-web"]
+        assert migrate in deps[f"{service.name}-worker"]
+        # the web needs no broker (its readiness checks only its database): it need not wait for one
+        assert not {"kafka", "create-topics"} & deps[f"{service.name}-web"]
+
+
 def test_local_mode_runs_everything_as_local_processes(local: TiltRecorder) -> None:
     assert "docker_build" not in local.calls
     assert not local.yaml_objects
