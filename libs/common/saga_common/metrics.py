@@ -1,9 +1,9 @@
 """Prometheus metrics of the messaging and the sagas (HTTP metrics come from django-prometheus).
 
 Counters and histograms are updated where things happen; the outbox backlog, consumer lag and dead
-letters are read when Prometheus scrapes (``MessagingCollector``), so they are never stale. The web
-process serves them at ``/metrics``; a worker serves its own on ``METRICS_PORT`` (the sagas move in
-the orchestrator's worker).
+letters are read when Prometheus scrapes (``MessagingCollector``), so they are never stale. Each
+process serves its own at ``/metrics`` on ``METRICS_PORT``, never on the public API port: the worker
+(the sagas move in the orchestrator's) and the web under ``saga_common.gunicorn_conf``.
 """
 
 import logging
@@ -29,6 +29,9 @@ INBOX_MESSAGES = Counter(
     "inbox_messages", "Messages the inbox consumer finished with", ["topic", "outcome"]
 )  # outcome: handled, duplicate, dead_lettered
 OUTBOX_PUBLISHED = Counter("outbox_published", "Outbox rows the relay published (acknowledged)")
+OUTBOX_REFUSED = Counter(
+    "outbox_refused", "Outbox rows refused for good (too large, bad topic) and set aside", ["reason"]
+)
 
 
 class MessagingCollector(Collector):
@@ -42,7 +45,7 @@ class MessagingCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         from saga_common.monitoring import messaging_status
-        from saga_common.relay import outbox_backlog
+        from saga_common.relay import outbox_backlog, outbox_refused
 
         try:
             backlog, oldest = outbox_backlog()
@@ -53,6 +56,12 @@ class MessagingCollector(Collector):
         yield GaugeMetricFamily(
             "outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row", value=oldest or 0.0
         )
+        try:
+            yield GaugeMetricFamily(
+                "outbox_refused_rows", "Outbox rows set aside as refused for good", value=outbox_refused()
+            )
+        except Exception:
+            logger.warning("refused outbox rows unavailable for metrics", exc_info=True)
         if self.handlers is None:
             return
         try:
@@ -82,10 +91,16 @@ def register_collector() -> None:
         _registered = True
 
 
+def serve_metrics(port: int) -> None:
+    """Expose this process's metrics on ``port`` (0: do not), in a thread of their own."""
+    register_collector()
+    if port:
+        start_http_server(port)
+        logger.info("metrics on :%d/metrics", port)
+
+
 def serve_worker_metrics(port: int, handlers: Any) -> None:
     """Expose this worker's metrics on ``port`` (0: do not), consumer lag of ``handlers`` included."""
     register_collector()
     _collector.handlers = handlers
-    if port:
-        start_http_server(port)
-        logger.info("worker metrics on :%d/metrics", port)
+    serve_metrics(port)

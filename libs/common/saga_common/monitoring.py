@@ -1,6 +1,7 @@
 """What an operator (and the metrics) need to see: is anything stuck in the outbox, the topics or the DLQ?
 
-- the outbox backlog: unpublished rows and the age of the oldest (the relay's lag);
+- the outbox backlog: unpublished rows and the age of the oldest (the relay's lag), and the rows the
+  relay set aside because the broker refused them for good (they need an operator);
 - the consumer lag: per topic, messages not yet committed by this service's consumer group;
 - the dead-letter depth: messages in each ``<topic>.dlq`` this service consumes from.
 """
@@ -13,13 +14,14 @@ from django.conf import settings
 
 from saga_common.inbox import HandlerRegistry
 from saga_common.kafka import common_config, dlq_name, topic_name
-from saga_common.relay import outbox_backlog
+from saga_common.relay import outbox_backlog, outbox_refused
 
 
 @dataclass(frozen=True)
 class MessagingStatus:
     outbox_backlog: int
     outbox_oldest_age_seconds: float | None
+    outbox_refused: int
     consumer_lag: dict[str, int]
     dead_letters: dict[str, int]
 
@@ -44,7 +46,7 @@ def messaging_status(
         dead = {dlq_name(topic): _depth(probe, dlq_name(topic), timeout) for topic in topics}
     finally:
         probe.close()
-    return MessagingStatus(backlog, oldest, lag, dead)
+    return MessagingStatus(backlog, oldest, outbox_refused(), lag, dead)
 
 
 def _partitions(consumer: Consumer, topic: str, timeout: float) -> list[TopicPartition]:

@@ -8,6 +8,9 @@ Guarantees:
 - one relay per database publishes at a time: each batch runs under a transaction-scoped
   PostgreSQL advisory lock, so extra relay processes are hot standbys, not rivals;
 - broker outages are waited out (rows stay scheduled and are retried with backoff);
+- a row the broker or the client refuses for good (too large, an invalid or unknown topic) is set
+  aside (status FAILED, a log line, ``outbox_refused_total``, counted by ``messaging_status``) and
+  the rest of its batch is published: one bad row must not block every row after it;
 - a committed row is picked up at once: the relay sleeps on PostgreSQL ``LISTEN`` and a trigger
   (migration ``saga_common.0001_outbox_relay``) notifies on commit; polling stays the fallback;
 - SIGTERM (``stop()``) lets the current batch finish, flush and be marked before exiting.
@@ -19,7 +22,7 @@ import threading
 from typing import Any
 
 import psycopg2
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from django.conf import settings
 from django.db import connection, transaction
 from django_outbox_pattern.choices import StatusChoice
@@ -27,7 +30,7 @@ from django_outbox_pattern.models import Published
 
 from saga_common.faults import crash_point
 from saga_common.kafka import producer_config
-from saga_common.metrics import OUTBOX_PUBLISHED
+from saga_common.metrics import OUTBOX_PUBLISHED, OUTBOX_REFUSED
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +50,23 @@ _SCHEDULED_ROWS = f"""
     ORDER BY added, id
     LIMIT %s
 """
-_MARK_PUBLISHED = f"UPDATE {Published._meta.db_table} SET status = %s WHERE id = ANY(%s::uuid[])"
+_MARK = f"UPDATE {Published._meta.db_table} SET status = %s WHERE id = ANY(%s::uuid[])"
+# Errors that say this row can never be published as it is (whatever the broker's health): the row is
+# set aside. Everything else (timeouts, a broker away, fencing) is a fault, and the row is retried.
+# UNKNOWN_TOPIC_OR_PART is left out: brokers send it while a partition's leader moves.
+REFUSALS = frozenset(
+    {
+        KafkaError.MSG_SIZE_TOO_LARGE,
+        KafkaError.RECORD_LIST_TOO_LARGE,
+        KafkaError.TOPIC_EXCEPTION,  # an invalid topic name
+        KafkaError._UNKNOWN_TOPIC,  # the cluster's metadata says there is no such topic
+        KafkaError._UNKNOWN_PARTITION,
+        KafkaError.TOPIC_AUTHORIZATION_FAILED,
+        KafkaError.INVALID_RECORD,
+        KafkaError.POLICY_VIOLATION,
+        KafkaError._INVALID_ARG,
+    }
+)
 Row = tuple[str, str, str, str, str | None, str | None, str | None]
 
 
@@ -115,11 +134,15 @@ class OutboxRelay:
             outcomes = self._produce(rows)
             crash_point("relay.after_produce")
             delivered = [row_id for row_id, error in outcomes.items() if error is None]
-            if delivered:
-                with connection.cursor() as cursor:
-                    cursor.execute(_MARK_PUBLISHED, [StatusChoice.SUCCEEDED, delivered])
-                OUTBOX_PUBLISHED.inc(len(delivered))
-        failed = {row_id: error for row_id, error in outcomes.items() if error is not None}
+            refused = {row_id: e for row_id, e in outcomes.items() if e is not None and e.code() in REFUSALS}
+            with connection.cursor() as cursor:
+                if delivered:
+                    cursor.execute(_MARK, [StatusChoice.SUCCEEDED, delivered])
+                if refused:
+                    cursor.execute(_MARK, [StatusChoice.FAILED, list(refused)])
+            OUTBOX_PUBLISHED.inc(len(delivered))
+            _report_refused(rows, refused)
+        failed = {row_id: e for row_id, e in outcomes.items() if e is not None and row_id not in refused}
         if failed:
             raise RelayDeliveryError(
                 f"{len(failed)} of {len(rows)} rows not acknowledged: {next(iter(failed.values()))}"
@@ -167,9 +190,12 @@ class OutboxRelay:
                     break
                 except BufferError:  # local queue full: let deliveries drain, then try again
                     producer.poll(0.1)
+                except KafkaException as exc:  # refused before sending (too large, say): no delivery report
+                    outcomes[row_id] = exc.args[0]
+                    break
         while len(outcomes) < len(rows):
             producer.flush(1.0)
-        if any(error is not None for error in outcomes.values()):
+        if any(error is not None and error.code() not in REFUSALS for error in outcomes.values()):
             # Start the retry with a fresh producer (a new producer id): after delivery timeouts the
             # old one may be fenced by the broker (Tansu does so after a pause, for good), and a new
             # id also rules out its stale sequence numbers reordering what is retried.
@@ -180,6 +206,21 @@ class OutboxRelay:
         if self._producer is None:
             self._producer = Producer(self._producer_config)
         return self._producer
+
+
+def _report_refused(rows: list[Row], refused: dict[str, KafkaError]) -> None:
+    for row_id, destination, body, order_id, *_ in rows:
+        error = refused.get(row_id)
+        if error is not None:
+            logger.error(
+                "outbox row %s (%s bytes for %s, order %s) refused for good and set aside: %s",
+                row_id,
+                len(body),
+                destination,
+                order_id,
+                error,
+            )
+            OUTBOX_REFUSED.labels(error.name()).inc()
 
 
 class CommitSignal:
@@ -215,6 +256,16 @@ class CommitSignal:
                 cursor.execute(f"LISTEN {OUTBOX_CHANNEL}")
             self._listener = listener
         return self._listener
+
+
+def outbox_refused() -> int:
+    """Return how many rows of this service's outbox the relay set aside as refused for good."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*) FROM {Published._meta.db_table} WHERE status = %s", [StatusChoice.FAILED]
+        )
+        (count,) = cursor.fetchone()
+    return int(count)
 
 
 def outbox_backlog() -> tuple[int, float | None]:

@@ -1,6 +1,5 @@
 """The inbox consumer against the real PostgreSQL and the real broker."""
 
-
 import pytest
 from django.conf import settings
 from django.db import connection

@@ -13,7 +13,7 @@ from django_outbox_pattern.models import Published
 from saga_common import outbox
 from saga_common.contracts import ORDERS_COMMANDS, ApproveOrder, RejectOrder
 from saga_common.kafka import topic_name
-from saga_common.relay import RELAY_LOCK_KEY, OutboxRelay, RelayDeliveryError, outbox_backlog
+from saga_common.relay import RELAY_LOCK_KEY, OutboxRelay, RelayDeliveryError, outbox_backlog, outbox_refused
 from saga_common.testing.kafka import headers_of, read_envelopes, read_topic
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -126,3 +126,34 @@ def test_outbox_refuses_rows_outside_a_transaction(kafka_topics: str) -> None:
     with pytest.raises(outbox.OutboxOutsideTransaction):
         send_approve("o-1")
     assert Published.objects.count() == 0
+
+
+def test_a_row_the_broker_refuses_for_good_is_set_aside_and_the_rest_flows(kafka_topics: str) -> None:
+    # given a good row, a row larger than any broker accepts, a row for an invalid topic, a good row
+    with transaction.atomic():
+        first = send_approve("o-1")
+        too_large = str(uuid.uuid4())
+        Published.objects.create(
+            id=too_large,
+            destination=topic_name(ORDERS_COMMANDS),
+            body={"order_id": "o-2", "payload": "x" * 1_200_000},
+            headers={},
+        )
+        bad_topic = str(uuid.uuid4())
+        Published.objects.create(
+            id=bad_topic, destination="not a topic!", body={"order_id": "o-3"}, headers={}
+        )
+        last = send_approve("o-4")
+    # when the relay runs one batch
+    relay = OutboxRelay()
+    published = relay.publish_batch()
+    # then the good rows are published, the refused ones set aside, and nothing is left to retry
+    assert published == 2
+    assert sorted(e.id for e in read_envelopes(topic_name(ORDERS_COMMANDS), expected=2)) == sorted(
+        [first, last]
+    )
+    statuses = dict(Published.objects.values_list("id", "status"))
+    assert statuses[uuid.UUID(too_large)] == statuses[uuid.UUID(bad_topic)] == StatusChoice.FAILED
+    assert outbox_backlog() == (0, None)
+    assert outbox_refused() == 2
+    assert relay.publish_batch() == 0  # the refused rows are not published again and again

@@ -23,6 +23,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"outbox: {status.outbox_backlog} unpublished"
             + (f", oldest {age:.1f}s old" if age is not None else "")
+            + (f", {status.outbox_refused} refused and set aside" if status.outbox_refused else "")
         )
         for topic, lag in status.consumer_lag.items():
             self.stdout.write(f"consumer lag {topic}: {lag}")
