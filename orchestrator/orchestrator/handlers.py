@@ -1,9 +1,13 @@
 """Messages the orchestrator consumes: OrderCreated starts a saga; every reply moves one along."""
 
+from django.conf import settings
+
 from orchestrator.place_order import PlaceOrderData, place_order
-from saga_common.contracts import OrderCreated, reply_classes
+from saga_common.contracts import ORCHESTRATOR_REPLIES, OrderCreated, reply_classes
 from saga_common.envelope import Envelope
-from saga_common.inbox import Handler, HandlerRegistry, read_up_to
+from saga_common.inbox import Handler, HandlerRegistry
+from saga_common.kafka import topic_name
+from saga_common.progress import handled_until
 from saga_common.sagas.engine import SagaEngine
 
 engine = SagaEngine([place_order])
@@ -15,10 +19,11 @@ def start_place_order(event: Envelope) -> None:
 
 
 def expire_due_steps() -> None:
-    """The worker's periodic job: retry or give up on steps whose deadline passed, judged against
-    how far this worker's consumer has read its replies; at most one batch a sweep, so retries
-    cannot flood the participants."""
-    engine.expire_due_steps(limit=100, now=read_up_to())
+    """The worker's periodic job: retry or give up on steps whose deadline passed, each judged against
+    how far the orchestrator's consumer group (any of its workers) has handled the partition carrying
+    that saga's replies; at most one batch a sweep, so retries cannot flood the participants."""
+    replies = handled_until(settings.KAFKA_CONSUMER_GROUP, topic_name(ORCHESTRATOR_REPLIES))
+    engine.expire_due_steps(limit=100, replies_handled_until=replies)
 
 
 def _reply_handlers() -> dict[type, Handler]:

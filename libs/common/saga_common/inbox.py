@@ -21,11 +21,12 @@ Failures are sorted into two kinds:
 import json
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
-from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka import Message as KafkaMessage
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -39,6 +40,7 @@ from saga_common.faults import crash_point
 from saga_common.kafka import consumer_config, dlq_name, producer_config, topic_name, wait_for_topics
 from saga_common.logs import bind_message
 from saga_common.metrics import INBOX_MESSAGES
+from saga_common.progress import progress_after, record_progress, topic_partitions
 
 logger = logging.getLogger(__name__)
 
@@ -61,30 +63,6 @@ class UnknownMessageType(Exception):
 
 class DeadLetterUnavailable(Exception):
     """The dead-letter topic did not acknowledge; keep the message and try again."""
-
-
-# How far this process's consumer has read: the broker timestamp of the last message it handled while
-# it still had more to read, or None when it is caught up (or no consumer runs in this process).
-_read_up_to: datetime | None = None
-
-
-def read_up_to() -> datetime | None:
-    """Up to when everything sent to this process's topics has been handled (None: up to now).
-
-    The saga engine judges a step's deadline only against this: a reply sitting in a backlog is not a
-    missing reply, and resending commands because the orchestrator itself is behind would only feed
-    the backlog (a retry storm).
-    """
-    return _read_up_to
-
-
-def _note_progress(batch: list[KafkaMessage]) -> None:
-    global _read_up_to
-    if len(batch) <= 1:  # nothing or one message waited: caught up
-        _read_up_to = None
-        return
-    kind, millis = batch[-1].timestamp()
-    _read_up_to = datetime.fromtimestamp(millis / 1000, UTC) if kind != TIMESTAMP_NOT_AVAILABLE else None
 
 
 def record_received(envelopes: list[Envelope]) -> set[str]:
@@ -167,22 +145,38 @@ class InboxConsumer:
         """Consume until stopped. Offsets of handled messages are committed after each batch."""
         wait_for_topics(self.topics)
         consumer = Consumer(self._consumer_config)
-        consumer.subscribe(self.topics)
+        partitions = topic_partitions(consumer, self.topics)
+
+        def on_assign(assigned_consumer: Consumer, _assigned: object) -> None:
+            partitions.update(topic_partitions(assigned_consumer, self.topics))
+
+        consumer.subscribe(self.topics, on_assign=on_assign)
         logger.info("inbox consumer %s subscribed to %s", self.group_id, self.topics)
+        last_progress = 0.0
         try:
             while not self.stop_event.is_set():
+                polled_at = datetime.now(UTC)
                 batch = _next_batch(consumer, settings.INBOX_BATCH_SIZE)
-                _note_progress(batch)
-                handled_any = False
+                handled: list[KafkaMessage] = []
                 if batch and self.process_together(batch):
-                    for kafka_message in batch:
-                        handled_any |= _store_offset(consumer, kafka_message)
+                    handled = [m for m in batch if _store_offset(consumer, m)]
                 else:
                     for kafka_message in batch:
                         if not self.process(kafka_message):
                             break  # stopping in the middle of a retry: leave the rest for redelivery
-                        handled_any |= _store_offset(consumer, kafka_message)
-                if handled_any:
+                        if _store_offset(consumer, kafka_message):
+                            handled.append(kafka_message)
+                idle = (
+                    not batch
+                    and time.monotonic() - last_progress < settings.INBOX_PROGRESS_IDLE_INTERVAL_SECONDS
+                )
+                if len(handled) == len(batch) and not idle:
+                    full = len(batch) >= settings.INBOX_BATCH_SIZE
+                    self._record_progress(
+                        progress_after(consumer, handled, polled_at=polled_at, full=full), partitions
+                    )
+                    last_progress = time.monotonic()
+                if handled:
                     _commit(consumer)
         finally:
             consumer.close()
@@ -190,6 +184,14 @@ class InboxConsumer:
                 self._dlq_producer.flush(10)
             connection.close()
             logger.info("inbox consumer %s stopped", self.group_id)
+
+    def _record_progress(self, up_to: dict[tuple[str, int], datetime], partitions: dict[str, int]) -> None:
+        """Persist how far this group has handled its partitions; a failure only leaves it behind."""
+        try:
+            record_progress(self.group_id, up_to, partitions)
+        except Exception as exc:
+            logger.warning("consumer progress not recorded (%r); deadlines wait for the next batch", exc)
+            connection.close()
 
     def process_together(self, batch: list[KafkaMessage]) -> bool:
         """Apply the whole batch in one transaction; False if anything in it failed (nothing applied).

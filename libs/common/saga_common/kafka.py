@@ -39,6 +39,8 @@ def producer_config(**overrides: Any) -> dict[str, Any]:
         **common_config(),
         "enable.idempotence": True,
         "acks": "all",
+        # Named, not left to the default: saga_common.progress.partition_for computes the same mapping.
+        "partitioner": "consistent_random",
         "linger.ms": settings.KAFKA_PRODUCER_LINGER_MS,
         "delivery.timeout.ms": settings.KAFKA_DELIVERY_TIMEOUT_MS,
         **overrides,

@@ -13,7 +13,7 @@ for an operator. Because deadlines live in the database, they survive restarts o
 import contextvars
 import logging
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -159,26 +159,45 @@ class SagaEngine:
             )
             instance.save()
 
-    def expire_due_steps(self, *, limit: int = 100, now: datetime | None = None) -> int:
+    def expire_due_steps(
+        self,
+        *,
+        limit: int = 100,
+        now: datetime | None = None,
+        replies_handled_until: Callable[[str], datetime | None] | None = None,
+    ) -> int:
         """Ask again (or give up on) steps whose deadline passed by ``now``; return how many.
 
-        ``now`` is how far the caller has read its replies (see ``saga_common.inbox.read_up_to``): a
-        deadline is only judged once every reply sent before it has been handled. Sagas locked by
-        another worker are skipped (``SKIP LOCKED``) and picked up on a later pass, so several
-        orchestrator workers can sweep at once.
+        ``replies_handled_until(order_id)`` says up to when the replies of that order's saga have been
+        handled (``saga_common.progress.handled_until``; None: unknown). A deadline is only judged once
+        it is behind that moment: a reply sitting unread in a backlog, or in a partition whose worker
+        died, is not a missing reply, and resending because the orchestrator itself is behind would
+        only feed the backlog (a retry storm). Without it, deadlines are judged against ``now``.
+
+        Sagas locked by another worker are skipped (``SKIP LOCKED``) and picked up on a later pass, so
+        several orchestrator workers can sweep at once.
         """
         now = now or timezone.now()
-        due = list(
+        candidates = (
             SagaStep.objects.filter(status__in=WAITING_STATUSES, deadline_at__lte=now)
             .order_by("deadline_at")
-            .values_list("saga_id", flat=True)[:limit]
+            .values_list("saga_id", "saga__order_id", "deadline_at")
         )
+        due: dict[uuid.UUID, datetime] = {}
+        # Read a few batches' worth: steps whose replies are not handled that far are passed over.
+        for saga_id, order_id, deadline in candidates[: limit * 5]:
+            judged_until = replies_handled_until(order_id) if replies_handled_until else now
+            if judged_until is None or deadline is None or deadline > judged_until or saga_id in due:
+                continue
+            due[saga_id] = min(judged_until, now)
+            if len(due) == limit:
+                break
         handled = 0
-        for saga_id in dict.fromkeys(due):
+        for saga_id, judged_until in due.items():
             with _step_transaction():
                 instance = SagaInstance.objects.select_for_update(skip_locked=True).filter(id=saga_id).first()
                 step = (
-                    instance.steps.filter(status__in=WAITING_STATUSES, deadline_at__lte=now).first()
+                    instance.steps.filter(status__in=WAITING_STATUSES, deadline_at__lte=judged_until).first()
                     if instance is not None
                     else None
                 )

@@ -1,0 +1,111 @@
+"""How far each partition has been handled, persisted, so deadlines are judged against handled replies.
+
+A step's deadline passing means "no reply came" only if every reply sent before the deadline has been
+handled. Replies for one order always land on one partition (the order id is the key), so the question
+is per partition: up to when has the consumer group handled it? After each batch the inbox consumer
+records, for each partition it owns:
+- the broker timestamp of the last message it handled there, while more may be waiting; or
+- "caught up as of the batch's poll" (less a safety margin) when it has read to the partition's end.
+
+The row only moves forward (GREATEST), and only after the messages were handled: a worker that dies
+stops moving its partitions, so their sagas are not given up while their replies wait unread; the
+worker that takes a partition over moves it again.
+"""
+
+import zlib
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer
+from confluent_kafka import Message as KafkaMessage
+from django.conf import settings
+from django.db import connection
+
+from saga_common.models import ConsumerProgress
+
+_UPSERT = f"""
+    INSERT INTO {ConsumerProgress._meta.db_table} AS p
+        ("group", topic, partition, partitions, handled_up_to, updated_at)
+    VALUES {{values}}
+    ON CONFLICT ("group", topic, partition) DO UPDATE
+        SET handled_up_to = GREATEST(p.handled_up_to, EXCLUDED.handled_up_to),
+            partitions = EXCLUDED.partitions,
+            updated_at = EXCLUDED.updated_at
+"""
+
+
+def partition_for(key: str, partitions: int) -> int:
+    """The partition librdkafka's ``consistent_random`` partitioner puts ``key`` on (CRC-32 of the key).
+
+    ``saga_common.kafka.producer_config`` names that partitioner, so every producer agrees with this.
+    """
+    return zlib.crc32(key.encode()) % partitions
+
+
+def progress_after(
+    consumer: Consumer, batch: list[KafkaMessage], *, polled_at: datetime, full: bool
+) -> dict[tuple[str, int], datetime]:
+    """Up to when each partition owned by ``consumer`` is handled, once ``batch`` has been handled.
+
+    A partition the consumer has read to its end (position at the high watermark, and the batch did
+    not stop at its size limit, so nothing fetched is left) is handled up to the poll, less the
+    margin that covers messages produced while the fetch was on its way. Any other partition in the
+    batch is handled up to its last message's timestamp.
+    """
+    margin = timedelta(seconds=settings.INBOX_PROGRESS_MARGIN_SECONDS)
+    last: dict[tuple[str, int], KafkaMessage] = {}
+    for message in batch:
+        if message.error() is None and message.topic() is not None:
+            last[(message.topic(), message.partition())] = message  # type: ignore[index]
+    up_to: dict[tuple[str, int], datetime] = {}
+    for key, message in last.items():
+        kind, millis = message.timestamp()
+        if kind != TIMESTAMP_NOT_AVAILABLE:
+            up_to[key] = datetime.fromtimestamp(millis / 1000, UTC)
+    if full:
+        return up_to
+    assigned = consumer.assignment()
+    for position in consumer.position(assigned) if assigned else []:
+        if position.offset < 0:
+            continue  # nothing fetched yet: no idea where the end is
+        _low, high = consumer.get_watermark_offsets(position, cached=True)
+        if high >= 0 and position.offset >= high:
+            up_to[(position.topic, position.partition)] = polled_at - margin
+    return up_to
+
+
+def record_progress(group: str, up_to: dict[tuple[str, int], datetime], partitions: dict[str, int]) -> None:
+    """Move the group's recorded progress forward (one statement); ``partitions``: count per topic."""
+    rows = [(t, p, moment) for (t, p), moment in up_to.items() if t in partitions]
+    if not rows:
+        return
+    now = datetime.now(UTC)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _UPSERT.format(values=", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))),
+            [v for t, p, moment in rows for v in (group, t, p, partitions[t], moment, now)],
+        )
+
+
+def handled_until(group: str, topic: str) -> Callable[[str], datetime | None]:
+    """Return ``key -> up to when the partition carrying key's messages is handled`` (None: unknown)."""
+    rows = list(
+        ConsumerProgress.objects.filter(group=group, topic=topic).values_list(
+            "partition", "partitions", "handled_up_to"
+        )
+    )
+    if not rows:
+        return lambda key: None
+    partitions = max(count for _, count, _ in rows)
+    up_to = {partition: moment for partition, count, moment in rows if count == partitions}
+    return lambda key: up_to.get(partition_for(key, partitions))
+
+
+def topic_partitions(consumer: Consumer, topics: list[str], timeout: float = 10.0) -> dict[str, int]:
+    """How many partitions each topic has, from the broker's metadata."""
+    counts = {}
+    for topic in topics:
+        metadata = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
+        if metadata is not None and metadata.error is None:
+            counts[topic] = len(metadata.partitions)
+    return counts
