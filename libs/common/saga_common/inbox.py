@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka import Message as KafkaMessage
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -146,11 +146,22 @@ class InboxConsumer:
         wait_for_topics(self.topics)
         consumer = Consumer(self._consumer_config)
         partitions = topic_partitions(consumer, self.topics)
+        positions: dict[tuple[str, int], int] = {}  # the next offset to handle, per owned partition
 
-        def on_assign(assigned_consumer: Consumer, _assigned: object) -> None:
+        def on_assign(assigned_consumer: Consumer, assigned: list[TopicPartition]) -> None:
             partitions.update(topic_partitions(assigned_consumer, self.topics))
+            try:
+                committed = assigned_consumer.committed(assigned, timeout=10)
+            except KafkaException as exc:  # progress is then only recorded once messages come
+                logger.warning("committed offsets unknown on assignment (%s)", exc)
+                return
+            positions.update({(tp.topic, tp.partition): tp.offset for tp in committed})
 
-        consumer.subscribe(self.topics, on_assign=on_assign)
+        def on_revoke(_consumer: Consumer, revoked: list[TopicPartition]) -> None:
+            for tp in revoked:
+                positions.pop((tp.topic, tp.partition), None)
+
+        consumer.subscribe(self.topics, on_assign=on_assign, on_revoke=on_revoke, on_lost=on_revoke)
         logger.info("inbox consumer %s subscribed to %s", self.group_id, self.topics)
         last_progress = 0.0
         try:
@@ -173,7 +184,8 @@ class InboxConsumer:
                 if len(handled) == len(batch) and not idle:
                     full = len(batch) >= settings.INBOX_BATCH_SIZE
                     self._record_progress(
-                        progress_after(consumer, handled, polled_at=polled_at, full=full), partitions
+                        progress_after(consumer, handled, positions, polled_at=polled_at, full=full),
+                        partitions,
                     )
                     last_progress = time.monotonic()
                 if handled:

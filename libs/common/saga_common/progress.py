@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer
+from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer, TopicPartition
 from confluent_kafka import Message as KafkaMessage
 from django.conf import settings
 from django.db import connection
@@ -43,34 +43,42 @@ def partition_for(key: str, partitions: int) -> int:
 
 
 def progress_after(
-    consumer: Consumer, batch: list[KafkaMessage], *, polled_at: datetime, full: bool
+    consumer: Consumer,
+    batch: list[KafkaMessage],
+    positions: dict[tuple[str, int], int],
+    *,
+    polled_at: datetime,
+    full: bool,
 ) -> dict[tuple[str, int], datetime]:
     """Up to when each partition owned by ``consumer`` is handled, once ``batch`` has been handled.
 
-    A partition the consumer has read to its end (position at the high watermark, and the batch did
-    not stop at its size limit, so nothing fetched is left) is handled up to the poll, less the
-    margin that covers messages produced while the fetch was on its way. Any other partition in the
-    batch is handled up to its last message's timestamp.
+    ``positions`` holds, for every partition the consumer owns, the next offset it will handle (the
+    committed offset on assignment, negative if none; this function moves it past ``batch``). A
+    partition read to its end (its position at the high watermark, and the batch did not stop at its
+    size limit, so nothing fetched is left) is handled up to the poll, less the margin that covers
+    messages produced while the fetch was on its way; that holds for a partition nobody has written
+    to since the consumer started, too. Any other partition in the batch is handled up to its last
+    message's timestamp.
     """
     margin = timedelta(seconds=settings.INBOX_PROGRESS_MARGIN_SECONDS)
-    last: dict[tuple[str, int], KafkaMessage] = {}
-    for message in batch:
-        if message.error() is None and message.topic() is not None:
-            last[(message.topic(), message.partition())] = message  # type: ignore[index]
     up_to: dict[tuple[str, int], datetime] = {}
-    for key, message in last.items():
+    for message in batch:
+        topic = message.topic()
+        if message.error() is not None or topic is None:
+            continue
+        key = (topic, message.partition() or 0)
+        positions[key] = (message.offset() or 0) + 1
         kind, millis = message.timestamp()
         if kind != TIMESTAMP_NOT_AVAILABLE:
             up_to[key] = datetime.fromtimestamp(millis / 1000, UTC)
     if full:
         return up_to
-    assigned = consumer.assignment()
-    for position in consumer.position(assigned) if assigned else []:
-        if position.offset < 0:
-            continue  # nothing fetched yet: no idea where the end is
-        _low, high = consumer.get_watermark_offsets(position, cached=True)
-        if high >= 0 and position.offset >= high:
-            up_to[(position.topic, position.partition)] = polled_at - margin
+    for (topic, partition), position in positions.items():
+        low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
+        if high < 0:
+            continue  # not fetched yet: where the end is, is unknown
+        if position >= high or (position < 0 and 0 <= low == high):  # at the end, or nothing ever there
+            up_to[(topic, partition)] = polled_at - margin
     return up_to
 
 
