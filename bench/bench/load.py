@@ -15,7 +15,8 @@ from pathlib import Path
 
 import requests
 
-from saga_common.tokens import CUSTOMER, DEV_SIGNING_KEY, mint_token
+from devstack.local_keys import jwt_signing_key
+from saga_common.tokens import CUSTOMER, mint_token
 
 MIX = (("approve", 0.8), ("decline", 0.1), ("ship-reject", 0.1))
 RICH, BROKE = "bench-rich", "bench-broke"
@@ -37,7 +38,7 @@ def body(kind: str) -> dict[str, object]:
 
 def main(url: str, rate: float, seconds: float, out: Path) -> None:
     tokens = {
-        c: f"Bearer {mint_token(DEV_SIGNING_KEY, c, [CUSTOMER], lifetime_seconds=3600)}"
+        c: f"Bearer {mint_token(jwt_signing_key(), c, [CUSTOMER], lifetime_seconds=3600)}"
         for c in (RICH, BROKE)
     }
     local = threading.local()

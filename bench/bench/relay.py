@@ -33,6 +33,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from devstack import postgres
 from devstack.broker import free_port, start_broker
+from devstack.local_keys import local_keys
 from devstack.services import REPO_ROOT, SERVICES
 
 RUN_DIR = REPO_ROOT / ".run"
@@ -113,7 +114,8 @@ def fresh_database(server_url: str) -> str:
 
 def _env(database_url: str, **extra: str) -> dict[str, str]:
     quiet = {"LOG_FORMAT": "plain", "LOG_LEVEL": "WARNING"}
-    return {**os.environ, "DATABASE_URL": database_url, **quiet, **extra}
+    # The worker runs without debug mode, where the development keys are refused: this checkout's.
+    return {**os.environ, **local_keys(), "DATABASE_URL": database_url, **quiet, **extra}
 
 
 def insert_rows(url: str, destination: str, count: int) -> tuple[list[str], float]:

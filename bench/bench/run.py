@@ -34,9 +34,10 @@ from bench.limits import kafka_round_trip_rate, pgbench_commits_per_second
 from bench.load import BROKE, RICH
 from devstack import postgres
 from devstack.broker import free_port
+from devstack.local_keys import jwt_signing_key
 from devstack.services import REPO_ROOT, SERVICES
 from devstack.stack import Stack, StackConfig
-from saga_common.tokens import DEV_SIGNING_KEY, OPERATOR, mint_token
+from saga_common.tokens import OPERATOR, mint_token
 
 RESULTS = REPO_ROOT / "bench" / "results"
 
@@ -236,7 +237,7 @@ def start_stack(run_dir: Path) -> Stack:
     stack.prepare()
     stack.start()
     stack.wait_ready()
-    operator = f"Bearer {mint_token(DEV_SIGNING_KEY, 'bench', [OPERATOR])}"
+    operator = f"Bearer {mint_token(jwt_signing_key(), 'bench', [OPERATOR])}"
     requests.post(
         f"{stack.url('payments')}/api/v1/accounts",
         json={"customer_id": RICH, "currency": "EUR", "credit_limit": "999999999.00"},

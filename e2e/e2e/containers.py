@@ -27,12 +27,13 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 from testcontainers.core.wait_strategies import LogMessageWaitStrategy
 
+from devstack.local_keys import local_keys
 from devstack.services import REPO_ROOT, SERVICES, Service
-from saga_common.tokens import DEV_SIGNING_KEY
 
 POSTGRES_PASSWORD = "e2e-only-password"
+# And this checkout's keys (devstack.local_keys), which SystemClient signs with: the images run
+# without debug mode, where the development keys are refused.
 CONTAINER_ENV = {
-    "JWT_SIGNING_KEY": DEV_SIGNING_KEY,
     "KAFKA_BOOTSTRAP_SERVERS": "broker:9092",
     "KAFKA_TOPIC_PARTITIONS": "3",
     "KAFKA_SESSION_TIMEOUT_MS": "6000",
@@ -140,7 +141,11 @@ class ContainerSystem:
 
     def service_container(self, service: Service, *command: str) -> DockerContainer:
         container = DockerContainer(self.images[service.name]).with_network(self.network)
-        env = {**CONTAINER_ENV, "DATABASE_URL": self.postgres_url(service.name, from_host=False)}
+        env = {
+            **CONTAINER_ENV,
+            **local_keys(),
+            "DATABASE_URL": self.postgres_url(service.name, from_host=False),
+        }
         for name, value in env.items():
             container = container.with_env(name, value)
         return container.with_command(list(command)) if command else container

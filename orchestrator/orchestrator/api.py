@@ -6,7 +6,6 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,6 +13,7 @@ from rest_framework.views import APIView
 from orchestrator.handlers import engine
 from saga_common.auth import IsOperator
 from saga_common.fields import QueryFilters, TextField, paginated
+from saga_common.pagination import PAGE_PARAMETERS, paginated_response
 from saga_common.sagas.definition import SagaState
 from saga_common.sagas.models import SagaEvent, SagaInstance, SagaStep
 
@@ -75,14 +75,15 @@ class SagaListApi(OperatorApi):
         state = serializers.ChoiceField(choices=[s.value for s in SagaState], required=False)
 
     @extend_schema(
-        parameters=[FilterSerializer], responses=paginated(SagaOutputSerializer, "PaginatedSagaList")
+        parameters=[FilterSerializer, *PAGE_PARAMETERS],
+        responses=paginated(SagaOutputSerializer, "PaginatedSagaList"),
     )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        paginator = LimitOffsetPagination()
-        page = paginator.paginate_queryset(_sagas().filter(**filters.validated_data), request, view=self)
-        return paginator.get_paginated_response(SagaOutputSerializer(page, many=True).data)
+        return paginated_response(
+            _sagas().filter(**filters.validated_data), request, self, SagaOutputSerializer
+        )
 
 
 class SagaDetailApi(OperatorApi):

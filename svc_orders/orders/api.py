@@ -6,7 +6,6 @@ from typing import Any
 from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +16,7 @@ from saga_common.api import DomainError, correlation_id_of
 from saga_common.auth import principal, visible_customer
 from saga_common.fields import CountField, PatternField, PriceField, QueryFilters, TextField, paginated
 from saga_common.money import to_money
+from saga_common.pagination import PAGE_PARAMETERS, paginated_response
 
 MAX_ORDER_TOTAL = to_money("999999999999.99")
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
@@ -79,15 +79,14 @@ class OrderListCreateApi(APIView):
         status = serializers.ChoiceField(choices=OrderStatus.choices, required=False)
 
     @extend_schema(
-        parameters=[FilterSerializer], responses=paginated(OrderOutputSerializer, "PaginatedOrderList")
+        parameters=[FilterSerializer, *PAGE_PARAMETERS],
+        responses=paginated(OrderOutputSerializer, "PaginatedOrderList"),
     )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        paginator = LimitOffsetPagination()
         orders = selectors.order_list(**filters.validated_data, visible_to=visible_customer(request))
-        page = paginator.paginate_queryset(orders, request, view=self)
-        return paginator.get_paginated_response(OrderOutputSerializer(page, many=True).data)
+        return paginated_response(orders, request, self, OrderOutputSerializer)
 
     @extend_schema(
         request=InputSerializer,

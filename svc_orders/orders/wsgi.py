@@ -1,6 +1,6 @@
 import os
 
-from django.core.wsgi import get_wsgi_application
+from saga_common.wsgi import checked_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orders.settings")
-application = get_wsgi_application()
+application = checked_wsgi_application()

@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django_outbox_pattern.models import Published
+from prometheus_client import REGISTRY, generate_latest
 from rest_framework.test import APIClient
 
 from orders.models import Order
@@ -38,7 +39,7 @@ BAD_TOKENS = {
         claims(), "another-key-of-the-recommended-length-32+", algorithm="HS256"
     ),
     "expired": jwt.encode(claims(exp=int(time.time()) - 5), KEY, algorithm="HS256"),
-    "alg none": jwt.encode(claims(), None, algorithm="none"),
+    "alg none": jwt.encode(claims(), "", algorithm="none"),  # "": no key (None does not type-check)
     "another algorithm": jwt.encode(claims(), KEY * 2, algorithm="HS512"),
     "a refresh token": jwt.encode(claims(token_type="refresh"), KEY, algorithm="HS256"),
     "no subject": jwt.encode({k: v for k, v in claims().items() if k != "sub"}, KEY, algorithm="HS256"),
@@ -173,8 +174,9 @@ def test_metrics_and_correlation_ids(api: APIClient, client_for: Any) -> None:
     (event,) = [Envelope.from_body(body) for body in Published.objects.values_list("body", flat=True)]
     assert event.correlation_id == "trace-me-1"  # the request's id travels with its messages
     assert place(api)["X-Correlation-ID"]  # one is made up when the caller sends none
-    metrics = client_for(None).get("/metrics")
-    text = metrics.content.decode()
-    assert metrics.status_code == 200
+    # What the metrics port serves (saga_common.gunicorn_conf); the public API port has no /metrics.
+    text = generate_latest(REGISTRY).decode()
     assert 'django_http_responses_total_by_status_total{status="201"}' in text
     assert "outbox_backlog_rows 2.0" in text
+    public = client_for(None).get("/metrics")
+    assert (public.status_code, public.json()) == (404, {"detail": "Not found."})

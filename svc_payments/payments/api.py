@@ -9,7 +9,8 @@ from rest_framework.views import APIView
 from payments import selectors, services
 from payments.models import Account, Payment
 from saga_common.auth import IsOperator, visible_customer
-from saga_common.fields import CreditLimitField, PatternField, QueryFilters, TextField
+from saga_common.fields import CreditLimitField, PatternField, QueryFilters, TextField, paginated
+from saga_common.pagination import PAGE_PARAMETERS, paginated_response
 
 
 class AccountOutputSerializer(serializers.ModelSerializer):
@@ -59,9 +60,12 @@ class PaymentListApi(APIView):
             model = Payment
             fields = ["id", "order_id", "amount", "currency", "status"]
 
-    @extend_schema(parameters=[FilterSerializer], responses=OutputSerializer(many=True))
+    @extend_schema(
+        parameters=[FilterSerializer, *PAGE_PARAMETERS],
+        responses=paginated(OutputSerializer, "PaginatedPaymentList"),
+    )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         payments = selectors.payment_list(**filters.validated_data, visible_to=visible_customer(request))
-        return Response(self.OutputSerializer(payments, many=True).data)
+        return paginated_response(payments, request, self, self.OutputSerializer)

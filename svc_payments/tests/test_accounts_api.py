@@ -83,16 +83,21 @@ def test_payments_are_listed_by_order(api: APIClient) -> None:
         order_id="o-1", customer_id="c-1", amount=Decimal("5.00"), currency="EUR"
     )
     listed = api.get("/api/v1/payments", {"order_id": "o-1"}).json()
-    assert listed == [
-        {
-            "id": str(payment.id),
-            "order_id": "o-1",
-            "amount": "5.00",
-            "currency": "EUR",
-            "status": "AUTHORIZED",
-        }
-    ]
-    assert api.get("/api/v1/payments", {"order_id": "o-2"}).json() == []
+    assert listed == {
+        "count": 1,
+        "next": None,
+        "previous": None,
+        "results": [
+            {
+                "id": str(payment.id),
+                "order_id": "o-1",
+                "amount": "5.00",
+                "currency": "EUR",
+                "status": "AUTHORIZED",
+            }
+        ],
+    }
+    assert api.get("/api/v1/payments", {"order_id": "o-2"}).json()["results"] == []
     assert api.get("/api/v1/payments").status_code == 400
 
 
@@ -106,5 +111,15 @@ def test_only_operators_open_accounts_and_customers_read_only_their_own(client_f
     assert customer.get("/api/v1/accounts/c-1").status_code == 200
     stranger = client_for("c-2")
     assert stranger.get("/api/v1/accounts/c-1").status_code == 404
-    assert stranger.get("/api/v1/payments", {"order_id": "o-1"}).json() == []
-    assert len(customer.get("/api/v1/payments", {"order_id": "o-1"}).json()) == 1
+    assert stranger.get("/api/v1/payments", {"order_id": "o-1"}).json()["count"] == 0
+    assert customer.get("/api/v1/payments", {"order_id": "o-1"}).json()["count"] == 1
+
+
+def test_payments_are_paged_like_every_list(api: APIClient) -> None:
+    open_account(api)
+    services.payment_authorize(order_id="o-1", customer_id="c-1", amount=Decimal("1.00"), currency="EUR")
+    first = api.get("/api/v1/payments", {"order_id": "o-1", "limit": "1"}).json()
+    assert (first["count"], len(first["results"]), first["next"]) == (1, 1, None)
+    past = api.get("/api/v1/payments", {"order_id": "o-1", "limit": "1", "offset": "1"}).json()
+    assert (past["results"], "order_id=o-1" in past["previous"]) == ([], True)
+    assert api.get("/api/v1/payments", {"order_id": "o-1", "limit": str(10**30)}).status_code == 400

@@ -7,7 +7,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from saga_common.auth import visible_customer
-from saga_common.fields import QueryFilters, TextField
+from saga_common.fields import QueryFilters, TextField, paginated
+from saga_common.pagination import PAGE_PARAMETERS, paginated_response
 from shipping import selectors
 from shipping.models import Shipment
 
@@ -21,13 +22,12 @@ class ShipmentListApi(APIView):
             model = Shipment
             fields = ["id", "order_id", "status", "country"]
 
-    @extend_schema(parameters=[FilterSerializer], responses=OutputSerializer(many=True))
+    @extend_schema(
+        parameters=[FilterSerializer, *PAGE_PARAMETERS],
+        responses=paginated(OutputSerializer, "PaginatedShipmentList"),
+    )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        return Response(
-            self.OutputSerializer(
-                selectors.shipment_list(**filters.validated_data, visible_to=visible_customer(request)),
-                many=True,
-            ).data
-        )
+        shipments = selectors.shipment_list(**filters.validated_data, visible_to=visible_customer(request))
+        return paginated_response(shipments, request, self, self.OutputSerializer)

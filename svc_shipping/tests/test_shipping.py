@@ -63,7 +63,9 @@ def test_a_cancel_before_its_schedule_makes_the_late_schedule_reject() -> None:
 
 def test_shipments_are_listed_by_order(api: APIClient) -> None:
     schedule("DE")
-    (listed,) = api.get("/api/v1/shipments", {"order_id": "o-1"}).json()
+    page = api.get("/api/v1/shipments", {"order_id": "o-1"}).json()
+    assert (page["count"], page["next"], page["previous"]) == (1, None, None)
+    (listed,) = page["results"]
     assert {k: listed[k] for k in ("order_id", "status", "country")} == {
         "order_id": "o-1",
         "status": "SCHEDULED",
@@ -76,7 +78,13 @@ def test_shipments_are_listed_by_order(api: APIClient) -> None:
 def test_customers_see_only_their_own_shipments(client_for: Any) -> None:
     schedule("DE", order_id="o-1", customer_id="c-1")
     schedule("DE", order_id="o-2", customer_id="c-2")
-    assert client_for("c-2").get("/api/v1/shipments", {"order_id": "o-1"}).json() == []
-    assert len(client_for("c-1").get("/api/v1/shipments", {"order_id": "o-1"}).json()) == 1
-    assert len(client_for("ops", operator=True).get("/api/v1/shipments", {"order_id": "o-2"}).json()) == 1
+    assert client_for("c-2").get("/api/v1/shipments", {"order_id": "o-1"}).json()["results"] == []
+    assert len(client_for("c-1").get("/api/v1/shipments", {"order_id": "o-1"}).json()["results"]) == 1
+    operator = client_for("ops", operator=True)
+    assert len(operator.get("/api/v1/shipments", {"order_id": "o-2"}).json()["results"]) == 1
     assert client_for(None).get("/api/v1/shipments", {"order_id": "o-1"}).status_code == 401
+
+
+def test_shipment_pages_refuse_a_limit_beyond_any_integer(api: APIClient) -> None:
+    response = api.get("/api/v1/shipments", {"order_id": "o-1", "limit": str(10**30)})
+    assert (response.status_code, "limit" in response.json()) == (400, True)

@@ -1,22 +1,38 @@
 """Who is calling: bearer tokens (JWT, validated by djangorestframework-simplejwt) and the two roles.
 
-Every service trusts the same signing key (``JWT_SIGNING_KEY``) and needs no user table: the token
-says who the caller is. A token's ``sub`` is the customer id (for customers) or the operator's name,
-and ``roles`` lists ``customer`` and/or ``operator``.
+The services need no user table: the token says who the caller is. A token's ``sub`` is the
+customer id (for customers) or the operator's name, and ``roles`` lists ``customer`` and/or
+``operator``.
 
 - Customers see and create only their own orders, accounts and payments; anything else is 404.
 - Operators see everything and alone may open accounts and push stuck sagas (retry/compensate).
 
-Tokens are signed with HS256 only; ``alg=none``, other algorithms, bad signatures, expired tokens and
-tokens of another type are refused with 401. ``manage.py issue_token`` mints one for local use
-(``saga_common.tokens``).
+Which tokens are valid depends on the settings (see ``token_backend``):
+
+- ``JWT_JWKS_URL`` set (any deployment with an identity provider): tokens signed with one of
+  ``JWT_ALGORITHMS`` (RS256, ES256) by a key the provider publishes there, for ``JWT_AUDIENCE``,
+  issued by ``JWT_ISSUER``, not expired. Nothing else, HS256 included: the public keys are no secret,
+  so a token "signed" with one as an HMAC key must not pass (each key is bound to its algorithm).
+- Otherwise (development, tests): HS256 tokens signed with the shared ``JWT_SIGNING_KEY``, which
+  ``manage.py issue_token`` mints (``saga_common.tokens``).
+
+Either way ``alg=none``, bad signatures, expired tokens and any other algorithm are a 401.
 """
 
-from typing import TYPE_CHECKING
+import functools
+from typing import TYPE_CHECKING, Any
 
+import jwt
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
+from rest_framework_simplejwt.backends import TokenBackend
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendExpiredToken
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import AccessToken
 
 if TYPE_CHECKING:  # DRF imports this module while loading its settings: no runtime import of views
     from rest_framework.views import APIView
@@ -55,6 +71,70 @@ class Principal:
 
 class BearerTokenAuthentication(JWTStatelessUserAuthentication):
     """``Authorization: Bearer <jwt>``; the one authentication class of every service."""
+
+
+class ProviderTokenBackend(TokenBackend):
+    """Verifies an identity provider's tokens with the keys its JWKS URL publishes (cached, and
+    fetched again for a key id it does not know yet, so the provider can rotate its keys)."""
+
+    def __init__(self, jwks_url: str, algorithms: list[str], audience: str, issuer: str, leeway: Any) -> None:
+        super().__init__(algorithms[0], audience=audience, issuer=issuer, leeway=leeway)
+        self.algorithms = algorithms
+        self.jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=5)
+
+    def decode(self, token: Any, verify: bool = True) -> dict[str, Any]:
+        try:
+            # A PyJWK is bound to its key's algorithm: a token naming another one is refused.
+            key = self.jwks.get_signing_key_from_jwt(token)
+            payload: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=self.algorithms,
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.get_leeway(),
+                options={"require": ["exp", "iss", "aud", "sub"], "verify_signature": verify},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise TokenBackendExpiredToken("Token is expired") from exc
+        except jwt.PyJWTError as exc:  # invalid tokens, unknown keys, and a provider out of reach
+            raise TokenBackendError("Token is invalid") from exc
+        return payload
+
+
+@functools.cache
+def token_backend() -> TokenBackend:
+    """The backend the settings choose: the identity provider's keys, or the shared HS256 key."""
+    if settings.JWT_JWKS_URL:
+        return ProviderTokenBackend(
+            settings.JWT_JWKS_URL,
+            list(settings.JWT_ALGORITHMS),
+            settings.JWT_AUDIENCE,
+            settings.JWT_ISSUER,
+            api_settings.LEEWAY,
+        )
+    return TokenBackend(api_settings.ALGORITHM, api_settings.SIGNING_KEY, leeway=api_settings.LEEWAY)
+
+
+@receiver(setting_changed)
+def _forget_token_backend(*, setting: str, **kwargs: Any) -> None:
+    if setting.startswith("JWT_") or setting == "SIMPLE_JWT":
+        token_backend.cache_clear()
+
+
+class BearerToken(AccessToken):
+    """The token every request carries (simplejwt's ``AUTH_TOKEN_CLASSES``), checked by
+    ``token_backend()``."""
+
+    def get_token_backend(self) -> TokenBackend:
+        return token_backend()
+
+    def verify(self) -> None:
+        if settings.JWT_JWKS_URL:
+            # The backend has checked signature, expiry, audience and issuer. A token type claim and
+            # a jti are simplejwt's conventions, which a provider's tokens need not follow.
+            return
+        super().verify()
 
 
 class IsCustomerOrOperator(BasePermission):

@@ -1,12 +1,26 @@
-"""Django system checks for settings that would silently break a guarantee."""
+"""Django system checks for settings that would silently break a guarantee.
+
+Checks tagged ``STARTUP`` also run when a web or worker process starts
+(``refuse_to_start_if_misconfigured``): gunicorn runs no system checks, and the key checks are
+deployment checks, which no command but ``check --deploy`` runs, so that a developer's other
+``manage.py`` commands keep working with the defaults.
+"""
 
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, register
+from django.core.checks import CheckMessage, Error, Tags, register, run_checks
+from django.core.exceptions import ImproperlyConfigured
+
+from saga_common.settings import DEV_SECRET_KEY
+from saga_common.tokens import DEV_SIGNING_KEY
+
+STARTUP = "saga_startup"
+# Keys of an identity provider are public: an HMAC algorithm would let anyone sign with them.
+PUBLIC_KEY_ALGORITHMS = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
 
 
-@register()
+@register(STARTUP)
 def inbox_outlives_topics(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """An inbox row pruned while its message can still be redelivered would let it apply twice."""
     if settings.INBOX_RETENTION_DAYS * 24 <= settings.KAFKA_TOPIC_RETENTION_HOURS:
@@ -19,3 +33,57 @@ def inbox_outlives_topics(app_configs: Any = None, **kwargs: Any) -> list[CheckM
             )
         ]
     return []
+
+
+@register(STARTUP, Tags.security, deploy=True)
+def no_development_keys(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The development keys are in this repository: with them anyone could mint an operator token."""
+    if settings.DEBUG:
+        return []
+    errors: list[CheckMessage] = []
+    # With an identity provider the shared key verifies nothing (HS256 tokens are refused).
+    if not settings.JWT_JWKS_URL and settings.SIMPLE_JWT["SIGNING_KEY"] == DEV_SIGNING_KEY:
+        errors.append(
+            Error(
+                "JWT_SIGNING_KEY is the development key, which anyone can read",
+                hint="set JWT_SIGNING_KEY (or JWT_JWKS_URL), or DJANGO_DEBUG=true on a developer machine",
+                id="saga_common.E002",
+            )
+        )
+    if settings.SECRET_KEY == DEV_SECRET_KEY:
+        errors.append(
+            Error(
+                "DJANGO_SECRET_KEY is the development key, which anyone can read",
+                hint="set DJANGO_SECRET_KEY, or DJANGO_DEBUG=true on a developer machine",
+                id="saga_common.E003",
+            )
+        )
+    return errors
+
+
+@register(STARTUP, Tags.security)
+def identity_provider_is_pinned(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """A provider signs tokens for many applications: without our audience and its issuer, a token
+    it issued for any of them would be accepted here."""
+    if not settings.JWT_JWKS_URL:
+        return []
+    problems = [name for name in ("JWT_ISSUER", "JWT_AUDIENCE") if not getattr(settings, name)]
+    weak = sorted(set(settings.JWT_ALGORITHMS) - PUBLIC_KEY_ALGORITHMS)
+    if not settings.JWT_ALGORITHMS or weak:
+        problems.append(f"JWT_ALGORITHMS (only {', '.join(sorted(PUBLIC_KEY_ALGORITHMS))}; not {weak})")
+    if not problems:
+        return []
+    return [
+        Error(
+            f"JWT_JWKS_URL is set, so these must be too: {'; '.join(problems)}",
+            id="saga_common.E004",
+        )
+    ]
+
+
+def refuse_to_start_if_misconfigured() -> None:
+    """Raise ImproperlyConfigured if a startup check fails (the web and the worker call it first)."""
+    messages = run_checks(tags=[STARTUP], include_deployment_checks=True)
+    errors = [message for message in messages if message.is_serious() and not message.is_silenced()]
+    if errors:
+        raise ImproperlyConfigured("refusing to start:\n" + "\n".join(str(error) for error in errors))

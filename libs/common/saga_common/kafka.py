@@ -73,6 +73,19 @@ def admin_client() -> AdminClient:
     return AdminClient(common_config())
 
 
+def new_topic(name: str, partitions: int) -> NewTopic:
+    """A topic as the settings describe it: its replication, and how long it keeps messages."""
+    config = {"retention.ms": str(settings.KAFKA_TOPIC_RETENTION_HOURS * 3600 * 1000)}
+    if settings.KAFKA_TOPIC_MIN_INSYNC_REPLICAS > 1:  # 1 is every broker's default
+        config["min.insync.replicas"] = str(settings.KAFKA_TOPIC_MIN_INSYNC_REPLICAS)
+    return NewTopic(
+        name,
+        num_partitions=partitions,
+        replication_factor=settings.KAFKA_TOPIC_REPLICATION_FACTOR,
+        config=config,
+    )
+
+
 def ensure_topics(names: list[str] | None = None, partitions: int | None = None) -> list[str]:
     """Create the topics that do not exist yet; return the names created."""
     names = names or all_topic_names()
@@ -81,10 +94,8 @@ def ensure_topics(names: list[str] | None = None, partitions: int | None = None)
     wanted = [n for n in names if n not in existing]
     if not wanted:
         return []
-    count = partitions or settings.KAFKA_TOPIC_PARTITIONS
-    retention = {"retention.ms": str(settings.KAFKA_TOPIC_RETENTION_HOURS * 3600 * 1000)}
     futures = admin.create_topics(
-        [NewTopic(n, num_partitions=count, replication_factor=1, config=retention) for n in wanted]
+        [new_topic(n, partitions or settings.KAFKA_TOPIC_PARTITIONS) for n in wanted]
     )
     for name, future in futures.items():
         try:

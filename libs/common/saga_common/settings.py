@@ -13,8 +13,11 @@ from saga_common.tokens import DEV_SIGNING_KEY
 
 env = environ.Env()
 
+# The default key is public (it is in this file): outside debug mode the services refuse to start
+# with it (system check saga_common.E003), as with the development JWT key (E002).
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me-in-any-deployment"
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-only-insecure-secret-key-change-me-in-any-deployment")
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=DEV_SECRET_KEY)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["*"])
 USE_TZ = True
 TIME_ZONE = "UTC"
@@ -45,25 +48,33 @@ TEMPLATES: list[dict[str, Any]] = []
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["saga_common.parsers.JSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["saga_common.auth.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["saga_common.auth.IsCustomerOrOperator"],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "saga_common.api.exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
-    "PAGE_SIZE": 50,
+    "DEFAULT_PAGINATION_CLASS": "saga_common.pagination.Pagination",
+    "PAGE_SIZE": 50,  # saga_common.pagination.DEFAULT_LIMIT; its MAX_LIMIT caps ?limit=
 }
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_MAX_BODY_BYTES", default=256 * 1024)
 
-# Bearer tokens (saga_common.auth): every service shares the key; HS256 only, so alg=none is refused.
+# Bearer tokens (saga_common.auth). With JWT_JWKS_URL, only an identity provider's tokens count:
+# signed with one of JWT_ALGORITHMS by a key its JWKS publishes, for JWT_AUDIENCE, from JWT_ISSUER.
+# Without it (development, tests), HS256 tokens signed with JWT_SIGNING_KEY, shared by every service.
+JWT_JWKS_URL = env.str("JWT_JWKS_URL", default="")
+JWT_ISSUER = env.str("JWT_ISSUER", default="")
+JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="")
+JWT_ALGORITHMS = env.list("JWT_ALGORITHMS", default=["RS256", "ES256"])
 SIMPLE_JWT = {
     "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=DEV_SIGNING_KEY),
     "ALGORITHM": "HS256",
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_CLAIM": "sub",
     "TOKEN_USER_CLASS": "saga_common.auth.Principal",
-    "LEEWAY": 0,
+    "AUTH_TOKEN_CLASSES": ("saga_common.auth.BearerToken",),
+    # Seconds of clock difference forgiven on exp/iat: a provider's clock is not ours.
+    "LEEWAY": env.int("JWT_LEEWAY_SECONDS", default=0),
 }
 
 
@@ -79,6 +90,10 @@ def database(default_name: str) -> dict[str, Any]:
 KAFKA_BOOTSTRAP_SERVERS = env.str("KAFKA_BOOTSTRAP_SERVERS", default="127.0.0.1:9092")
 KAFKA_TOPIC_PREFIX = env.str("KAFKA_TOPIC_PREFIX", default="")
 KAFKA_TOPIC_PARTITIONS = env.int("KAFKA_TOPIC_PARTITIONS", default=3)
+# What create_topics asks for. A cluster wants 3 and 2: a write is then acknowledged (acks=all) once
+# two replicas have it, so losing one broker loses no message. 1 and 1 suit a single local broker.
+KAFKA_TOPIC_REPLICATION_FACTOR = env.int("KAFKA_TOPIC_REPLICATION_FACTOR", default=1)
+KAFKA_TOPIC_MIN_INSYNC_REPLICAS = env.int("KAFKA_TOPIC_MIN_INSYNC_REPLICAS", default=1)
 # The broker holds JoinGroup for about half the session timeout: keep it short locally.
 KAFKA_SESSION_TIMEOUT_MS = env.int("KAFKA_SESSION_TIMEOUT_MS", default=6000)
 KAFKA_HEARTBEAT_INTERVAL_MS = env.int("KAFKA_HEARTBEAT_INTERVAL_MS", default=1000)
@@ -120,7 +135,8 @@ SAGA_STEP_MAX_WAIT_SECONDS = env.float("SAGA_STEP_MAX_WAIT_SECONDS", default=120
 WORKER_HEARTBEAT_FILE = env.str("WORKER_HEARTBEAT_FILE", default="")
 # django-prometheus would query the database for unapplied migrations whenever any command starts.
 PROMETHEUS_EXPORT_MIGRATIONS = False
-# The worker's own Prometheus endpoint (the web serves /metrics); 0: none.
+# The process's Prometheus endpoint, apart from the public API: the worker's, and the web's when
+# gunicorn runs with saga_common.gunicorn_conf (one worker process). 0: none.
 METRICS_PORT = env.int("METRICS_PORT", default=0)
 # Development only (Tilt): restart the worker when its code changes.
 WORKER_AUTORELOAD = env.bool("WORKER_AUTORELOAD", default=False)

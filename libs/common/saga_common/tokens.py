@@ -1,5 +1,6 @@
-"""Mint bearer tokens (what an identity provider would issue). Pure PyJWT, importable without Django,
-so tools and end-to-end tests can create the tokens the services accept."""
+"""Mint bearer tokens, HS256 with the shared key: what the services accept when no identity provider
+is configured (``JWT_JWKS_URL`` unset). Pure PyJWT, importable without Django, so tools and
+end-to-end tests can create them."""
 
 import time
 import uuid
@@ -11,7 +12,8 @@ import jwt
 CUSTOMER, OPERATOR = "customer", "operator"
 ROLES = (CUSTOMER, OPERATOR)
 ALGORITHM = "HS256"
-# The services' default key (settings: JWT_SIGNING_KEY). Any real deployment sets its own.
+# The services' default key (settings: JWT_SIGNING_KEY). Outside debug mode they refuse to start with
+# it (system check saga_common.E002): any real deployment sets its own, or uses a provider.
 DEV_SIGNING_KEY = "dev-only-jwt-signing-key-change-me-in-any-deployment"
 
 

@@ -1,7 +1,10 @@
-"""URL patterns every service mounts: health checks and the OpenAPI schema."""
+"""URL patterns every service mounts: health checks and the OpenAPI schema.
+
+Metrics are not among them: they are served on a port of their own (``METRICS_PORT``, see
+``saga_common.gunicorn_conf``), which the public never reaches.
+"""
 
 from django.urls import path
-from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import AllowAny
 
@@ -10,7 +13,6 @@ from saga_common.health import LiveView, ReadyView
 common_urlpatterns = [
     path("healthz/live", LiveView.as_view(), name="healthz-live"),
     path("healthz/ready", ReadyView.as_view(), name="healthz-ready"),
-    path("metrics", ExportToDjangoView, name="prometheus-metrics"),
     path(
         "api/schema/",
         SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[AllowAny]),

@@ -11,6 +11,7 @@ from types import FrameType
 
 from devstack import postgres
 from devstack.broker import broker_answers, free_port, start_broker
+from devstack.local_keys import LOCAL_ENV_FILE
 from devstack.services import REPO_ROOT, SERVICES
 from devstack.stack import Stack, StackConfig
 
@@ -85,6 +86,10 @@ def up() -> int:
             "ready in %.1fs: %s",
             time.monotonic() - started,
             ", ".join(f"{s.name} {stack.url(s.name)}" for s in SERVICES),
+        )
+        logging.info(
+            "tokens the services accept: set -a; . %s; set +a, then manage.py issue_token",
+            LOCAL_ENV_FILE.relative_to(REPO_ROOT),
         )
         logging.info("Ctrl-C (or 'make down') stops everything")
         while not stopping:

@@ -13,6 +13,7 @@ import requests
 
 from devstack import postgres
 from devstack.broker import broker_answers, free_port, start_broker
+from devstack.local_keys import local_keys
 from devstack.processes import ProcessGroup
 from devstack.services import REPO_ROOT, SERVICES, Service
 
@@ -32,6 +33,9 @@ class StackConfig:
     web_threads: int = 4
     run_dir: Path = REPO_ROOT / ".run"
     extra_env: dict[str, str] = field(default_factory=dict)
+    # JWT_SIGNING_KEY and DJANGO_SECRET_KEY: the processes run without debug mode, where the
+    # development keys are refused, so they get this checkout's (devstack.local_keys).
+    keys: dict[str, str] = field(default_factory=local_keys)
 
     def database_name(self, service: Service) -> str:
         return f"{self.database_prefix}{service.name}"
@@ -51,7 +55,7 @@ class Stack:
         self.config = config or StackConfig()
         self.processes = ProcessGroup(echo=echo, log_dir=self.config.run_dir / "logs")
         self._broker: subprocess.Popen[bytes] | None = None
-        self.metrics_ports: dict[str, int] = {}  # worker name -> its Prometheus port
+        self.metrics_ports: dict[str, int] = {}  # process name -> its Prometheus port
 
     # --- preparation -------------------------------------------------------------------------
 
@@ -88,6 +92,7 @@ class Stack:
     def env(self, service: Service) -> dict[str, str]:
         return {
             **os.environ,
+            **self.config.keys,
             "DATABASE_URL": self.config.database_url(service),
             "KAFKA_BOOTSTRAP_SERVERS": self.config.kafka_bootstrap,
             "KAFKA_TOPIC_PREFIX": self.config.topic_prefix,
@@ -104,14 +109,23 @@ class Stack:
             self.start_worker(service)
 
     def start_web(self, service: Service) -> None:
+        """gunicorn, as the images run it (saga_common.gunicorn_conf). Its metrics get a port of their
+        own if it runs one worker process; with more, none (each would count only its requests)."""
+        name = f"{service.name}-web"
         port = self.config.ports[service.name]
+        env = {**self.env(service), "METRICS_PORT": "0"}
+        if self.config.web_workers == 1:
+            self.metrics_ports[name] = free_port()
+            env["METRICS_PORT"] = str(self.metrics_ports[name])
         self.processes.start(
-            f"{service.name}-web",
+            name,
             [
                 sys.executable,
                 "-m",
                 "gunicorn",
                 f"{service.package}.wsgi",
+                "--config",
+                "python:saga_common.gunicorn_conf",
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--workers",
@@ -126,15 +140,23 @@ class Stack:
                 "--access-logformat",
                 "%(m)s %(U)s%(q)s %(s)s %(M)sms",
             ],
-            env=self.env(service),
+            env=env,
             cwd=service.directory,
         )
 
     def start_worker(
-        self, service: Service, *, extra_env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+        self,
+        service: Service,
+        *,
+        extra_env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
+        instance: str = "",
     ) -> None:
-        """Start the service's worker (relay, consumer, housekeeping); ``args`` e.g. ("--only", "relay")."""
-        name = f"{service.name}-worker" + (f"-{args[-1]}" if args else "")
+        """Start the service's worker (relay, consumer, housekeeping); ``args`` e.g. ("--only", "relay");
+        ``instance`` names a further worker of the same service (its own consumer group member)."""
+        name = (
+            f"{service.name}-worker" + (f"-{args[-1]}" if args else "") + (f"-{instance}" if instance else "")
+        )
         self.metrics_ports[name] = free_port()
         self.processes.start(
             name,

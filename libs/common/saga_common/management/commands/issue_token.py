@@ -18,6 +18,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["lifetime"] <= 0:
             raise CommandError("--lifetime must be positive")
+        if settings.JWT_JWKS_URL:
+            raise CommandError("JWT_JWKS_URL is set: only the identity provider's tokens are accepted")
         roles = [OPERATOR] if options["operator"] else [CUSTOMER]
         self.stdout.write(
             mint_token(

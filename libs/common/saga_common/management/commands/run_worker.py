@@ -2,9 +2,11 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import autoreload
 
+from saga_common.checks import refuse_to_start_if_misconfigured
 from saga_common.worker import run_worker
 
 LOOPS = ("relay", "consumer", "housekeeping")
@@ -17,6 +19,11 @@ class Command(BaseCommand):
         parser.add_argument("--only", choices=LOOPS, help="run just one of the loops")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # The command's own checks leave out deployment checks, such as the development keys'.
+        try:
+            refuse_to_start_if_misconfigured()
+        except ImproperlyConfigured as misconfigured:
+            raise CommandError(str(misconfigured)) from None  # the message, without a traceback
         only = options["only"]
         loops = {loop: only in (None, loop) for loop in LOOPS}
         if settings.WORKER_AUTORELOAD:  # development: restart on code changes, as runserver does
