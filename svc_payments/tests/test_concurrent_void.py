@@ -4,6 +4,7 @@ import threading
 import time
 import uuid
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import connection, connections
@@ -15,11 +16,12 @@ from payments.selectors import held_by_payments
 pytestmark = pytest.mark.django_db(transaction=True)  # the racing transactions must really commit
 
 
-def _waiting_backends(cursor: object) -> int:
-    cursor.execute(  # type: ignore[attr-defined]
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+def _waiting_backends(cursor: Any) -> int:
+    cursor.execute(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
     )
-    return int(cursor.fetchone()[0])  # type: ignore[attr-defined]
+    return int(cursor.fetchone()[0])
 
 
 def test_two_voids_waiting_on_an_authorization_release_its_hold_once() -> None:

@@ -13,7 +13,14 @@ from saga_common.contracts import PAYMENTS_COMMANDS, AuthorizePayment
 from saga_common.envelope import Envelope
 from saga_common.inbox import InboxConsumer
 from saga_common.kafka import dlq_name, topic_name
-from saga_common.testing.kafka import committed_offset, headers_of, kafka_value, produce, read_topic, run_until
+from saga_common.testing.kafka import (
+    committed_offset,
+    headers_of,
+    kafka_value,
+    produce,
+    read_topic,
+    run_until,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -159,7 +159,8 @@ def test_operator_action_in_every_state(
         assert list(d.state().steps.values_list("status", "attempts")) == steps_before
         assert d.state().state == state
     else:
-        command, state_after = expected  # type: ignore[misc]
+        assert isinstance(expected, tuple)
+        command, state_after = expected
         assert d.sent() == [*sent_before, command]
         assert d.state().state == state_after
 
