@@ -53,9 +53,10 @@ bench: bootstrap ## benchmarks on the local stack (minutes): throughput and late
 CHAOS_ORDERS ?= 2000
 CHAOS_RATE ?= 15
 CHAOS_SEED ?= 1
-chaos: bootstrap ## the long chaos run: every fault kind at every crash point under load, then the invariant checker
+CHAOS_PROFILE ?= default
+chaos: bootstrap ## the long chaos run (CHAOS_PROFILE=default or give-up) under load, then the invariant checker
 	@$(RUN) python -m e2e.chaos --orders $(CHAOS_ORDERS) --rate $(CHAOS_RATE) --seed $(CHAOS_SEED) \
-	  --json .run/chaos/report.json
+	  --profile $(CHAOS_PROFILE) --json .run/chaos/report.json
 
 lint: bootstrap ## ruff (lint + format check), mypy (code and tests), and a check that every model change has its migration
 	@$(RUN) ruff check .

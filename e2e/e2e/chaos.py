@@ -1,9 +1,10 @@
 """The chaos suite: real processes under a steady load of orders, faults on a seeded schedule, then
 heal, wait for quiescence, and check every invariant.
 
-    python -m e2e.chaos --orders 2000 --rate 20 --seed 1     (make chaos)
+    python -m e2e.chaos --orders 2000 --rate 15 --seed 1 [--profile give-up]     (make chaos)
 
-Exits 0 only if no invariant is violated and every scheduled fault fired.
+Exits 0 only if no invariant is violated and every scheduled fault fired. The profiles (which faults,
+which settings) are in ``e2e.profiles``.
 """
 
 import argparse
@@ -15,36 +16,30 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from devstack import postgres
 from devstack.broker import free_port
 from devstack.services import REPO_ROOT, SERVICES
 from devstack.stack import Stack, StackConfig
-from e2e.checker import Report, check_system
+from e2e.checker import Report, check_late_commands, check_system, walked_paths
 from e2e.client import SystemClient
-from e2e.faults import (
-    ChaosContext,
-    Crash,
-    DropConnections,
-    Duplicate,
-    Fault,
-    Kill,
-    PauseBroker,
-    Poison,
-    StaleReplies,
-)
+from e2e.faults import ChaosContext
 from e2e.load import OrderLoad
-from saga_common.faults import CRASH_POINTS
+from e2e.operators import OperatorActions
+from e2e.profiles import PROFILES, Profile
 
-# Short enough that a broker pause outlasts it (the relay then retries what timed out), and saga
-# steps that retry within the run; generous enough that no step is given up during a fault.
-CHAOS_ENV = {
-    "KAFKA_DELIVERY_TIMEOUT_MS": "4000",
-    "SAGA_STEP_TIMEOUT_SECONDS": "5",
-    "SAGA_STEP_MAX_ATTEMPTS": "8",
-    "SAGA_STEP_MAX_WAIT_SECONDS": "30",
-    "SAGA_DEADLINE_SWEEP_SECONDS": "0.5",
+# Which participant answers each step: a give-up on a step is excused only while a fault had that
+# participant's worker stopped.
+STEP_PARTICIPANTS = {
+    "authorize_payment": "payments",
+    "void_payment": "payments",
+    "capture_payment": "payments",
+    "schedule_shipment": "shipping",
+    "cancel_shipment": "shipping",
+    "approve_order": "orders",
+    "reject_order": "orders",
 }
 
 
@@ -54,41 +49,16 @@ class ChaosSettings:
     rate: float = 20.0
     seed: int = 1
     full: bool = False  # every crash point in every service (the long run) or one of each kind
+    profile: str = "default"
     quiesce_timeout: float = 300.0
     run_dir: Path = REPO_ROOT / ".run" / "chaos"
-
-
-def schedule(settings: ChaosSettings) -> list[Fault]:
-    """The faults, in a seeded order: every kind at least once."""
-    rng = random.Random(settings.seed)
-    names = [s.name for s in SERVICES]
-    if settings.full:
-        crashes: list[Fault] = [Crash(n, p, rng.randint(1, 8)) for n in names for p in CRASH_POINTS]
-        kills: list[Fault] = [*(Kill(f"{n}-worker") for n in names), Kill("orders-web")]
-        drops: list[Fault] = [DropConnections(n) for n in names]
-    else:
-        crashes = [
-            Crash(n, p, rng.randint(1, 5)) for n, p in zip(rng.sample(names, 3), CRASH_POINTS, strict=True)
-        ]
-        kills = [Kill(f"{rng.choice(names)}-worker"), Kill("orders-web")]
-        drops = [DropConnections(rng.choice(names))]
-    others: list[Fault] = [
-        PauseBroker(seconds=6.0),
-        Duplicate("payments.commands", 20),
-        Duplicate("orchestrator.replies", 20),
-        StaleReplies(20),
-        Poison("payments.commands", 3),
-        Poison("orchestrator.replies", 2),
-    ]
-    faults = crashes + kills + drops + others
-    rng.shuffle(faults)
-    return faults
 
 
 class ChaosRun:
     def __init__(self, settings: ChaosSettings, bootstrap: str | None = None) -> None:
         self.settings = settings
         settings.run_dir.mkdir(parents=True, exist_ok=True)
+        self.profile: Profile = PROFILES[settings.profile]
         run_id = uuid.uuid4().hex[:8]
         self.config = StackConfig(
             # Its own broker (unless given one): the broker is one of the things paused.
@@ -98,7 +68,7 @@ class ChaosRun:
             ports={s.name: free_port() for s in SERVICES},
             web_workers=1,
             run_dir=settings.run_dir,
-            extra_env=CHAOS_ENV,
+            extra_env=self.profile.env,
         )
         self.stack = Stack(self.config, echo=False)
         self.fault_log = settings.run_dir / f"faults-{run_id}.log"
@@ -111,6 +81,8 @@ class ChaosRun:
             self.stack.prepare()
             self.stack.start()
             self.stack.start_worker(SERVICES[0], args=("--only", "relay"))  # a second, standby relay
+            for number in range(2, self.profile.orchestrator_workers + 1):
+                self.stack.start_worker(SERVICES[-1], instance=str(number))
             self.stack.wait_ready()
             return self._run_loaded(log)
         finally:
@@ -123,12 +95,16 @@ class ChaosRun:
         )
         load.prepare()
         context = ChaosContext(self.stack, self.fault_log)
-        faults = schedule(self.settings)
+        operators = OperatorActions(client, seed=self.settings.seed) if self.profile.operators else None
+        faults = self.profile.schedule(random.Random(self.settings.seed), self.settings.full)
         fired: dict[str, list[int]] = {}
         stop = threading.Event()
-        load_thread = threading.Thread(target=load.run, args=(stop,), name="load")
+        threads = [threading.Thread(target=load.run, args=(stop,), name="load")]
+        if operators is not None:
+            threads.append(threading.Thread(target=operators.run, args=(stop,), name="operators"))
         started = time.monotonic()
-        load_thread.start()
+        for thread in threads:
+            thread.start()
         # Spread the faults over the load (which must outlast them: a crash point needs traffic).
         duration = self.settings.orders / self.settings.rate
         first, last = 5.0, duration * 0.85
@@ -143,10 +119,11 @@ class ChaosRun:
         while load.offered < self.settings.orders:
             time.sleep(0.1)
         stop.set()
-        load_thread.join()
+        for thread in threads:
+            thread.join()
         acknowledged = len(load.result.acknowledged)
         log(f"{time.monotonic() - started:6.1f}s  load done: {acknowledged} orders acknowledged")
-        self._wait_quiescent(log)
+        self._wait_quiescent(log, operators)
         log(f"{time.monotonic() - started:6.1f}s  quiescent; checking")
         report = check_system(
             self.config.database_urls(),
@@ -154,13 +131,34 @@ class ChaosRun:
             self.config.topic_prefix,
             load.result,
             context.poison_sent,
+            excused=self._excused(context),
         )
         report.faults = fired
         report.absorbed = _duplicates_absorbed(self.config.run_dir / "logs")
+        report.paths = walked_paths(self.config.database_urls()["orchestrator"])
+        if context.late_commands:
+            report.violations += check_late_commands(
+                self.config.kafka_bootstrap, self.config.topic_prefix, context.late_commands, report
+            )
+        if operators is not None:
+            report.operators = dict(operators.outcomes)
+            report.violations += operators.violations
         return report
 
-    def _wait_quiescent(self, log: Callable[[str], None]) -> None:
-        """Every process running, every saga ended, every outbox published, or the timeout."""
+    def _excused(self, context: ChaosContext) -> Callable[[str, datetime], bool]:
+        """A give-up on ``step`` at ``at`` is the fault's doing if the step's participant was stopped
+        from before ``at`` until at most the give-up time (plus slack for the sweep) before it."""
+        slack = timedelta(seconds=self.profile.give_up_after + 5.0)
+
+        def excused(step: str, at: datetime) -> bool:
+            service = STEP_PARTICIPANTS.get(step)
+            return any(s == service and begun <= at <= ended + slack for s, begun, ended in context.stopped)
+
+        return excused
+
+    def _wait_quiescent(self, log: Callable[[str], None], operators: OperatorActions | None) -> None:
+        """Every process running, every saga ended, every outbox published, or the timeout. With
+        operators, a FAILED saga is retried (as an operator ends an incident) until none is left."""
         from e2e.invariants import snapshot
 
         for process in list(self.stack.processes.processes.values()):
@@ -173,14 +171,17 @@ class ChaosRun:
                 elif role == "worker-relay":
                     self.stack.start_worker(service, args=("--only", "relay"))
                 else:
-                    self.stack.start_worker(service)
+                    self.stack.start_worker(service, instance=role.removeprefix("worker").lstrip("-"))
         urls = self.config.database_urls()
         deadline = time.monotonic() + self.settings.quiesce_timeout
         while time.monotonic() < deadline:
             state = snapshot(urls)
             running = sum(s["state"] in ("RUNNING", "COMPENSATING") for s in state.sagas)
+            failed = sum(s["state"] == "FAILED" for s in state.sagas)
             pending = sum(o["status"] == "PENDING" for o in state.orders)
-            if not running and not pending and not any(state.unpublished.values()):
+            if failed and operators is not None:
+                log(f"operator retries {operators.heal()} FAILED sagas")
+            elif not running and not pending and not any(state.unpublished.values()):
                 return
             time.sleep(1.0)
         log("quiescence timed out; checking anyway")
@@ -206,9 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=20.0, help="orders offered per second")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--short", action="store_true", help="one fault of each kind instead of all of them")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="default")
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args(argv)
-    settings = ChaosSettings(orders=args.orders, rate=args.rate, seed=args.seed, full=not args.short)
+    settings = ChaosSettings(
+        orders=args.orders, rate=args.rate, seed=args.seed, full=not args.short, profile=args.profile
+    )
     report = ChaosRun(settings).run(lambda line: print(line, flush=True))
     print(report.table())
     if args.json:

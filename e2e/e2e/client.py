@@ -1,6 +1,5 @@
 """A small client of the system's public REST API, as a user's code would drive it."""
 
-import os
 import time
 from typing import Any
 
@@ -8,7 +7,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from saga_common.tokens import CUSTOMER, DEV_SIGNING_KEY, OPERATOR, mint_token
+from devstack.local_keys import jwt_signing_key
+from saga_common.tokens import CUSTOMER, OPERATOR, mint_token
 
 TERMINAL = {"APPROVED", "REJECTED"}
 SAGA_ENDED = {"COMPLETED", "COMPENSATED", "FAILED"}
@@ -16,11 +16,11 @@ SAGA_ENDED = {"COMPLETED", "COMPENSATED", "FAILED"}
 
 class SystemClient:
     """Places orders as the customer they are for; everything else (accounts, reads, sagas) as an
-    operator. Tokens are signed with ``JWT_SIGNING_KEY``, as the services expect."""
+    operator. Tokens are signed with the key devstack gives the services (``JWT_SIGNING_KEY``)."""
 
     def __init__(self, urls: dict[str, str], signing_key: str | None = None) -> None:
         self.urls = urls
-        self.signing_key = signing_key or os.environ.get("JWT_SIGNING_KEY", DEV_SIGNING_KEY)
+        self.signing_key = signing_key or jwt_signing_key()
         self.http = requests.Session()
         self.http.headers["Authorization"] = self.bearer("ops", OPERATOR)
         # A server may close an idle keep-alive connection just as it is reused (gunicorn's keep-alive
@@ -88,14 +88,30 @@ class SystemClient:
             time.sleep(0.1)
 
     def payments(self, order_id: str) -> list[dict[str, Any]]:
-        return self._get("payments", "/api/v1/payments", order_id=order_id)
+        """The order's payment, if any, as a list (one per order: the first page holds it)."""
+        page: dict[str, Any] = self._get("payments", "/api/v1/payments", order_id=order_id)
+        results: list[dict[str, Any]] = page["results"]
+        return results
 
     def shipments(self, order_id: str) -> list[dict[str, Any]]:
-        return self._get("shipping", "/api/v1/shipments", order_id=order_id)
+        page: dict[str, Any] = self._get("shipping", "/api/v1/shipments", order_id=order_id)
+        results: list[dict[str, Any]] = page["results"]
+        return results
 
     def saga_of(self, order_id: str) -> dict[str, Any]:
         (saga,) = self._get("orchestrator", "/api/v1/sagas", order_id=order_id)["results"]
         return saga
+
+    def sagas(self, *, state: str, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest sagas in ``state`` (one page)."""
+        page: dict[str, Any] = self._get("orchestrator", "/api/v1/sagas", state=state, limit=str(limit))
+        results: list[dict[str, Any]] = page["results"]
+        return results
+
+    def saga_action(self, saga_id: str, action: str) -> tuple[int, dict[str, Any]]:
+        """An operator's ``retry`` or ``compensate``; return the status and the JSON body (saga or reason)."""
+        response = self.http.post(f"{self.urls['orchestrator']}/api/v1/sagas/{saga_id}/{action}", timeout=10)
+        return response.status_code, response.json()
 
     def _get(self, service: str, path: str, **params: str) -> Any:
         response = self.http.get(f"{self.urls[service]}{path}", params=params, timeout=10)

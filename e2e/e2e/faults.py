@@ -6,15 +6,22 @@
 - ``PauseBroker``: SIGSTOP the broker for longer than the producers' delivery timeout, then SIGCONT.
 - ``DropConnections``: pg_terminate_backend every connection to one service's database.
 - ``Duplicate``: re-deliver recent messages of a topic byte for byte (same ids: the inbox drops them).
-- ``StaleReplies``: re-send old replies under new ids, so they reach the saga engine out of order.
+- ``StaleReplies``: re-send old replies, drawn from the whole history, under new ids, so they reach
+  the saga engine out of order.
 - ``Poison``: messages that cannot be parsed; they must end in the topic's DLQ, and only they.
+- ``StopWorker``: SIGSTOP a worker for longer than a step's attempts allow, so sagas give up on it.
+- ``LateCommands``: re-send commands of sagas that were compensated, under new ids, as a replayed
+  dead letter would arrive: the participants' tombstones must refuse them.
 """
 
+import json
 import os
+import random
 import signal
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -30,6 +37,9 @@ class ChaosContext:
     stack: Stack
     fault_log: Path
     poison_sent: list[RawMessage] = field(default_factory=list)
+    # (service, from, to): when a fault had a service's worker stopped (wall clock, UTC)
+    stopped: list[tuple[str, datetime, datetime]] = field(default_factory=list)
+    late_commands: list[str] = field(default_factory=list)  # ids of the commands re-sent late
 
     @property
     def bootstrap(self) -> str:
@@ -177,15 +187,71 @@ class Duplicate:
 @dataclass
 class StaleReplies:
     count: int
+    seed: int = 0
     kind: str = "out-of-order replies"
 
     def describe(self) -> str:
-        return f"re-send {self.count} old replies under new ids"
+        return f"re-send {self.count} old replies, drawn from the whole history, under new ids"
 
     def inject(self, context: ChaosContext) -> bool:
         replies = read_all(context.bootstrap, context.topic("orchestrator.replies"), idle=1.0, limit=10.0)
-        stale = [_with_new_id(m) for m in replies[: self.count]]
+        drawn = random.Random(self.seed).sample(replies, min(self.count, len(replies)))
+        stale = [_with_new_id(m) for m in drawn]
         return bool(stale) and produce(context.bootstrap, stale) == len(stale)
+
+
+@dataclass
+class StopWorker:
+    process: str  # e.g. "payments-worker"
+    seconds: float
+    kind: str = "worker stopped"
+
+    def describe(self) -> str:
+        return f"SIGSTOP {self.process} for {self.seconds:.0f}s (longer than a step's attempts)"
+
+    def inject(self, context: ChaosContext) -> bool:
+        pid = context.stack.processes.processes[self.process].popen.pid
+        os.killpg(pid, signal.SIGSTOP)
+        started = datetime.now(UTC)
+        try:
+            time.sleep(0.2)
+            stopped = Path(f"/proc/{pid}/stat").read_text().split()[2] == "T"
+            time.sleep(self.seconds)
+        finally:
+            os.killpg(pid, signal.SIGCONT)
+            context.stopped.append((self.process.partition("-")[0], started, datetime.now(UTC)))
+        return stopped
+
+
+# The commands a compensated saga may receive late, and the compensation that must make them refused.
+_LATE = {
+    "payments.commands": ("AuthorizePayment", "VoidPayment"),
+    "shipping.commands": ("ScheduleShipment", "CancelShipment"),
+}
+
+
+@dataclass
+class LateCommands:
+    count: int
+    seed: int = 0
+    kind: str = "late commands"
+
+    def describe(self) -> str:
+        return f"re-send {self.count} commands of compensated sagas under new ids"
+
+    def inject(self, context: ChaosContext) -> bool:
+        late: list[RawMessage] = []
+        for topic, (command, compensation) in _LATE.items():
+            messages = read_all(context.bootstrap, context.topic(topic), idle=1.0, limit=10.0)
+            undone = {_order_of(m) for m in messages if m.header("type") == compensation}
+            late += [m for m in messages if m.header("type") == command and _order_of(m) in undone]
+        drawn = [_with_new_id(m) for m in random.Random(self.seed).sample(late, min(self.count, len(late)))]
+        context.late_commands += [str(json.loads(m.value)["id"]) for m in drawn]
+        return bool(drawn) and produce(context.bootstrap, drawn) == len(drawn)
+
+
+def _order_of(message: RawMessage) -> str:
+    return message.key.decode() if message.key else ""
 
 
 @dataclass
@@ -208,8 +274,6 @@ class Poison:
 
 
 def _with_new_id(message: RawMessage) -> RawMessage:
-    import json
-
     body = json.loads(message.value)
     body["id"] = str(uuid.uuid4())
     headers: Headers = [(k, body["id"].encode() if k == "id" else v) for k, v in message.headers]

@@ -1,11 +1,19 @@
-"""A short chaos run inside `make test`: one fault of each kind under load, then every invariant.
+"""Short chaos runs inside `make test`: each profile's faults under load, then every invariant.
 
-The long run (every crash point in every service, 2,000 orders) is `make chaos`.
+The long runs (2,000 orders; every crash point in every service, or every stop twice) are
+`make chaos` and `make chaos CHAOS_PROFILE=give-up`.
 """
 
 from pathlib import Path
 
 from e2e.chaos import ChaosRun, ChaosSettings
+from e2e.checker import Report
+
+
+def every_fault_fired(report: Report) -> None:
+    assert {kind: fired for kind, (_, fired) in report.faults.items()} == {
+        kind: scheduled for kind, (scheduled, _) in report.faults.items()
+    }
 
 
 def test_a_short_chaos_run_keeps_every_invariant(tmp_path: Path) -> None:
@@ -13,9 +21,24 @@ def test_a_short_chaos_run_keeps_every_invariant(tmp_path: Path) -> None:
     report = ChaosRun(settings).run(print)
     print(report.table())
     assert report.violations == []
-    assert {kind: fired for kind, (_, fired) in report.faults.items()} == {
-        kind: scheduled for kind, (scheduled, _) in report.faults.items()
-    }
+    every_fault_fired(report)
     assert len(report.faults) == 7  # every kind of fault was scheduled
     assert sum(report.outcomes.get("approve", {}).values()) > 0
     assert report.dead_letters["payments.commands.dlq"] >= 3
+    assert not any(path.startswith("gave up") for path in report.paths)  # nothing is given up here
+
+
+def test_a_short_give_up_run_walks_give_ups_and_operator_actions(tmp_path: Path) -> None:
+    settings = ChaosSettings(orders=300, rate=10.0, seed=3, full=False, profile="give-up", run_dir=tmp_path)
+    report = ChaosRun(settings).run(print)
+    print(report.table())
+    assert report.violations == []
+    every_fault_fired(report)
+    assert set(report.faults) == {"worker stopped", "duplicates", "out-of-order replies", "late commands"}
+    # every path the profile exists for was walked
+    for path in ("gave up before the pivot", "gave up at or after the pivot", "late success undone"):
+        assert report.paths.get(path, 0) > 0, path
+    assert report.paths.get("OperatorRetry", 0) > 0  # FAILED sagas brought home by an operator
+    assert sum(report.late_commands.values()) > 0  # and refused, or the checker would have said so
+    assert report.operators.get("compensate (at pivot) refused", 0) > 0
+    assert sum(report.outcomes.get("approve", {}).values()) > 0

@@ -1,0 +1,121 @@
+"""The chaos run's profiles: which settings the services get, which processes run, which faults come.
+
+- ``default``: every crash point, kill, database drop, broker pause, duplicates, stale replies and
+  poison under load, with step timeouts generous enough that no step is ever given up. It proves
+  that faults lose and duplicate nothing.
+- ``give-up``: short step timeouts, few attempts and two orchestrator workers; participants' workers
+  are stopped for longer than a step's attempts, before and after the pivot, so sagas give up,
+  compensate, undo late successes and stop FAILED; operators act at random moments through the REST
+  API (compensating while the pivot is pending among them) and retry every FAILED saga at the end.
+"""
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from devstack.services import SERVICES
+from e2e.faults import (
+    Crash,
+    DropConnections,
+    Duplicate,
+    Fault,
+    Kill,
+    LateCommands,
+    PauseBroker,
+    Poison,
+    StaleReplies,
+    StopWorker,
+)
+from saga_common.faults import CRASH_POINTS
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    env: dict[str, str]
+    schedule: Callable[[random.Random, bool], list[Fault]]  # (rng, full) -> the faults, in order
+    orchestrator_workers: int = 1
+    operators: bool = False  # operators act during the run and heal FAILED sagas at its end
+    give_up_after: float = 0.0  # seconds from a step's first command to giving up on it
+
+
+def default_schedule(rng: random.Random, full: bool) -> list[Fault]:
+    """Every kind at least once; with ``full``, every crash point in every service."""
+    names = [s.name for s in SERVICES]
+    if full:
+        crashes: list[Fault] = [Crash(n, p, rng.randint(1, 8)) for n in names for p in CRASH_POINTS]
+        kills: list[Fault] = [*(Kill(f"{n}-worker") for n in names), Kill("orders-web")]
+        drops: list[Fault] = [DropConnections(n) for n in names]
+    else:
+        crashes = [
+            Crash(n, p, rng.randint(1, 5)) for n, p in zip(rng.sample(names, 3), CRASH_POINTS, strict=True)
+        ]
+        kills = [Kill(f"{rng.choice(names)}-worker"), Kill("orders-web")]
+        drops = [DropConnections(rng.choice(names))]
+    others: list[Fault] = [
+        PauseBroker(seconds=6.0),
+        Duplicate("payments.commands", 20),
+        Duplicate("orchestrator.replies", 20),
+        StaleReplies(20, seed=rng.randint(0, 1 << 30)),
+        Poison("payments.commands", 3),
+        Poison("orchestrator.replies", 2),
+    ]
+    faults = crashes + kills + drops + others
+    rng.shuffle(faults)
+    return faults
+
+
+# Giving up takes 1 + 2 + 2 = 5 s (three attempts, the wait doubling up to 2 s): a stop of 9 s outlasts it.
+GIVE_UP_ENV = {
+    "KAFKA_DELIVERY_TIMEOUT_MS": "4000",
+    "SAGA_STEP_TIMEOUT_SECONDS": "1",
+    "SAGA_STEP_MAX_ATTEMPTS": "3",
+    "SAGA_STEP_MAX_WAIT_SECONDS": "2",
+    "SAGA_DEADLINE_SWEEP_SECONDS": "0.5",
+}
+STOP_SECONDS = 9.0
+
+
+def give_up_schedule(rng: random.Random, full: bool) -> list[Fault]:
+    """Participants stopped past their steps' attempts (payments: authorize before the pivot and
+    capture at it; shipping before it; orders after it), duplicates and stale replies, with two
+    orchestrator workers sharing the replies' partitions; late commands last, once compensated sagas
+    exist.
+
+    No orchestrator worker is stopped: Tansu, the development broker, then stalls the whole consumer
+    group for minutes at times. The guard that keeps one worker's sweep from judging another's
+    partitions is tested on its own (orchestrator/tests/test_deadline_guard.py).
+    """
+    rounds = 2 if full else 1
+    stops: list[Fault] = [
+        StopWorker(process, STOP_SECONDS)
+        for _ in range(rounds)
+        for process in ("payments-worker", "shipping-worker", "orders-worker")
+    ]
+    others: list[Fault] = [
+        Duplicate("orchestrator.replies", 20),
+        StaleReplies(20 * rounds, seed=rng.randint(0, 1 << 30)),
+    ]
+    faults = stops + others
+    rng.shuffle(faults)
+    return [*faults, LateCommands(20 * rounds, seed=rng.randint(0, 1 << 30))]
+
+
+PROFILES = {
+    "default": Profile(
+        "default",
+        # Short enough that a broker pause outlasts it (the relay then retries what timed out), and saga
+        # steps that retry within the run; generous enough that no step is given up during a fault.
+        {
+            "KAFKA_DELIVERY_TIMEOUT_MS": "4000",
+            "SAGA_STEP_TIMEOUT_SECONDS": "5",
+            "SAGA_STEP_MAX_ATTEMPTS": "8",
+            "SAGA_STEP_MAX_WAIT_SECONDS": "30",
+            "SAGA_DEADLINE_SWEEP_SECONDS": "0.5",
+        },
+        default_schedule,
+    ),
+    "give-up": Profile(
+        "give-up", GIVE_UP_ENV, give_up_schedule, orchestrator_workers=2, operators=True, give_up_after=5.0
+    ),
+}
