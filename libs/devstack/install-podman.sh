@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install podman (and what building images without a registry needs) where no container engine is.
-# Settings from ../shared/ENVIRONMENT.md: runc (crun fails on hybrid cgroups here) and ulimits the
+# Settings found to work on our build machines: runc (crun fails on hybrid cgroups here) and ulimits the
 # kernel accepts.
 set -euo pipefail
 if command -v podman >/dev/null 2>&1 && command -v debootstrap >/dev/null 2>&1; then

@@ -1,4 +1,4 @@
-"""The PlaceOrder saga (DESIGN.md, "The PlaceOrder saga"), read top to bottom as its steps."""
+"""The PlaceOrder saga (docs/design.md, "The PlaceOrder saga"), read top to bottom as its steps."""
 
 from dataclasses import dataclass
 from decimal import Decimal

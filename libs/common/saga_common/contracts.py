@@ -1,4 +1,4 @@
-"""Every message of the system, in one place (DESIGN.md, "Kafka topics and messages").
+"""Every message of the system, in one place (docs/design.md, "Kafka topics and messages").
 
 Commands are imperative, events past tense, replies name the outcome. The sender builds these
 classes and the receiver parses them, so both sides are tested against the same definition.

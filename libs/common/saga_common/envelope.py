@@ -1,4 +1,4 @@
-"""The message envelope every service puts on Kafka (see DESIGN.md, "Kafka topics and messages")."""
+"""The message envelope every service puts on Kafka (see docs/design.md, "Kafka topics and messages")."""
 
 import builtins
 import json

@@ -1,4 +1,4 @@
-"""Where each service lives and how it is reached locally (DESIGN.md: ports 8001-8004)."""
+"""Where each service lives and how it is reached locally (docs/design.md: ports 8001-8004)."""
 
 from dataclasses import dataclass
 from pathlib import Path
