@@ -20,6 +20,8 @@ from django.http.request import validate_host
 
 from devstack.images import SERVICE_IMAGES, THIRD_PARTY_IMAGES
 from devstack.services import REPO_ROOT, SERVICES
+from saga_common.settings import DEV_SECRET_KEY
+from saga_common.tokens import DEV_SIGNING_KEY
 
 OVERLAYS = ("dev", "prod")
 K8S_VERSION = "1.33.0"
@@ -139,6 +141,32 @@ def test_every_secret_key_used_exists_in_the_dev_secret() -> None:
                 if reference:
                     assert reference["name"] == "saga-secrets", where
                     assert reference["key"] in secret["data"], f"{where}: {reference['key']}"
+
+
+def test_no_secret_holds_a_development_default(overlay: tuple[str, list[dict[str, Any]]]) -> None:
+    """Outside debug mode web and worker refuse to start with saga_common's development keys
+    (checks E002/E003), and no overlay turns debug mode on: a Secret holding one would stop its pods.
+    Nor may a ConfigMap or a container's literal env carry one past the Secret."""
+    name, objects = overlay
+    defaults = {DEV_SIGNING_KEY, DEV_SECRET_KEY}
+    values: dict[str, str] = {}
+    for obj in objects:
+        where = f"{obj['kind']}/{obj['metadata']['name']}"
+        if obj["kind"] == "Secret":
+            values |= {f"{where}: {k}": _decode(v) for k, v in obj.get("data", {}).items()}
+            values |= {f"{where}: {k}": v for k, v in obj.get("stringData", {}).items()}
+        elif obj["kind"] == "ConfigMap":
+            values |= {f"{where}: {k}": v for k, v in obj.get("data", {}).items()}
+    for where, spec in pod_specs(objects):
+        for container in containers(spec):
+            for variable in container.get("env", []):
+                if "value" in variable:
+                    values[f"{where}/{container['name']}: {variable['name']}"] = str(variable["value"])
+    if name == "dev":  # the overlay that generates the Secret: the check must see its keys
+        assert any("jwt-signing-key" in key for key in values)
+        assert any("django-secret-key" in key for key in values)
+    found = [key for key, value in values.items() if value in defaults]
+    assert not found, f"development defaults, refused at start-up: {found}"
 
 
 def common_config(objects: list[dict[str, Any]]) -> dict[str, str]:

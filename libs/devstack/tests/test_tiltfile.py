@@ -2,16 +2,21 @@
 both modes, and check what it asks Tilt to do: an image with live update and a resource for every
 service, port-forwards 8001-8004, and dependencies that name real resources and workloads."""
 
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 import starlark
 import yaml
 
+from devstack.local_keys import LOCAL_ENV_FILE, NAMES
 from devstack.services import REPO_ROOT, SERVICES
+from saga_common.settings import DEV_SECRET_KEY
+from saga_common.tokens import DEV_SIGNING_KEY
 
 PORTS = {s.name: s.port for s in SERVICES}
 
@@ -163,3 +168,62 @@ def test_local_mode_runs_everything_as_local_processes(local: TiltRecorder) -> N
             assert "libs/common/saga_common" in process["deps"]
     for call in resources.values():
         assert set(call.get("resource_deps", [])) <= set(resources)
+
+
+# A stand-in for uv on PATH: it records the keys it was started with and its arguments, one a line.
+FAKE_UV = f"""#!/bin/sh
+for name in {" ".join(NAMES)}; do printenv "$name" || echo "<unset>"; done
+printf '%s\\n' "$@"
+"""
+
+
+def run_serve_cmd(call: dict[str, Any], tmp_path: Path) -> tuple[dict[str, str], list[str]]:
+    """Run a local resource's serve_cmd as Tilt does (``sh -c`` in its serve_dir), in a copy of the
+    repository's layout whose .run/local.env holds fresh keys and whose uv only reports what it got.
+    Returns the keys the process was started with and the arguments uv was given."""
+    root = tmp_path / "repo"
+    env_file = root / LOCAL_ENV_FILE.relative_to(REPO_ROOT)
+    env_file.parent.mkdir(parents=True)
+    keys = {name: f"tilt-test-{name.lower()}" for name in NAMES}
+    env_file.write_text("".join(f"{name}={value}\n" for name, value in keys.items()))
+    (root / call["serve_dir"]).mkdir(parents=True)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "uv").write_text(FAKE_UV)
+    (bin_dir / "uv").chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k not in NAMES}
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"
+    assert isinstance(call["serve_cmd"], str)  # Tilt runs a string with sh -c
+    result = subprocess.run(
+        ["sh", "-c", call["serve_cmd"]], cwd=root / call["serve_dir"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    started_with = dict(zip(NAMES, lines[: len(NAMES)], strict=True))
+    assert started_with == keys, f"{call['_args'][0]} does not load {LOCAL_ENV_FILE.relative_to(REPO_ROOT)}"
+    return started_with, lines[len(NAMES) :]
+
+
+def test_local_web_and_workers_start_with_the_generated_keys(local: TiltRecorder, tmp_path: Path) -> None:
+    """Outside debug mode (as here) web and worker refuse to start with saga_common's development
+    keys (checks E002/E003): each process run on the host loads the keys `devstack prepare` wrote
+    to .run/local.env (devstack.local_keys), and starts only once prepare has run."""
+    resources = {call["_args"][0]: call for call in local.kwargs_of("local_resource")}
+    django = {
+        name: call
+        for name, call in resources.items()
+        if any(word in str(call.get("serve_cmd", "")) for word in ("gunicorn", "manage.py", "run_worker"))
+    }
+    assert sorted(django) == sorted(f"{s.name}-{c}" for s in SERVICES for c in ("web", "worker"))
+    assert resources["prepare"]["cmd"] == "uv run --frozen devstack prepare"  # it writes .run/local.env
+    for name, call in django.items():
+        assert "prepare" in call["resource_deps"], name
+        keys, argv = run_serve_cmd(call, tmp_path / name)
+        assert not {DEV_SIGNING_KEY, DEV_SECRET_KEY} & set(keys.values())
+        if name.endswith("-web"):
+            assert argv[:3] == ["run", "--frozen", "gunicorn"], name
+            # the images' gunicorn settings (saga_common.gunicorn_conf: metrics, one process)
+            at = argv.index("--config")
+            assert argv[at + 1] == "python:saga_common.gunicorn_conf", name
+        else:
+            assert argv == ["run", "--frozen", "python", "manage.py", "run_worker"], name
