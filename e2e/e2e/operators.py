@@ -59,8 +59,8 @@ class OperatorActions:
         self.outcomes[f"{action} ({situation}) {outcome}"] += 1
         if status not in (200, 409):
             self.violations.append(f"operator {action} on saga {saga['id']} answered {status}: {body}")
-        if situation == "at pivot" and status == 200:
-            state = body.get("state")
-            self.violations.append(
-                f"compensate accepted on saga {saga['id']} after its pivot was sent: {state}"
-            )
+        # A 200 can be an idempotent no-op (the capture failed meanwhile and the saga compensates on
+        # its own); an accepted compensation is one the history records as the operator's.
+        history = body.get("history", []) if status == 200 else []
+        if situation == "at pivot" and any(e.get("event") == "OperatorCompensate" for e in history):
+            self.violations.append(f"compensate accepted on saga {saga['id']} after its pivot was sent")

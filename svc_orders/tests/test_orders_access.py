@@ -44,6 +44,9 @@ BAD_TOKENS = {
     "a refresh token": jwt.encode(claims(token_type="refresh"), KEY, algorithm="HS256"),
     "no subject": jwt.encode({k: v for k, v in claims().items() if k != "sub"}, KEY, algorithm="HS256"),
     "garbage": "not.a.jwt",
+    "a subject no customer id can be": jwt.encode(claims(sub="c" * 65), KEY, algorithm="HS256"),
+    "a subject with a NUL": jwt.encode(claims(sub="c\x00"), KEY, algorithm="HS256"),
+    "a subject that is not text": jwt.encode(claims(sub=7), KEY, algorithm="HS256"),
 }
 
 

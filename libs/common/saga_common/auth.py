@@ -30,7 +30,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
 from rest_framework_simplejwt.backends import TokenBackend
-from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendExpiredToken
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendExpiredToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -80,7 +80,7 @@ class ProviderTokenBackend(TokenBackend):
     def __init__(self, jwks_url: str, algorithms: list[str], audience: str, issuer: str, leeway: Any) -> None:
         super().__init__(algorithms[0], audience=audience, issuer=issuer, leeway=leeway)
         self.algorithms = algorithms
-        self.jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=5)
+        self.jwks = jwt.PyJWKClient(jwks_url, cache_keys=False, lifespan=300, timeout=5)
 
     def decode(self, token: Any, verify: bool = True) -> dict[str, Any]:
         try:
@@ -130,11 +130,15 @@ class BearerToken(AccessToken):
         return token_backend()
 
     def verify(self) -> None:
-        if settings.JWT_JWKS_URL:
-            # The backend has checked signature, expiry, audience and issuer. A token type claim and
-            # a jti are simplejwt's conventions, which a provider's tokens need not follow.
-            return
-        super().verify()
+        if not settings.JWT_JWKS_URL:
+            # With a provider, the backend has checked signature, expiry, audience and issuer; a token
+            # type claim and a jti are simplejwt's conventions, which a provider's tokens need not follow.
+            super().verify()
+        subject = self.payload.get("sub")
+        # The subject is a customer id downstream (64-character columns, message ids): refuse what no
+        # customer id can be, rather than fail later with a 500 or a dead letter.
+        if not isinstance(subject, str) or not 1 <= len(subject) <= 64 or not subject.isprintable():
+            raise TokenError("Token has no valid subject")
 
 
 class IsCustomerOrOperator(BasePermission):

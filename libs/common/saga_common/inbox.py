@@ -24,7 +24,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka import Message as KafkaMessage
@@ -149,8 +149,8 @@ class InboxConsumer:
         positions: dict[tuple[str, int], int] = {}  # the next offset to handle, per owned partition
 
         def on_assign(assigned_consumer: Consumer, assigned: list[TopicPartition]) -> None:
-            partitions.update(topic_partitions(assigned_consumer, self.topics))
             try:
+                partitions.update(topic_partitions(assigned_consumer, self.topics))
                 committed = assigned_consumer.committed(assigned, timeout=10)
             except KafkaException as exc:  # progress is then only recorded once messages come
                 logger.warning("committed offsets unknown on assignment (%s)", exc)
@@ -163,10 +163,9 @@ class InboxConsumer:
 
         consumer.subscribe(self.topics, on_assign=on_assign, on_revoke=on_revoke, on_lost=on_revoke)
         logger.info("inbox consumer %s subscribed to %s", self.group_id, self.topics)
-        last_progress = 0.0
+        last_ends_check = 0.0
         try:
             while not self.stop_event.is_set():
-                polled_at = datetime.now(UTC)
                 batch = _next_batch(consumer, settings.INBOX_BATCH_SIZE)
                 handled: list[KafkaMessage] = []
                 if batch and self.process_together(batch):
@@ -177,17 +176,18 @@ class InboxConsumer:
                             break  # stopping in the middle of a retry: leave the rest for redelivery
                         if _store_offset(consumer, kafka_message):
                             handled.append(kafka_message)
-                idle = (
-                    not batch
-                    and time.monotonic() - last_progress < settings.INBOX_PROGRESS_IDLE_INTERVAL_SECONDS
+                # The partitions' ends are asked of the broker at most once an interval, and only when
+                # nothing fetched is left over (the batch was not cut at its size limit).
+                check_ends = (
+                    len(batch) < settings.INBOX_BATCH_SIZE
+                    and time.monotonic() - last_ends_check >= settings.INBOX_PROGRESS_IDLE_INTERVAL_SECONDS
                 )
-                if len(handled) == len(batch) and not idle:
-                    full = len(batch) >= settings.INBOX_BATCH_SIZE
+                if len(handled) == len(batch) and (batch or check_ends):
                     self._record_progress(
-                        progress_after(consumer, handled, positions, polled_at=polled_at, full=full),
-                        partitions,
+                        progress_after(consumer, handled, positions, check_ends=check_ends), partitions
                     )
-                    last_progress = time.monotonic()
+                    if check_ends:
+                        last_ends_check = time.monotonic()
                 if handled:
                     _commit(consumer)
         finally:

@@ -49,7 +49,7 @@ def answering(command_type: type[Command], handle: CommandHandler) -> Handler:
         except DomainError as refusal:
             if command_type.refusal is None:
                 raise  # a command that cannot be refused was: a bug, retried and then dead-lettered
-            answer = command_type.refusal(reason=refusal.detail[:500])
+            answer = command_type.refusal(reason=(refusal.detail or "refused")[:500])
         reply(envelope, answer)
 
     return handler

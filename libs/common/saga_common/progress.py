@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer, TopicPartition
+from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer, KafkaException, TopicPartition
 from confluent_kafka import Message as KafkaMessage
 from django.conf import settings
 from django.db import connection
@@ -47,18 +47,18 @@ def progress_after(
     batch: list[KafkaMessage],
     positions: dict[tuple[str, int], int],
     *,
-    polled_at: datetime,
-    full: bool,
+    check_ends: bool,
 ) -> dict[tuple[str, int], datetime]:
     """Up to when each partition owned by ``consumer`` is handled, once ``batch`` has been handled.
 
     ``positions`` holds, for every partition the consumer owns, the next offset it will handle (the
-    committed offset on assignment, negative if none; this function moves it past ``batch``). A
-    partition read to its end (its position at the high watermark, and the batch did not stop at its
-    size limit, so nothing fetched is left) is handled up to the poll, less the margin that covers
-    messages produced while the fetch was on its way; that holds for a partition nobody has written
-    to since the consumer started, too. Any other partition in the batch is handled up to its last
-    message's timestamp.
+    committed offset on assignment, negative if none; this function moves it past ``batch``). Every
+    moment is taken less ``INBOX_PROGRESS_MARGIN_SECONDS``, which covers messages produced before it
+    that reach the partition a little later (producer clocks and delivery):
+    - a partition in the batch is handled up to its last message's timestamp;
+    - with ``check_ends``, the partitions' ends are asked of the broker (never the client's cached
+      watermarks, which can be stale after a partition came back or while fetching stalls), and a
+      partition whose position is at its end is handled up to the moment just before asking.
     """
     margin = timedelta(seconds=settings.INBOX_PROGRESS_MARGIN_SECONDS)
     up_to: dict[tuple[str, int], datetime] = {}
@@ -70,15 +70,18 @@ def progress_after(
         positions[key] = (message.offset() or 0) + 1
         kind, millis = message.timestamp()
         if kind != TIMESTAMP_NOT_AVAILABLE:
-            up_to[key] = datetime.fromtimestamp(millis / 1000, UTC)
-    if full:
+            up_to[key] = datetime.fromtimestamp(millis / 1000, UTC) - margin
+    if not check_ends:
         return up_to
-    for (topic, partition), position in positions.items():
-        low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
-        if high < 0:
-            continue  # not fetched yet: where the end is, is unknown
-        if position >= high or (position < 0 and 0 <= low == high):  # at the end, or nothing ever there
-            up_to[(topic, partition)] = polled_at - margin
+    asked_at = datetime.now(UTC)
+    for (topic, partition), position in list(positions.items()):
+        try:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=2.0)
+        except KafkaException:
+            continue  # the end is unknown: claim nothing
+        if position >= high or (position < 0 and low == high):  # at the end, or nothing ever there
+            key = (topic, partition)
+            up_to[key] = max(up_to.get(key, asked_at - margin), asked_at - margin)
     return up_to
 
 

@@ -10,6 +10,7 @@ or parsed: a command put on a topic by hand is held to the same rules as one the
 
 import dataclasses
 import functools
+import math
 import re
 import types
 import typing
@@ -72,8 +73,8 @@ class Text(Rule):
             raise PayloadError(f"{where}: expected a string")
         if not self.min_length <= len(value) <= self.max_length:
             raise PayloadError(f"{where}: length must be {self.min_length} to {self.max_length}")
-        if "\x00" in value:
-            raise PayloadError(f"{where}: NUL bytes are not allowed")
+        if "\x00" in value or not _encodable(value):
+            raise PayloadError(f"{where}: NUL bytes and lone surrogates are not allowed")
         if self.pattern is not None and re.fullmatch(self.pattern, value) is None:
             raise PayloadError(f"{where}: must match {self.pattern}")
 
@@ -126,10 +127,21 @@ class Bounded(Rule):
                     raise PayloadError(f"{where}.{key}: at most {self.max_items} entries")
                 self._check_nested(item, f"{where}.{key}", depth + 1)
             elif isinstance(item, str):
-                if len(item) > self.max_text or "\x00" in item:
-                    raise PayloadError(f"{where}.{key}: text longer than {self.max_text} or with NUL")
+                if len(item) > self.max_text or "\x00" in item or not _encodable(item):
+                    raise PayloadError(f"{where}.{key}: text longer than {self.max_text}, or with NUL")
+            elif isinstance(item, float) and not math.isfinite(item):
+                raise PayloadError(f"{where}.{key}: NaN and infinities are not numbers JSON allows")
             elif item is not None and not isinstance(item, int | float | bool):
                 raise PayloadError(f"{where}.{key}: unsupported value")
+
+
+def _encodable(text: str) -> bool:
+    """False for lone surrogates (JSON lets them in; PostgreSQL and UTF-8 do not)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @functools.cache

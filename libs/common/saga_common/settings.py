@@ -116,10 +116,10 @@ OUTBOX_RELAY_BATCH_SIZE = env.int("OUTBOX_RELAY_BATCH_SIZE", default=500)
 OUTBOX_RELAY_POLL_INTERVAL = env.float("OUTBOX_RELAY_POLL_INTERVAL", default=0.5)
 INBOX_BATCH_SIZE = env.int("INBOX_BATCH_SIZE", default=100)
 INBOX_MAX_ATTEMPTS = env.int("INBOX_MAX_ATTEMPTS", default=5)
-# How far back of a caught-up poll a partition counts as handled (see saga_common.progress): covers
-# messages produced while the fetch that found the partition's end was on its way.
+# How far back of what it saw a consumer counts a partition as handled (see saga_common.progress):
+# covers messages produced before that moment that reach the partition later (clocks, delivery).
 INBOX_PROGRESS_MARGIN_SECONDS = env.float("INBOX_PROGRESS_MARGIN_SECONDS", default=1.0)
-# How often an idle consumer tells that its partitions are still caught up.
+# How often a consumer asks the broker where its partitions end, to record that it is caught up.
 INBOX_PROGRESS_IDLE_INTERVAL_SECONDS = env.float("INBOX_PROGRESS_IDLE_INTERVAL_SECONDS", default=1.0)
 # Must exceed the topics' retention (system check saga_common.E001): see saga_common.retention.
 INBOX_RETENTION_DAYS = env.int("INBOX_RETENTION_DAYS", default=14)

@@ -194,19 +194,30 @@ class SagaEngine:
                 break
         handled = 0
         for saga_id, judged_until in due.items():
-            with _step_transaction():
-                instance = SagaInstance.objects.select_for_update(skip_locked=True).filter(id=saga_id).first()
-                step = (
-                    instance.steps.filter(status__in=WAITING_STATUSES, deadline_at__lte=judged_until).first()
-                    if instance is not None
-                    else None
+            try:
+                handled += self._expire_one(saga_id, judged_until)
+            except Exception:  # one saga that cannot move must not stop the sweep for every other
+                logger.exception(
+                    "saga %s: its overdue step could not be handled; next sweep tries again", saga_id
                 )
-                if instance is None or step is None:
-                    continue  # answered meanwhile, or another worker has it
-                self._step_overdue(self.definitions[instance.saga_type], instance, step)
-                instance.save()
-                handled += 1
         return handled
+
+    def _expire_one(self, saga_id: uuid.UUID, judged_until: datetime) -> int:
+        """Retry or give up on the saga's overdue step (1), or find it answered or locked meanwhile (0).
+
+        With a savepoint, so that a failure leaves a caller's transaction usable for the next saga."""
+        with _step_transaction(savepoint=True):
+            instance = SagaInstance.objects.select_for_update(skip_locked=True).filter(id=saga_id).first()
+            step = (
+                instance.steps.filter(status__in=WAITING_STATUSES, deadline_at__lte=judged_until).first()
+                if instance is not None
+                else None
+            )
+            if instance is None or step is None:
+                return 0  # answered meanwhile, or another worker has it
+            self._step_overdue(self.definitions[instance.saga_type], instance, step)
+            instance.save()
+            return 1
 
     # --- operator actions -------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from saga_common import contracts
 from saga_common.sagas.definition import RetryPolicy, Saga, SagaState
 from saga_common.sagas.engine import SagaEngine
-from saga_common.sagas.models import SagaStep, StepStatus
+from saga_common.sagas.models import SagaInstance, SagaStep, StepStatus
 from saga_common.testing.messages import outbox_messages
 from tests.example_saga import Data, approve, authorize, capture, example_saga
 from tests.integration.saga_driver import SagaDriver
@@ -191,3 +191,24 @@ def test_a_deadline_is_judged_only_up_to_where_the_replies_were_read() -> None:
     # once it has read past the deadline, the silent step is asked again
     assert driver.engine.expire_due_steps(now=timezone.now()) == 1
     assert driver.sent() == ["AuthorizePayment", "AuthorizePayment"]
+
+
+def test_a_saga_whose_overdue_step_cannot_be_handled_does_not_stop_the_sweep(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given two overdue sagas, the first of which cannot move (its data no longer builds a command)
+    driver = restarted_engine()
+    stuck, fine = driver.start("o-stuck"), driver.start("o-fine")
+    SagaStep.objects.filter(saga=stuck).update(deadline_at=timezone.now() - timedelta(seconds=9))
+    SagaStep.objects.filter(saga=fine).update(deadline_at=timezone.now() - timedelta(seconds=5))
+    real = driver.engine._step_overdue
+
+    def overdue(saga: Saga[Data], instance: SagaInstance, step: SagaStep) -> None:
+        if instance.id == stuck.id:
+            raise ValueError("cannot build the command")
+        real(saga, instance, step)
+
+    monkeypatch.setattr(driver.engine, "_step_overdue", overdue)
+    # when the sweep runs, then the other saga is still asked again
+    assert driver.engine.expire_due_steps() == 1
+    assert [e.order_id for e in outbox_messages()].count("o-fine") == 2

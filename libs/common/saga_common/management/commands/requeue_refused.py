@@ -1,0 +1,19 @@
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django_outbox_pattern.choices import StatusChoice
+from django_outbox_pattern.models import Published
+
+
+class Command(BaseCommand):
+    help = "Schedule outbox rows the relay set aside as refused (all, or these ids) again, once fixed."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("ids", nargs="*", help="outbox row ids (default: every refused row)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        rows = Published.objects.filter(status=StatusChoice.FAILED)
+        if options["ids"]:
+            rows = rows.filter(id__in=options["ids"])
+        self.stdout.write(f"{rows.update(status=StatusChoice.SCHEDULE)} rows scheduled again")
