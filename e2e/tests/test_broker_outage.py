@@ -30,6 +30,9 @@ def broker_stopped(stack: Stack) -> Iterator[None]:
     broker = broker_process(stack.config.kafka_bootstrap)
     os.kill(broker.pid, signal.SIGSTOP)
     try:
+        deadline = time.monotonic() + 5
+        while broker.status() != psutil.STATUS_STOPPED and time.monotonic() < deadline:
+            time.sleep(0.05)  # the signal is delivered asynchronously
         assert broker.status() == psutil.STATUS_STOPPED
         yield
     finally:
