@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from saga_common.contracts import Message, message_class
+from saga_common.json_depth import MAX_JSON_DEPTH, nesting_exceeds
 from saga_common.serialization import PayloadError, from_dict, to_dict
 
 M = TypeVar("M", bound=Message)
@@ -124,9 +125,12 @@ class Envelope:
     def from_kafka(cls, value: bytes | None, headers: Any) -> "Envelope":
         """Parse a Kafka record's value and headers (a list of (name, bytes) pairs, as the client gives)."""
         try:
-            body = json.loads(value or b"")
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise EnvelopeError(f"value is not JSON: {exc}") from exc
+            text = (value or b"").decode()
+            if nesting_exceeds(text, MAX_JSON_DEPTH):  # json.loads would recurse past Python's limit
+                raise EnvelopeError(f"value nests more than {MAX_JSON_DEPTH} levels deep")
+            body = json.loads(text)
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            raise EnvelopeError(f"value is not JSON: {exc!r}"[:500]) from exc
         decoded = {
             key: raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
             for key, raw in (headers or [])

@@ -217,7 +217,7 @@ class InboxConsumer:
                 return False
             try:
                 envelope = Envelope.from_kafka(kafka_message.value(), kafka_message.headers())
-            except EnvelopeError:
+            except Exception:  # whatever it is, the message-by-message path deals with it
                 return False
             handler = self.handlers.get(envelope.type)
             if handler is None:

@@ -134,3 +134,17 @@ def test_consumer_resumes_after_the_last_committed_offset(kafka_topics: str) -> 
 
 def test_settings_point_the_consumer_at_the_test_topics(kafka_topics: str) -> None:
     assert InboxConsumer(HANDLERS).topics == [f"{settings.KAFKA_TOPIC_PREFIX}orders.commands"]
+
+
+def test_a_message_nested_thousands_deep_is_dead_lettered_and_the_consumer_goes_on(kafka_topics: str) -> None:
+    # given a value of 5,000 nested arrays (json.loads would raise RecursionError) and a good message
+    topic = topic_name(ORDERS_COMMANDS)
+    deep, good = b"[" * 5000 + b"]" * 5000, approve("o-2")
+    produce(topic, [(deep, []), kafka_value(good)])
+    consumer = InboxConsumer(HANDLERS, group_id=f"{kafka_topics}deep", max_attempts=2)
+    # when the consumer runs, then it neither crashes nor retries it: the good one takes effect
+    run_until(consumer, lambda: committed_offset(topic, consumer.group_id) == 2)
+    assert list(Effect.objects.values_list("message_id", flat=True)) == [good.id]
+    (dead,) = read_topic(dlq_name(topic), expected=1)
+    assert "nests more than 32 levels deep" in headers_of(dead)["dlq-error"].decode()
+    assert headers_of(dead)["dlq-attempts"] == b"1"

@@ -183,6 +183,8 @@ def test_payload_that_does_not_fit_its_contract_is_refused(payload: dict[str, ob
     [
         b"not json",
         b"[]",
+        b"[" * 5000 + b"]" * 5000,  # json.loads alone would raise RecursionError
+        b"\xff\xfe",
         b'{"id": "x"}',
         json.dumps(
             {
