@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from saga_common.contracts import Message, message_class
 from saga_common.json_depth import MAX_JSON_DEPTH, nesting_exceeds
-from saga_common.serialization import PayloadError, from_dict, to_dict
+from saga_common.serialization import PayloadError, Text, from_dict, to_dict
 
 M = TypeVar("M", bound=Message)
 ENVELOPE_VERSION = 1
@@ -149,12 +149,17 @@ _IDENTITY_FIELDS = {
 }
 
 
+_IDENTIFIER = Text(max_length=64)  # the contracts' rule for ids
+
+
 def _check_identity(body: dict[str, Any]) -> None:
     for name, optional in _IDENTITY_FIELDS.items():
         value = body.get(name)
         if value is None and optional:
             continue
-        if not isinstance(value, str) or not 1 <= len(value) <= 64 or "\x00" in value:
-            raise EnvelopeError(f"envelope {name} must be a string of 1 to 64 characters")
+        try:
+            _IDENTIFIER.check(value, f"envelope {name}")
+        except PayloadError as exc:
+            raise EnvelopeError(str(exc)) from exc
     if not isinstance(body.get("version", ENVELOPE_VERSION), int):
         raise EnvelopeError("envelope version must be an integer")
