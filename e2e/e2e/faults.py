@@ -195,9 +195,7 @@ class StaleReplies:
 
     def inject(self, context: ChaosContext) -> bool:
         replies = read_all(context.bootstrap, context.topic("orchestrator.replies"), idle=1.0, limit=10.0)
-        drawn = random.Random(self.seed).sample(replies, min(self.count, len(replies)))
-        stale = [_with_new_id(m) for m in drawn]
-        return bool(stale) and produce(context.bootstrap, stale) == len(stale)
+        return bool(_resend_under_new_ids(context, replies, self.count, self.seed))
 
 
 @dataclass
@@ -245,9 +243,18 @@ class LateCommands:
             messages = read_all(context.bootstrap, context.topic(topic), idle=1.0, limit=10.0)
             undone = {_order_of(m) for m in messages if m.header("type") == compensation}
             late += [m for m in messages if m.header("type") == command and _order_of(m) in undone]
-        drawn = [_with_new_id(m) for m in random.Random(self.seed).sample(late, min(self.count, len(late)))]
-        context.late_commands += [str(json.loads(m.value)["id"]) for m in drawn]
-        return bool(drawn) and produce(context.bootstrap, drawn) == len(drawn)
+        sent = _resend_under_new_ids(context, late, self.count, self.seed)
+        context.late_commands += sent
+        return bool(sent)
+
+
+def _resend_under_new_ids(
+    context: ChaosContext, messages: list[RawMessage], count: int, seed: int
+) -> list[str]:
+    """Re-send ``count`` of ``messages`` drawn with ``seed`` under new ids; the ids, if all were acked."""
+    drawn = [_with_new_id(m) for m in random.Random(seed).sample(messages, min(count, len(messages)))]
+    acked = bool(drawn) and produce(context.bootstrap, drawn) == len(drawn)
+    return [str(json.loads(m.value)["id"]) for m in drawn] if acked else []
 
 
 def _order_of(message: RawMessage) -> str:
