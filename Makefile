@@ -5,10 +5,14 @@ SHELL := /bin/bash
 # uv from PATH, else the copy `bootstrap` installs with pip.
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
-SUITES := libs/common libs/devstack svc_orders svc_payments svc_shipping orchestrator e2e
-SERVICES := svc_orders svc_payments svc_shipping orchestrator
-TYPED := libs/common/saga_common libs/devstack/devstack bench/bench svc_orders/orders svc_payments/payments \
-         svc_shipping/shipping orchestrator/orchestrator e2e/e2e
+# The services' folders, from the one list of services (services.json).
+SERVICES := $(shell python3 -c 'import json; print(" ".join(s["folder"] for s in json.load(open("services.json"))["services"]))')
+SERVICE_PACKAGES := $(shell python3 -c 'import json; print(" ".join(s["folder"] + "/" + s["module"] for s in json.load(open("services.json"))["services"]))')
+# Every suite that runs against local processes; e2e/container_tests runs once, after them.
+SUITES := libs/common libs/contracts tools/devstack $(SERVICES) e2e/tests
+TEST_ROOTS := libs/common libs/contracts tools/devstack $(SERVICES) e2e
+TYPED := libs/common/saga_common libs/contracts/shop_contracts libs/testing/saga_testing tools/devstack/devstack \
+         bench/bench e2e/e2e $(SERVICE_PACKAGES)
 
 .PHONY: help bootstrap up down test test-suites chaos images e2e bench lint format clean
 
@@ -16,7 +20,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 bootstrap: ## install uv (if missing) and the locked dependencies
-	@$(UV) --version >/dev/null 2>&1 || bash libs/devstack/install-uv.sh
+	@$(UV) --version >/dev/null 2>&1 || bash tools/devstack/install-uv.sh
 	@$(UV) sync --locked --quiet
 
 up: bootstrap ## run the whole system in the foreground (PostgreSQL, broker, 4 web + 4 worker processes); Ctrl-C stops it
@@ -33,7 +37,7 @@ test-suites:
 	@rm -rf .run/junit; mkdir -p .run/junit; status=0; \
 	for suite in $(SUITES); do \
 	  echo "=== $$suite"; \
-	  pytest -p no:cacheprovider -q $$suite --junitxml=.run/junit/$$(basename $$suite).xml || status=1; \
+	  pytest -p no:cacheprovider -q $$suite --junitxml=.run/junit/$$(echo $$suite | tr / -).xml || status=1; \
 	done; \
 	echo "=== e2e/container_tests"; \
 	pytest -p no:cacheprovider -q e2e/container_tests --junitxml=.run/junit/e2e-containers.xml || status=1; \
@@ -62,8 +66,8 @@ lint: bootstrap ## ruff (lint + format check), mypy (code and tests), and a chec
 	@$(RUN) ruff check .
 	@$(RUN) ruff format --check .
 	@$(RUN) mypy $(TYPED)
-	@for suite in $(SUITES); do \
-	  (cd $$suite && $(RUN) mypy --config-file $(CURDIR)/pyproject.toml --no-error-summary \
+	@for root in $(TEST_ROOTS); do \
+	  (cd $$root && $(RUN) mypy --config-file $(CURDIR)/pyproject.toml --no-error-summary \
 	     $$(find tests -name '*.py' -not -path '*/migrations/*')) || exit 1; \
 	done
 	@for service in $(SERVICES); do \

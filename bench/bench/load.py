@@ -16,7 +16,7 @@ from pathlib import Path
 import requests
 
 from devstack.local_keys import jwt_signing_key
-from saga_common.tokens import CUSTOMER, mint_token
+from saga_common.web.tokens import CUSTOMER, mint_token
 
 MIX = (("approve", 0.8), ("decline", 0.1), ("ship-reject", 0.1))
 RICH, BROKE = "bench-rich", "bench-broke"

@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import psycopg2
 import stomp  # type: ignore[import-untyped]
@@ -43,19 +43,19 @@ DATABASE = "bench_relay"
 # The service whose settings (and migrations) the relays run with; any service has the same table.
 SERVICE = next(s for s in SERVICES if s.name == "payments")
 
-# A realistic envelope (~400 bytes, like an AuthorizePayment), its id also in the headers as ours are.
+# A realistic outbox row (an AuthorizePayment as a CloudEvent: the payload as the body, the attributes
+# as headers, the order id as the Kafka key), as saga_common.messaging.outbox writes it.
 _INSERT_ROWS = """
     INSERT INTO published (id, destination, body, headers, added, expires_at, retry, status)
     SELECT ids.id, %(destination)s,
+           jsonb_build_object('customer_id', 'bench-rich', 'amount', '42.00', 'currency', 'EUR'),
            jsonb_build_object(
-               'id', ids.id::text, 'type', 'AuthorizePayment', 'version', 1,
-               'order_id', gen_random_uuid()::text, 'saga_id', gen_random_uuid()::text,
-               'correlation_id', gen_random_uuid()::text, 'causation_id', gen_random_uuid()::text,
-               'occurred_at', now()::text, 'traceparent', '',
-               'payload', jsonb_build_object('order_id', gen_random_uuid()::text,
-                                             'customer_id', 'bench-rich', 'amount', '42.00',
-                                             'currency', 'EUR')),
-           jsonb_build_object('id', ids.id::text, 'type', 'AuthorizePayment', 'traceparent', ''),
+               'ce_specversion', '1.0', 'ce_id', ids.id::text, 'ce_source', '/orchestrator',
+               'ce_type', 'sagaref.payments.AuthorizePayment.v1', 'ce_time', now()::text,
+               'ce_sagaid', gen_random_uuid()::text, 'ce_correlationid', gen_random_uuid()::text,
+               'ce_causationid', gen_random_uuid()::text, 'content-type', 'application/json',
+               'traceparent', '00-' || md5(ids.id::text) || '-' || left(md5(now()::text), 16) || '-01',
+               'partitionkey', gen_random_uuid()::text),
            now(), now() + interval '1 day', 0, %(scheduled)s
     FROM (SELECT gen_random_uuid() AS id FROM generate_series(1, %(count)s)) AS ids
     RETURNING id::text
@@ -180,7 +180,8 @@ def kafka_subscriber(bootstrap: str, topic: str) -> Callable[[dict[str, float]],
             while not stop.is_set():
                 message = consumer.poll(0.05)
                 if message is not None and message.error() is None:
-                    arrivals[json.loads(message.value() or b"{}")["id"]] = time.time()
+                    headers = dict(cast(list[tuple[str, bytes]], message.headers() or []))
+                    arrivals[headers["ce_id"].decode()] = time.time()
             consumer.close()
 
         thread = threading.Thread(target=run, daemon=True)
@@ -199,7 +200,7 @@ def stomp_subscriber(destination: str) -> Callable[[dict[str, float]], Callable[
     def subscribe(arrivals: dict[str, float]) -> Callable[[], None]:
         class Listener(stomp.ConnectionListener):
             def on_message(self, frame: Any) -> None:
-                arrivals[json.loads(frame.body)["id"]] = time.time()
+                arrivals[frame.headers["ce_id"]] = time.time()
 
         connection = stomp.Connection12([("127.0.0.1", STOMP_PORT)], vhost="/")
         connection.set_listener("bench", Listener())

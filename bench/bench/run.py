@@ -37,7 +37,7 @@ from devstack.broker import free_port
 from devstack.local_keys import jwt_signing_key
 from devstack.services import REPO_ROOT, SERVICES
 from devstack.stack import Stack, StackConfig
-from saga_common.tokens import OPERATOR, mint_token
+from saga_common.web.tokens import OPERATOR, mint_token
 
 RESULTS = REPO_ROOT / "bench" / "results"
 

@@ -1,4 +1,4 @@
-"""One containerised system per run (testcontainers): see e2e.containers for the settings."""
+"""One containerised system per run (testcontainers, from compose.yaml): see e2e.containers."""
 
 from collections.abc import Iterator
 
@@ -7,7 +7,7 @@ from testcontainers.core.network import Network
 
 from devstack.services import SERVICES
 from e2e.client import SystemClient
-from e2e.containers import ContainerSystem, images, podman_socket, repo_run_dir
+from e2e.containers import ContainerSystem, compose_services, podman_socket, repo_run_dir
 
 
 @pytest.fixture(scope="session")
@@ -15,7 +15,7 @@ def system() -> Iterator[ContainerSystem]:
     podman = podman_socket(repo_run_dir())
     try:
         with Network() as network:
-            containers = ContainerSystem(network, images())
+            containers = ContainerSystem(network, compose_services())
             try:
                 containers.start_postgres()
                 containers.start_broker()

@@ -1,7 +1,6 @@
 """The chaos suite's invariant checker: every invariant of docs/design.md over the four databases, plus
 what only the topics can tell (see ``check_messages``). ``Report.table`` prints the summary."""
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -161,16 +160,8 @@ def check_dead_letters(
     return violations
 
 
-def _json(value: bytes) -> object:
-    try:
-        return json.loads(value)
-    except ValueError:  # poison
-        return None
-
-
 def _message_id(message: RawMessage) -> str | None:
-    body = _json(message.value)
-    return str(body["id"]) if isinstance(body, dict) and "id" in body else None
+    return message.message_id
 
 
 # What a give-up or a late success was about, by the step it names (see the saga engine's events).
@@ -215,9 +206,9 @@ def check_late_commands(bootstrap: str, topic_prefix: str, sent: list[str], repo
     late = set(sent)
     answered: dict[str, str] = {}  # late command id -> the type of its reply (copies count once)
     for message in read_all(bootstrap, f"{topic_prefix}orchestrator.replies", idle=1.0, limit=10.0):
-        body = _json(message.value)
-        if isinstance(body, dict) and body.get("causation_id") in late:
-            answered[str(body["causation_id"])] = str(body["type"])
+        causation = message.header("ce_causationid")
+        if causation in late:
+            answered[causation] = str(message.message_type)
     answers = Counter(answered.values())
     report.late_commands = dict(answers)
     violations = [

@@ -8,7 +8,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from devstack.local_keys import jwt_signing_key
-from saga_common.tokens import CUSTOMER, OPERATOR, mint_token
+from saga_common.web.tokens import CUSTOMER, OPERATOR, mint_token
 
 TERMINAL = {"APPROVED", "REJECTED"}
 SAGA_ENDED = {"COMPLETED", "COMPENSATED", "FAILED"}

@@ -14,7 +14,6 @@
   dead letter would arrive: the participants' tombstones must refuse them.
 """
 
-import json
 import os
 import random
 import signal
@@ -29,7 +28,7 @@ import psycopg2
 
 from devstack.services import SERVICES, Service
 from devstack.stack import Stack
-from e2e.topics import Headers, RawMessage, produce, read_all
+from e2e.topics import RawMessage, produce, read_all
 
 
 @dataclass
@@ -241,8 +240,8 @@ class LateCommands:
         late: list[RawMessage] = []
         for topic, (command, compensation) in _LATE.items():
             messages = read_all(context.bootstrap, context.topic(topic), idle=1.0, limit=10.0)
-            undone = {_order_of(m) for m in messages if m.header("type") == compensation}
-            late += [m for m in messages if m.header("type") == command and _order_of(m) in undone]
+            undone = {_order_of(m) for m in messages if m.message_type == compensation}
+            late += [m for m in messages if m.message_type == command and _order_of(m) in undone]
         sent = _resend_under_new_ids(context, late, self.count, self.seed)
         context.late_commands += sent
         return bool(sent)
@@ -252,9 +251,9 @@ def _resend_under_new_ids(
     context: ChaosContext, messages: list[RawMessage], count: int, seed: int
 ) -> list[str]:
     """Re-send ``count`` of ``messages`` drawn with ``seed`` under new ids; the ids, if all were acked."""
-    drawn = [_with_new_id(m) for m in random.Random(seed).sample(messages, min(count, len(messages)))]
+    drawn = [m.with_new_id() for m in random.Random(seed).sample(messages, min(count, len(messages)))]
     acked = bool(drawn) and produce(context.bootstrap, drawn) == len(drawn)
-    return [str(json.loads(m.value)["id"]) for m in drawn] if acked else []
+    return [str(m.message_id) for m in drawn] if acked else []
 
 
 def _order_of(message: RawMessage) -> str:
@@ -278,13 +277,6 @@ class Poison:
         acked = produce(context.bootstrap, poison)
         context.poison_sent += poison
         return acked == len(poison)
-
-
-def _with_new_id(message: RawMessage) -> RawMessage:
-    body = json.loads(message.value)
-    body["id"] = str(uuid.uuid4())
-    headers: Headers = [(k, body["id"].encode() if k == "id" else v) for k, v in message.headers]
-    return RawMessage(message.topic, message.key, json.dumps(body).encode(), headers)
 
 
 def _fault_lines(path: Path) -> list[str]:

@@ -21,6 +21,23 @@ class RawMessage:
         value = found[0] if found else None
         return value.decode() if isinstance(value, bytes) else value
 
+    @property
+    def message_id(self) -> str | None:
+        """The CloudEvents id (``ce_id``); None for poison."""
+        return self.header("ce_id")
+
+    @property
+    def message_type(self) -> str | None:
+        """The message's short name (``PaymentDeclined`` of ``sagaref.payments.PaymentDeclined.v1``)."""
+        cloudevent_type = self.header("ce_type")
+        return cloudevent_type.split(".")[-2] if cloudevent_type and cloudevent_type.count(".") >= 2 else None
+
+    def with_new_id(self) -> "RawMessage":
+        """The same message under a new id, as a replayed or re-sent copy would arrive."""
+        new_id = str(uuid.uuid4()).encode()
+        headers: Headers = [(k, new_id if k == "ce_id" else v) for k, v in self.headers]
+        return RawMessage(self.topic, self.key, self.value, headers)
+
 
 def read_all(bootstrap: str, topic: str, *, idle: float = 2.0, limit: float = 120.0) -> list[RawMessage]:
     """Every message of every partition, read until nothing new arrived for ``idle`` seconds after the

@@ -2,20 +2,18 @@
 
 from uuid import UUID
 
-from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orchestrator.handlers import engine
-from saga_common.auth import IsOperator
-from saga_common.fields import QueryFilters, TextField, paginated
-from saga_common.pagination import PAGE_PARAMETERS, paginated_response
+from orchestrator import selectors, services
 from saga_common.sagas.definition import SagaState
 from saga_common.sagas.models import SagaEvent, SagaInstance, SagaStep
+from saga_common.web.auth import IsOperator
+from saga_common.web.fields import QueryFilters, TextField, paginated
+from saga_common.web.pagination import PAGE_PARAMETERS, paginated_response
 
 
 class StepSerializer(serializers.ModelSerializer):
@@ -59,10 +57,6 @@ class SagaOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-def _sagas() -> QuerySet[SagaInstance]:
-    return SagaInstance.objects.prefetch_related("steps", "history").order_by("-created_at", "id")
-
-
 class OperatorApi(APIView):
     """Sagas are internal: only operators read them or act on them."""
 
@@ -81,31 +75,29 @@ class SagaListApi(OperatorApi):
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        return paginated_response(
-            _sagas().filter(**filters.validated_data), request, self, SagaOutputSerializer
-        )
+        sagas = selectors.saga_list(**filters.validated_data)
+        return paginated_response(sagas, request, self, SagaOutputSerializer)
 
 
 class SagaDetailApi(OperatorApi):
     @extend_schema(responses=SagaOutputSerializer)
     def get(self, request: Request, saga_id: UUID) -> Response:
-        return Response(SagaOutputSerializer(get_object_or_404(_sagas(), id=saga_id)).data)
+        return Response(SagaOutputSerializer(selectors.saga_get(saga_id=saga_id)).data)
 
 
-class SagaOperatorActionApi(OperatorApi):
-    """An operator action on one saga; subclasses name the engine method."""
-
-    action: str
+class SagaRetryApi(OperatorApi):
+    """Send a FAILED saga's stopped step again, with a fresh round of attempts."""
 
     @extend_schema(request=None, responses=SagaOutputSerializer)
     def post(self, request: Request, saga_id: UUID) -> Response:
-        getattr(engine, self.action)(saga_id)
-        return Response(SagaOutputSerializer(get_object_or_404(_sagas(), id=saga_id)).data)
+        services.saga_retry(saga_id=saga_id)
+        return Response(SagaOutputSerializer(selectors.saga_get(saga_id=saga_id)).data)
 
 
-class SagaRetryApi(SagaOperatorActionApi):
-    action = "retry"
+class SagaCompensateApi(OperatorApi):
+    """Abandon a saga before its pivot (or resume its failed compensation); 409 once the pivot was sent."""
 
-
-class SagaCompensateApi(SagaOperatorActionApi):
-    action = "compensate"
+    @extend_schema(request=None, responses=SagaOutputSerializer)
+    def post(self, request: Request, saga_id: UUID) -> Response:
+        services.saga_compensate(saga_id=saga_id)
+        return Response(SagaOutputSerializer(selectors.saga_get(saga_id=saga_id)).data)

@@ -1,36 +1,34 @@
 """The PlaceOrder saga (docs/design.md, "The PlaceOrder saga"), read top to bottom as its steps."""
 
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from saga_common.contracts import (
+import msgspec
+
+from saga_common.sagas.definition import Saga
+from shop_contracts import (
     ApproveOrder,
     AuthorizePayment,
     CancelShipment,
     CapturePayment,
     OrderCreated,
-    PaymentAuthorized,
     PaymentCaptureFailed,
     PaymentDeclined,
     RejectOrder,
     ScheduleShipment,
     ShipmentRejected,
-    ShipmentScheduled,
     VoidPayment,
 )
-from saga_common.sagas.definition import Saga
 
 
-@dataclass
-class PlaceOrderData:
+class PlaceOrderData(msgspec.Struct, kw_only=True):
+    """What the saga knows of its order, kept with the saga (its ``data``) between steps."""
+
     customer_id: str
     total: Decimal
     currency: str
     shipping_address: dict[str, Any]
-    payment_id: str | None = None
-    shipment_id: str | None = None
-    rejection_reason: str | None = None
+    rejection_reason: str | None = None  # what a participant's refusal said; RejectOrder passes it on
 
     @classmethod
     def from_event(cls, event: OrderCreated) -> "PlaceOrderData":
@@ -72,14 +70,6 @@ def reject_order(data: PlaceOrderData) -> RejectOrder:
     return RejectOrder(reason=data.rejection_reason or "the order could not be completed")
 
 
-def record_payment(data: PlaceOrderData, reply: PaymentAuthorized) -> None:
-    data.payment_id = reply.payment_id
-
-
-def record_shipment(data: PlaceOrderData, reply: ShipmentScheduled) -> None:
-    data.shipment_id = reply.shipment_id
-
-
 def record_rejection(
     data: PlaceOrderData, reply: PaymentDeclined | ShipmentRejected | PaymentCaptureFailed
 ) -> None:
@@ -91,12 +81,12 @@ place_order = (
     .step(
         authorize_payment,
         compensate=void_payment,
-        on_reply={PaymentAuthorized: record_payment, PaymentDeclined: record_rejection},
+        on_reply={PaymentDeclined: record_rejection},
     )
     .step(
         schedule_shipment,
         compensate=cancel_shipment,
-        on_reply={ShipmentScheduled: record_shipment, ShipmentRejected: record_rejection},
+        on_reply={ShipmentRejected: record_rejection},
     )
     .pivot(capture_payment, on_reply={PaymentCaptureFailed: record_rejection})
     .step(approve_order)

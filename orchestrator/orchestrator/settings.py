@@ -10,9 +10,10 @@ ROOT_URLCONF = "orchestrator.urls"
 WSGI_APPLICATION = "orchestrator.wsgi.application"
 DATABASES = {"default": database("orchestrator")}
 SAGA_MESSAGE_HANDLERS = "orchestrator.handlers.HANDLERS"
+SAGA_CONTRACTS = "shop_contracts"  # the messages of the system (saga_common loads them at start-up)
 SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "Saga orchestrator"}
 # Send unanswered commands again, or give up on them, as their persisted deadlines pass.
 WORKER_PERIODIC_TASKS = [
     *WORKER_PERIODIC_TASKS,
-    ("orchestrator.handlers.expire_due_steps", env.float("SAGA_DEADLINE_SWEEP_SECONDS", default=0.5)),
+    ("orchestrator.services.saga_deadlines_sweep", env.float("SAGA_DEADLINE_SWEEP_SECONDS", default=0.5)),
 ]

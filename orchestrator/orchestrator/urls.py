@@ -1,7 +1,7 @@
 from django.urls import path
 
 from orchestrator.api import SagaCompensateApi, SagaDetailApi, SagaListApi, SagaRetryApi
-from saga_common.urls import common_urlpatterns, handler400, handler404, handler500  # noqa: F401
+from saga_common.web.urls import common_urlpatterns, handler400, handler404, handler500  # noqa: F401
 
 urlpatterns = [
     *common_urlpatterns,

@@ -12,16 +12,15 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from orchestrator import handlers
-from saga_common import contracts
-from saga_common.contracts import ORCHESTRATOR_REPLIES
-from saga_common.envelope import Envelope
-from saga_common.inbox import handle_once
-from saga_common.kafka import topic_name
+import shop_contracts as contracts
+from orchestrator import handlers, services
+from saga_common.messaging.inbox import handle_once
+from saga_common.messaging.kafka import topic_name
+from saga_common.messaging.progress import partition_for
 from saga_common.models import ConsumerProgress
-from saga_common.progress import partition_for
 from saga_common.sagas.models import SagaStep
-from saga_common.testing.messages import outbox_messages
+from saga_testing.messages import outbox_messages, wrap
+from shop_contracts import ORCHESTRATOR_REPLIES
 
 pytestmark = pytest.mark.django_db
 PARTITIONS = 3
@@ -33,10 +32,9 @@ def start(order_id: str) -> None:
         customer_id="c-1",
         total=Decimal("25.00"),
         currency="EUR",
-        items=[],
         shipping_address={"country": "DE"},
     )
-    envelope = Envelope.wrap(event, order_id=order_id, correlation_id="req")
+    envelope = wrap(event, order_id=order_id, correlation_id="req")
     handle_once(envelope, handlers.HANDLERS[contracts.OrderCreated])
 
 
@@ -68,17 +66,17 @@ def test_a_deadline_waits_for_the_partition_that_carries_its_replies() -> None:
     for partition in range(PARTITIONS):
         progress(partition, 30 if partition == partition_for(behind, PARTITIONS) else 0)
     # when the sweep runs
-    handlers.expire_due_steps()
+    services.saga_deadlines_sweep()
     # then only the saga whose replies are all handled is asked again
     assert (retried(behind), retried(caught_up)) == (False, True)
     # and once its partition is handled past the deadline, the other one is too
     progress(partition_for(behind, PARTITIONS), 0)
-    handlers.expire_due_steps()
+    services.saga_deadlines_sweep()
     assert retried(behind)
 
 
 def test_without_any_recorded_progress_nothing_is_given_up() -> None:
     start(ORDERS[0])
     SagaStep.objects.update(deadline_at=timezone.now() - timedelta(seconds=60))
-    handlers.expire_due_steps()  # no consumer has handled anything yet: a reply may be waiting
+    services.saga_deadlines_sweep()  # no consumer has handled anything yet: a reply may be waiting
     assert not retried(ORDERS[0])

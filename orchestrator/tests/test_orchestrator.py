@@ -6,12 +6,12 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+import shop_contracts as contracts
 from orchestrator.handlers import HANDLERS
-from saga_common import contracts
-from saga_common.contracts import Message
-from saga_common.envelope import Envelope
-from saga_common.inbox import handle_once
-from saga_common.testing.messages import outbox_messages
+from saga_common.messaging.envelope import Envelope
+from saga_common.messaging.inbox import handle_once
+from saga_common.messaging.message import Message
+from saga_testing.messages import outbox_messages, wrap
 
 pytestmark = pytest.mark.django_db
 
@@ -30,10 +30,9 @@ def order_created(country: str = "DE") -> Envelope:
         customer_id="c-1",
         total=Decimal("25.00"),
         currency="EUR",
-        items=[],
         shipping_address={"country": country},
     )
-    return Envelope.wrap(event, order_id=ORDER_ID, correlation_id="req-1")
+    return wrap(event, order_id=ORDER_ID, correlation_id="req-1")
 
 
 def deliver(envelope: Envelope) -> None:
@@ -43,7 +42,7 @@ def deliver(envelope: Envelope) -> None:
 def answer(reply: Message) -> None:
     last = outbox_messages()[-1]
     deliver(
-        Envelope.wrap(
+        wrap(
             reply, order_id=ORDER_ID, correlation_id=last.correlation_id, saga_id=last.saga_id, causation=last
         )
     )

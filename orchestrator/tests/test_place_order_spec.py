@@ -1,88 +1,162 @@
-"""The PlaceOrder saga read as a specification (pure: no database, no broker)."""
+"""The PlaceOrder saga read as a specification: given its data, expect this command to that topic; given
+this reply, expect that one (pure: no database, no broker; see saga_testing.saga_spec)."""
 
 from decimal import Decimal
 
 from orchestrator.place_order import PlaceOrderData, place_order
-from saga_common.contracts import (
+from saga_common.sagas.definition import SagaState
+from saga_testing.saga_spec import SagaSpec, given
+from shop_contracts import (
+    ORDERS_COMMANDS,
     PAYMENTS_COMMANDS,
     SHIPPING_COMMANDS,
+    ApproveOrder,
     AuthorizePayment,
+    CancelShipment,
+    CapturePayment,
+    OrderApprovalFailed,
+    OrderApproved,
+    OrderRejected,
+    PaymentAuthorized,
+    PaymentCaptured,
+    PaymentCaptureFailed,
     PaymentDeclined,
+    PaymentVoided,
+    PaymentVoidFailed,
     RejectOrder,
     ScheduleShipment,
+    ShipmentCancelled,
     ShipmentRejected,
+    ShipmentScheduled,
+    VoidPayment,
 )
-from saga_common.sagas.definition import ActionKind, Finish, Invoke, SagaState
 
-FORWARD, COMPENSATION, FINAL = ActionKind.FORWARD, ActionKind.COMPENSATION, ActionKind.FINAL
+ADDRESS = {"name": "Ada", "line1": "Main St 1", "city": "Berlin", "postal_code": "10115", "country": "DE"}
+AMOUNT = Decimal("25.00")
+AUTHORIZE = AuthorizePayment(customer_id="c-1", amount=AMOUNT, currency="EUR")
+VOID = VoidPayment(customer_id="c-1", amount=AMOUNT, currency="EUR")
+SCHEDULE = ScheduleShipment(country="DE", address=ADDRESS, customer_id="c-1")
+AUTHORIZED = PaymentAuthorized(payment_id="p-1", amount=AMOUNT)
+SCHEDULED = ShipmentScheduled(shipment_id="s-1")
 
 
-def data() -> PlaceOrderData:
-    return PlaceOrderData(
-        customer_id="c-1",
-        total=Decimal("25.00"),
-        currency="EUR",
-        shipping_address={"country": "AQ", "city": "McMurdo"},
+def an_order() -> SagaSpec[PlaceOrderData]:
+    data = PlaceOrderData(customer_id="c-1", total=AMOUNT, currency="EUR", shipping_address=ADDRESS)
+    return given(place_order, data)
+
+
+def test_given_an_order_expect_authorize_payment_on_payments_commands() -> None:
+    an_order().expect(AUTHORIZE, to=PAYMENTS_COMMANDS).is_in(SagaState.RUNNING)
+
+
+def test_given_payment_authorized_expect_schedule_shipment_to_the_order_address() -> None:
+    an_order().reply(AUTHORIZED).expect(SCHEDULE, to=SHIPPING_COMMANDS)
+
+
+def test_happy_path_captures_then_approves_and_completes() -> None:
+    (
+        an_order()
+        .reply(AUTHORIZED)
+        .reply(SCHEDULED)
+        .expect(CapturePayment(), to=PAYMENTS_COMMANDS)
+        .reply(PaymentCaptured(payment_id="p-1", amount=AMOUNT))
+        .expect(ApproveOrder(), to=ORDERS_COMMANDS)
+        .reply(OrderApproved())
+        .ends(SagaState.COMPLETED)
     )
-
-
-def command(kind: ActionKind, index: int, saga_data: PlaceOrderData) -> object:
-    return place_order.action(kind, index).make_command(saga_data)
-
-
-def test_steps_read_as_the_design_says() -> None:
-    assert [s.invoke.name for s in place_order.steps] == [
-        "authorize_payment",
-        "schedule_shipment",
-        "capture_payment",
-        "approve_order",
-    ]
-    assert [s.compensate.name if s.compensate else None for s in place_order.steps] == [
-        "void_payment",
-        "cancel_shipment",
-        None,
-        None,
-    ]
-    assert [s.pivot for s in place_order.steps] == [False, False, True, False]
-
-
-def test_given_order_data_expect_authorize_payment_to_payments() -> None:
-    sent = command(FORWARD, 0, data())
-    assert sent == AuthorizePayment(customer_id="c-1", amount=Decimal("25.00"), currency="EUR")
-    assert AuthorizePayment.topic == PAYMENTS_COMMANDS
-
-
-def test_given_payment_authorized_expect_schedule_shipment_to_the_order_country() -> None:
-    assert place_order.after_reply(FORWARD, 0, succeeded=True) == Invoke(FORWARD, 1, SagaState.RUNNING)
-    assert command(FORWARD, 1, data()) == ScheduleShipment(
-        country="AQ", address={"country": "AQ", "city": "McMurdo"}, customer_id=data().customer_id
-    )
-    assert ScheduleShipment.topic == SHIPPING_COMMANDS
 
 
 def test_given_payment_declined_expect_reject_order_with_the_reason() -> None:
-    saga_data = data()
-    place_order.steps[0].invoke.on_reply[PaymentDeclined](saga_data, PaymentDeclined(reason="no credit"))
-    assert place_order.after_reply(FORWARD, 0, succeeded=False) == Invoke(FINAL, 0, SagaState.COMPENSATING)
-    assert command(FINAL, 0, saga_data) == RejectOrder(reason="no credit")
+    (
+        an_order()
+        .reply(PaymentDeclined(reason="amount exceeds available credit"))
+        .expect(RejectOrder(reason="amount exceeds available credit"), to=ORDERS_COMMANDS)
+        .is_in(SagaState.COMPENSATING)
+        .reply(OrderRejected())
+        .ends(SagaState.COMPENSATED)
+    )
 
 
-def test_given_shipment_rejected_expect_void_payment_then_reject() -> None:
-    saga_data = data()
-    place_order.steps[1].invoke.on_reply[ShipmentRejected](
-        saga_data, ShipmentRejected(reason="we do not ship to AQ")
+def test_given_shipment_rejected_expect_void_payment_then_reject_order() -> None:
+    (
+        an_order()
+        .reply(AUTHORIZED)
+        .reply(ShipmentRejected(reason="we do not ship to AQ"))
+        .expect(VOID, to=PAYMENTS_COMMANDS)
+        .reply(PaymentVoided())
+        .expect(RejectOrder(reason="we do not ship to AQ"), to=ORDERS_COMMANDS)
+        .reply(OrderRejected())
+        .ends(SagaState.COMPENSATED)
     )
-    assert place_order.after_reply(FORWARD, 1, succeeded=False) == Invoke(
-        COMPENSATION, 0, SagaState.COMPENSATING
+
+
+def test_given_capture_failed_expect_cancel_then_void_latest_first_then_reject() -> None:
+    (
+        an_order()
+        .reply(AUTHORIZED)
+        .reply(SCHEDULED)
+        .reply(PaymentCaptureFailed(reason="card expired"))
+        .expect(CancelShipment(country="DE"), to=SHIPPING_COMMANDS)
+        .reply(ShipmentCancelled())
+        .expect(VOID, to=PAYMENTS_COMMANDS)
+        .reply(PaymentVoided())
+        .expect(RejectOrder(reason="card expired"), to=ORDERS_COMMANDS)
     )
-    assert type(command(COMPENSATION, 0, saga_data)).__name__ == "VoidPayment"
-    assert place_order.after_reply(COMPENSATION, 0, succeeded=True) == Invoke(
-        FINAL, 0, SagaState.COMPENSATING
+
+
+def test_a_failed_compensation_is_asked_again_not_skipped() -> None:
+    (
+        an_order()
+        .reply(AUTHORIZED)
+        .reply(ShipmentRejected(reason="we do not ship to AQ"))
+        .reply(PaymentVoidFailed(reason="payments is busy"))
+        .expect(VOID, to=PAYMENTS_COMMANDS)
+        .is_in(SagaState.COMPENSATING)
     )
-    assert command(FINAL, 0, saga_data) == RejectOrder(reason="we do not ship to AQ")
+
+
+def test_given_no_answer_to_authorize_expect_void_of_what_may_have_happened_then_reject() -> None:
+    (
+        an_order()
+        .never_answers()
+        .expect(VOID, to=PAYMENTS_COMMANDS)
+        .reply(PaymentVoided())
+        .expect(RejectOrder(reason="the order could not be completed"), to=ORDERS_COMMANDS)
+    )
 
 
 def test_after_the_capture_the_saga_only_goes_forward() -> None:
-    assert place_order.after_reply(FORWARD, 2, succeeded=True) == Invoke(FORWARD, 3, SagaState.RUNNING)
-    assert place_order.after_reply(FORWARD, 3, succeeded=True) == Finish(SagaState.COMPLETED)
-    assert place_order.after_reply(FORWARD, 3, succeeded=False) == Finish(SagaState.FAILED)
+    captured = (
+        an_order().reply(AUTHORIZED).reply(SCHEDULED).reply(PaymentCaptured(payment_id="p", amount=AMOUNT))
+    )
+    captured.expect(ApproveOrder(), to=ORDERS_COMMANDS).reply(OrderApprovalFailed(reason="no")).ends(
+        SagaState.FAILED
+    )
+
+
+def test_given_no_answer_to_the_capture_expect_failed_for_an_operator_not_compensation() -> None:
+    an_order().reply(AUTHORIZED).reply(SCHEDULED).never_answers().ends(SagaState.FAILED)
+
+
+def test_the_pivot_is_the_capture_and_nothing_after_it_can_be_abandoned() -> None:
+    assert [step.pivot for step in place_order.steps] == [False, False, True, False]
+    assert [place_order.can_abandon_at(index) for index in range(4)] == [True, True, False, False]
+
+
+def test_the_specification_fails_on_a_saga_that_does_otherwise() -> None:
+    """The harness itself: a wrong command, topic, reply or end state is a failure, not a pass."""
+    wrong = [
+        lambda: an_order().expect(VOID, to=PAYMENTS_COMMANDS),
+        lambda: an_order().expect(AUTHORIZE, to=SHIPPING_COMMANDS),
+        lambda: an_order().reply(SCHEDULED),  # not an outcome of AuthorizePayment
+        lambda: (
+            an_order().reply(PaymentDeclined(reason="x")).reply(OrderRejected()).ends(SagaState.COMPLETED)
+        ),
+        lambda: an_order().reply(AUTHORIZED).ends(SagaState.COMPLETED),
+    ]
+    for attempt in wrong:
+        try:
+            attempt()
+        except AssertionError:
+            continue
+        raise AssertionError("a specification that should fail passed")

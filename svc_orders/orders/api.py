@@ -12,11 +12,12 @@ from rest_framework.views import APIView
 
 from orders import selectors, services
 from orders.models import Order, OrderStatus
-from saga_common.api import DomainError, correlation_id_of
-from saga_common.auth import principal, visible_customer
-from saga_common.fields import CountField, PatternField, PriceField, QueryFilters, TextField, paginated
+from saga_common.errors import Forbidden
 from saga_common.money import to_money
-from saga_common.pagination import PAGE_PARAMETERS, paginated_response
+from saga_common.web.auth import principal, visible_customer
+from saga_common.web.correlation import correlation_id_of
+from saga_common.web.fields import CountField, PatternField, PriceField, QueryFilters, TextField, paginated
+from saga_common.web.pagination import PAGE_PARAMETERS, paginated_response
 
 MAX_ORDER_TOTAL = to_money("999999999999.99")
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
@@ -133,7 +134,7 @@ def _ordering_customer(request: Request, serializer: serializers.Serializer) -> 
         return str(named)
     if caller.is_operator:
         raise serializers.ValidationError({"customer_id": "an operator must name the customer"})
-    raise DomainError("a customer can only place its own orders", status_code=status.HTTP_403_FORBIDDEN)
+    raise Forbidden("a customer can only place its own orders")
 
 
 class OrderDetailApi(APIView):

@@ -1,9 +1,10 @@
 """Commands the orders service answers (orders.commands); refusals become named replies
-(``saga_common.participant``)."""
+(``saga_common.messaging.participant``)."""
 
 from orders import services
-from saga_common.contracts import ApproveOrder, OrderApproved, OrderRejected, RejectOrder, Reply
-from saga_common.participant import command_handlers
+from saga_common.messaging.message import Reply
+from saga_common.messaging.participant import command_handlers
+from shop_contracts import ApproveOrder, OrderApproved, OrderRejected, RejectOrder
 
 
 def approve_order(command: ApproveOrder, order_id: str) -> Reply:

@@ -12,11 +12,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from orders.models import IdempotencyKey, Order, OrderStatus
-from saga_common import outbox
-from saga_common.api import DomainError
-from saga_common.contracts import OrderCreated
+from saga_common.errors import Conflict, NotFound, Unprocessable
+from saga_common.messaging import outbox
 from saga_common.money import to_money
-from saga_common.serialization import json_value
+from shop_contracts import OrderCreated
 
 
 def order_total(items: list[dict[str, Any]]) -> Decimal:
@@ -52,9 +51,9 @@ def order_place(
         )
         if not created:
             if record.request_fingerprint != fingerprint:
-                raise DomainError("this Idempotency-Key was used with a different request", status_code=422)
+                raise Unprocessable("this Idempotency-Key was used with a different request")
             if record.order is None:
-                raise DomainError("a request with this Idempotency-Key is still in progress", status_code=409)
+                raise Conflict("a request with this Idempotency-Key is still in progress")
             return record.order, record.response_body
     stored_items = [{**item, "unit_price": str(to_money(item["unit_price"]))} for item in items]
     order = Order.objects.create(
@@ -69,7 +68,6 @@ def order_place(
             customer_id=customer_id,
             total=order.total,
             currency=currency,
-            items=stored_items,
             shipping_address=shipping_address,
         ),
         order_id=str(order.id),
@@ -105,7 +103,7 @@ def order_approve(*, order_id: str) -> Order:
     if order.status == OrderStatus.APPROVED:
         return order
     if order.status != OrderStatus.PENDING:
-        raise DomainError(f"order {order_id} is {order.status} and cannot be approved")
+        raise Conflict(f"order {order_id} is {order.status} and cannot be approved")
     order.status = OrderStatus.APPROVED
     order.save(update_fields=["status", "updated_at"])
     return order
@@ -118,7 +116,7 @@ def order_reject(*, order_id: str, reason: str) -> Order:
     if order.status == OrderStatus.REJECTED:
         return order
     if order.status != OrderStatus.PENDING:
-        raise DomainError(f"order {order_id} is {order.status} and cannot be rejected")
+        raise Conflict(f"order {order_id} is {order.status} and cannot be rejected")
     order.status, order.rejection_reason = OrderStatus.REJECTED, reason[:255]
     order.save(update_fields=["status", "rejection_reason", "updated_at"])
     return order
@@ -131,10 +129,10 @@ def _lock_order(order_id: str) -> Order:
     except (ValueError, ValidationError):  # not a uuid: no order of ours
         order = None
     if order is None:
-        raise DomainError(f"no order {order_id}", status_code=404)
+        raise NotFound(f"no order {order_id}")
     return order
 
 
 def _fingerprint(request: dict[str, Any]) -> str:
-    canonical = json.dumps(json_value(request), sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(request, default=str, sort_keys=True, separators=(",", ":"))  # Decimal: its text
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -10,6 +10,7 @@ ROOT_URLCONF = "orders.urls"
 WSGI_APPLICATION = "orders.wsgi.application"
 DATABASES = {"default": database("orders")}
 SAGA_MESSAGE_HANDLERS = "orders.handlers.HANDLERS"
+SAGA_CONTRACTS = "shop_contracts"  # the messages of the system (saga_common loads them at start-up)
 SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "Orders service"}
 IDEMPOTENCY_KEY_RETENTION_HOURS = env.int("IDEMPOTENCY_KEY_RETENTION_HOURS", default=24)
 WORKER_PERIODIC_TASKS = [*WORKER_PERIODIC_TASKS, ("orders.services.idempotency_keys_prune", 3600.0)]

@@ -12,8 +12,8 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from orders.models import Order
-from saga_common.pagination import MAX_LIMIT
-from saga_common.parsers import MAX_JSON_DEPTH
+from saga_common.web.pagination import MAX_LIMIT
+from saga_common.web.parsers import MAX_JSON_DEPTH
 from tests.test_orders_api import ORDER
 
 pytestmark = pytest.mark.django_db

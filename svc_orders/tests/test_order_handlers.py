@@ -4,10 +4,10 @@ import pytest
 
 from orders import handlers
 from orders.models import Order, OrderStatus
-from saga_common.contracts import ApproveOrder, RejectOrder
-from saga_common.envelope import Envelope
-from saga_common.inbox import handle_once
-from saga_common.testing.messages import outbox_messages
+from saga_common.messaging.envelope import Envelope
+from saga_common.messaging.inbox import handle_once
+from saga_testing.messages import outbox_messages, wrap
+from shop_contracts import ApproveOrder, RejectOrder
 
 pytestmark = pytest.mark.django_db
 APPROVE, REJECT = handlers.HANDLERS[ApproveOrder], handlers.HANDLERS[RejectOrder]
@@ -21,7 +21,7 @@ def order() -> Order:
 
 
 def command(order: Order, message: ApproveOrder | RejectOrder) -> Envelope:
-    return Envelope.wrap(message, order_id=str(order.id), correlation_id="c", saga_id="saga-1")
+    return wrap(message, order_id=str(order.id), correlation_id="c", saga_id="saga-1")
 
 
 def test_approve_order_approves_and_replies(order: Order) -> None:
@@ -72,7 +72,7 @@ def test_an_approved_order_cannot_be_rejected_and_says_so_in_a_reply(order: Orde
 
 @pytest.mark.parametrize("order_id", ["3f1e0c4a-5b6d-4e7f-8a9b-0c1d2e3f4a5b", "not-a-uuid"])
 def test_a_command_about_an_unknown_order_is_refused_with_a_reply(order_id: str) -> None:
-    sent = Envelope.wrap(ApproveOrder(), order_id=order_id, correlation_id="c", saga_id="saga-1")
+    sent = wrap(ApproveOrder(), order_id=order_id, correlation_id="c", saga_id="saga-1")
     handle_once(sent, APPROVE)
     (reply,) = outbox_messages()
     assert (reply.type, reply.payload) == ("OrderApprovalFailed", {"reason": f"no order {order_id}"})

@@ -14,7 +14,7 @@ from prometheus_client import REGISTRY, generate_latest
 from rest_framework.test import APIClient
 
 from orders.models import Order
-from saga_common.envelope import Envelope
+from saga_testing.messages import outbox_messages
 from tests.test_orders_api import ORDER, place
 
 pytestmark = pytest.mark.django_db
@@ -174,10 +174,10 @@ def test_concurrent_requests_with_one_key_create_one_order(client_for: Any) -> N
 def test_metrics_and_correlation_ids(api: APIClient, client_for: Any) -> None:
     response = place(api, headers={"X-Correlation-ID": "trace-me-1"})
     assert response["X-Correlation-ID"] == "trace-me-1"
-    (event,) = [Envelope.from_body(body) for body in Published.objects.values_list("body", flat=True)]
+    (event,) = outbox_messages()
     assert event.correlation_id == "trace-me-1"  # the request's id travels with its messages
     assert place(api)["X-Correlation-ID"]  # one is made up when the caller sends none
-    # What the metrics port serves (saga_common.gunicorn_conf); the public API port has no /metrics.
+    # What the metrics port serves (saga_common.web.gunicorn_conf); the public API port has no /metrics.
     text = generate_latest(REGISTRY).decode()
     assert 'django_http_responses_total_by_status_total{status="201"}' in text
     assert "outbox_backlog_rows 2.0" in text

@@ -10,8 +10,8 @@ from django_outbox_pattern.models import Published
 from rest_framework.test import APIClient
 
 from orders.models import Order
-from saga_common import kafka
-from saga_common.envelope import Envelope
+from saga_common.messaging import kafka
+from saga_common.messaging.envelope import Envelope
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +65,7 @@ def test_place_order_returns_pending_order_with_server_total_and_location(api: A
 def test_placing_an_order_writes_order_created_to_the_outbox(api: APIClient) -> None:
     order_id = place(api, headers={"X-Correlation-ID": "req-42"}).json()["id"]
     (row,) = Published.objects.all()
-    event = Envelope.from_body(row.body)
+    event = Envelope.from_stored(row.headers, row.body)
     assert (row.destination, event.type, event.order_id, event.correlation_id) == (
         "orders.events",
         "OrderCreated",
@@ -206,7 +206,7 @@ def test_the_web_is_ready_while_the_broker_is_down(api: APIClient, settings: Any
 
 
 def test_the_web_is_not_ready_without_its_database(api: APIClient) -> None:
-    with mock.patch("saga_common.health.connection.cursor", side_effect=OperationalError("gone")):
+    with mock.patch("saga_common.web.health.connection.cursor", side_effect=OperationalError("gone")):
         ready = api.get("/healthz/ready")
     assert (ready.status_code, ready.json()) == (
         503,

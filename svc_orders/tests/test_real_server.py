@@ -1,4 +1,4 @@
-"""The orders web under gunicorn, as the images and devstack run it (saga_common.gunicorn_conf), on
+"""The orders web under gunicorn, as the images and devstack run it (saga_common.web.gunicorn_conf), on
 the test database: what only a real server shows (chunked bodies, the metrics port), and that
 neither the web nor the worker starts outside debug mode with the development keys."""
 
@@ -17,7 +17,7 @@ import requests
 from django.conf import settings
 
 from orders.models import Order
-from saga_common.tokens import CUSTOMER, mint_token
+from saga_common.web.tokens import CUSTOMER, mint_token
 from tests.test_orders_api import ORDER
 
 SERVICE_DIR = Path(__file__).resolve().parents[1]
@@ -56,7 +56,7 @@ def gunicorn(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
         "gunicorn",
         "orders.wsgi",
         "--config",
-        "python:saga_common.gunicorn_conf",
+        "python:saga_common.web.gunicorn_conf",
     ]
     command += ["--bind", f"127.0.0.1:{port}", "--threads", "2", "--no-control-socket"]
     return subprocess.Popen(

@@ -8,9 +8,9 @@ from rest_framework.views import APIView
 
 from payments import selectors, services
 from payments.models import Account, Payment
-from saga_common.auth import IsOperator, visible_customer
-from saga_common.fields import CreditLimitField, PatternField, QueryFilters, TextField, paginated
-from saga_common.pagination import PAGE_PARAMETERS, paginated_response
+from saga_common.web.auth import IsOperator, visible_customer
+from saga_common.web.fields import CreditLimitField, PatternField, QueryFilters, TextField, paginated
+from saga_common.web.pagination import PAGE_PARAMETERS, paginated_response
 
 
 class AccountOutputSerializer(serializers.ModelSerializer):

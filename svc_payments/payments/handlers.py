@@ -1,21 +1,19 @@
 """Commands the payments service answers (payments.commands); refusals become named replies
-(``saga_common.participant``)."""
+(``saga_common.messaging.participant``)."""
 
 from payments import services
 from payments.models import PaymentStatus
-from saga_common.contracts import (
+from saga_common.messaging.message import Reply
+from saga_common.messaging.participant import command_handlers
+from shop_contracts import (
     AuthorizePayment,
     CapturePayment,
     PaymentAuthorized,
     PaymentCaptured,
     PaymentDeclined,
-    PaymentRefunded,
     PaymentVoided,
-    RefundPayment,
-    Reply,
     VoidPayment,
 )
-from saga_common.participant import command_handlers
 
 
 def authorize_payment(command: AuthorizePayment, order_id: str) -> Reply:
@@ -39,16 +37,10 @@ def capture_payment(command: CapturePayment, order_id: str) -> Reply:
     return PaymentCaptured(payment_id=str(payment.id), amount=payment.amount)
 
 
-def refund_payment(command: RefundPayment, order_id: str) -> Reply:
-    services.payment_refund(order_id=order_id)
-    return PaymentRefunded()
-
-
 HANDLERS = command_handlers(
     {
         AuthorizePayment: authorize_payment,
         VoidPayment: void_payment,
         CapturePayment: capture_payment,
-        RefundPayment: refund_payment,
     }
 )

@@ -2,11 +2,11 @@
 
 from decimal import Decimal
 
-from django.db.models import QuerySet, Sum
+from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from payments.models import HOLDING_STATUSES, Account, Payment
+from payments.models import Account, Payment
 
 
 def account_get(*, customer_id: str, visible_to: str | None = None) -> Account:
@@ -19,14 +19,6 @@ def account_get(*, customer_id: str, visible_to: str | None = None) -> Account:
 def account_available(account: Account) -> Decimal:
     """Credit limit minus open authorizations minus captured payments (kept as ``held``)."""
     return account.credit_limit - account.held
-
-
-def held_by_payments(customer_id: str) -> Decimal:
-    """What the customer's payments hold, summed from them: what ``Account.held`` must equal."""
-    held = Payment.objects.filter(customer_id=customer_id, status__in=HOLDING_STATUSES).aggregate(
-        total=Sum("amount")
-    )["total"]
-    return held or Decimal("0.00")
 
 
 def payment_list(*, order_id: str, visible_to: str | None = None) -> QuerySet[Payment]:

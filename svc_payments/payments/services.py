@@ -6,9 +6,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from payments.models import HOLDING_STATUSES, Account, Payment, PaymentStatus
+from payments.models import Account, Payment, PaymentStatus
 from payments.selectors import account_available
-from saga_common.api import DomainError
+from saga_common.errors import Conflict
 
 
 def account_open(*, customer_id: str, currency: str, credit_limit: Decimal) -> Account:
@@ -18,7 +18,7 @@ def account_open(*, customer_id: str, currency: str, credit_limit: Decimal) -> A
                 customer_id=customer_id, currency=currency, credit_limit=credit_limit
             )
     except IntegrityError as exc:
-        raise DomainError(f"customer {customer_id} already has an account") from exc
+        raise Conflict(f"customer {customer_id} already has an account") from exc
 
 
 @transaction.atomic
@@ -80,33 +80,24 @@ def payment_void(
         payment.save(update_fields=["status", "updated_at"])
         _hold(payment.customer_id, -payment.amount)
     if payment.status in (PaymentStatus.CAPTURED, PaymentStatus.REFUNDED):
-        raise DomainError(f"payment of order {order_id} is {payment.status}; refund it instead of voiding")
+        raise Conflict(f"payment of order {order_id} is {payment.status} and cannot be voided")
     return payment
 
 
-def payment_capture(*, order_id: str) -> Payment:
-    """Take the authorized money; capturing a captured payment again changes nothing."""
-    return _move_payment(order_id, PaymentStatus.AUTHORIZED, PaymentStatus.CAPTURED, "captured")
-
-
-def payment_refund(*, order_id: str) -> Payment:
-    """Give captured money back; refunding a refunded payment again changes nothing."""
-    return _move_payment(order_id, PaymentStatus.CAPTURED, PaymentStatus.REFUNDED, "refunded")
-
-
 @transaction.atomic
-def _move_payment(order_id: str, source: PaymentStatus, target: PaymentStatus, verb: str) -> Payment:
-    """Move the order's payment from ``source`` to ``target``; already at ``target`` is a no-op."""
+def payment_capture(*, order_id: str) -> Payment:
+    """Take the authorized money; capturing a captured payment again changes nothing.
+
+    The money stays held (a captured payment holds its credit, as an authorized one does).
+    """
     payment = Payment.objects.select_for_update().filter(order_id=order_id).first()
     if payment is None:
-        raise DomainError(f"order {order_id} has no payment to be {verb}")
-    if payment.status == source:
-        payment.status = target
+        raise Conflict(f"order {order_id} has no payment to be captured")
+    if payment.status == PaymentStatus.AUTHORIZED:
+        payment.status = PaymentStatus.CAPTURED
         payment.save(update_fields=["status", "updated_at"])
-        if (source in HOLDING_STATUSES) != (target in HOLDING_STATUSES):
-            _hold(payment.customer_id, payment.amount if target in HOLDING_STATUSES else -payment.amount)
-    elif payment.status != target:
-        raise DomainError(f"payment of order {order_id} is {payment.status} and cannot be {verb}")
+    elif payment.status != PaymentStatus.CAPTURED:
+        raise Conflict(f"payment of order {order_id} is {payment.status} and cannot be captured")
     return payment
 
 

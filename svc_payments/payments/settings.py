@@ -10,4 +10,5 @@ ROOT_URLCONF = "payments.urls"
 WSGI_APPLICATION = "payments.wsgi.application"
 DATABASES = {"default": database("payments")}
 SAGA_MESSAGE_HANDLERS = "payments.handlers.HANDLERS"
+SAGA_CONTRACTS = "shop_contracts"  # the messages of the system (saga_common loads them at start-up)
 SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "Payments service"}

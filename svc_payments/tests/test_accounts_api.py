@@ -43,8 +43,6 @@ def test_available_is_limit_minus_open_authorizations_minus_captures(api: APICli
     services.payment_capture(order_id="o-2")
     services.payment_void(order_id="o-3")
     assert api.get("/api/v1/accounts/c-1").json()["available"] == "69.70"
-    services.payment_refund(order_id="o-2")
-    assert api.get("/api/v1/accounts/c-1").json()["available"] == "89.90"
 
 
 def test_second_account_for_a_customer_is_409(api: APIClient) -> None:

@@ -11,7 +11,7 @@ from django.db import connection, connections
 
 from payments import services
 from payments.models import Account, Payment, PaymentStatus
-from payments.selectors import held_by_payments
+from tests.holdings import held_by_payments
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the racing transactions must really commit
 

@@ -9,43 +9,45 @@ import pytest
 from payments.handlers import HANDLERS
 from payments.models import Account, Payment
 from payments.selectors import account_available
-from saga_common.contracts import PAYMENTS_COMMANDS, AuthorizePayment
-from saga_common.envelope import Envelope
-from saga_common.inbox import InboxConsumer
-from saga_common.kafka import dlq_name, topic_name
-from saga_common.testing.kafka import (
+from saga_common.messaging.consumer import InboxConsumer
+from saga_common.messaging.kafka import dlq_name, topic_name
+from saga_testing.kafka import (
+    Record,
     committed_offset,
     headers_of,
-    kafka_value,
+    kafka_record,
     produce,
     read_topic,
     run_until,
 )
+from saga_testing.messages import wrap
+from shop_contracts import PAYMENTS_COMMANDS, AuthorizePayment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def by_hand(order_id: str, payload: dict[str, object]) -> tuple[bytes, list[tuple[str, str | bytes | None]]]:
+def by_hand(order_id: str, payload: dict[str, object]) -> Record:
     """An AuthorizePayment as someone with access to the topic could write it: no sender's checks."""
-    body = {
-        "id": str(uuid.uuid4()),
-        "type": "AuthorizePayment",
-        "version": 1,
-        "saga_id": str(uuid.uuid4()),
-        "order_id": order_id,
-        "correlation_id": "by-hand",
-        "causation_id": None,
-        "occurred_at": "2026-12-02T00:00:00+00:00",
-        "payload": payload,
+    headers = {
+        "ce_specversion": "1.0",
+        "ce_id": str(uuid.uuid4()),
+        "ce_source": "/by-hand",
+        "ce_type": "sagaref.payments.AuthorizePayment.v1",
+        "ce_time": "2026-12-02T00:00:00+00:00",
+        "ce_sagaid": str(uuid.uuid4()),
+        "ce_correlationid": "by-hand",
+        "content-type": "application/json",
     }
-    return json.dumps(body).encode(), [("type", b"AuthorizePayment")]
+    return Record(
+        order_id.encode(), json.dumps(payload).encode(), [(k, v.encode()) for k, v in headers.items()]
+    )
 
 
 def test_an_invalid_command_has_no_effect_and_is_dead_lettered_with_the_reason(kafka_topics: str) -> None:
     # given an account with 50.00 of credit, two invalid authorizations and a valid one on the topic
     Account.objects.create(customer_id="c-1", currency="EUR", credit_limit=Decimal("50.00"))
     topic = topic_name(PAYMENTS_COMMANDS)
-    valid = Envelope.wrap(
+    valid = wrap(
         AuthorizePayment(customer_id="c-1", amount=Decimal("10.00"), currency="EUR"),
         order_id="o-3",
         correlation_id="c",
@@ -55,7 +57,7 @@ def test_an_invalid_command_has_no_effect_and_is_dead_lettered_with_the_reason(k
         [
             by_hand("o-1", {"customer_id": "c-1", "amount": "-50.00", "currency": "EUR"}),
             by_hand("o-2", {"customer_id": "c-1", "amount": "1.005", "currency": "EUR"}),
-            kafka_value(valid),
+            kafka_record(valid),
         ],
     )
     # when the payments consumer works through them

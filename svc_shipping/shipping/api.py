@@ -6,9 +6,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from saga_common.auth import visible_customer
-from saga_common.fields import QueryFilters, TextField, paginated
-from saga_common.pagination import PAGE_PARAMETERS, paginated_response
+from saga_common.web.auth import visible_customer
+from saga_common.web.fields import QueryFilters, TextField, paginated
+from saga_common.web.pagination import PAGE_PARAMETERS, paginated_response
 from shipping import selectors
 from shipping.models import Shipment
 

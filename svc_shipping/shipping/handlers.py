@@ -1,17 +1,17 @@
 """Commands the shipping service answers (shipping.commands); refusals become named replies
-(``saga_common.participant``)."""
+(``saga_common.messaging.participant``)."""
 
-from saga_common.contracts import (
+from saga_common.messaging.message import Reply
+from saga_common.messaging.participant import command_handlers
+from shipping import services
+from shipping.models import ShipmentStatus
+from shop_contracts import (
     CancelShipment,
-    Reply,
     ScheduleShipment,
     ShipmentCancelled,
     ShipmentRejected,
     ShipmentScheduled,
 )
-from saga_common.participant import command_handlers
-from shipping import services
-from shipping.models import ShipmentStatus
 
 
 def schedule_shipment(command: ScheduleShipment, order_id: str) -> Reply:

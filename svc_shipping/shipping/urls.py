@@ -1,6 +1,6 @@
 from django.urls import path
 
-from saga_common.urls import common_urlpatterns, handler400, handler404, handler500  # noqa: F401
+from saga_common.web.urls import common_urlpatterns, handler400, handler404, handler500  # noqa: F401
 from shipping.api import ShipmentListApi
 
 urlpatterns = [

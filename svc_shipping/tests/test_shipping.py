@@ -6,11 +6,12 @@ import pytest
 from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.test import APIClient
 
-from saga_common.contracts import CancelShipment, Message, ScheduleShipment
-from saga_common.envelope import Envelope
-from saga_common.testing.messages import deliver
+from saga_common.messaging.envelope import Envelope
+from saga_common.messaging.message import Message
+from saga_testing.messages import deliver
 from shipping.handlers import HANDLERS
 from shipping.models import Shipment, ShipmentStatus
+from shop_contracts import CancelShipment, ScheduleShipment
 
 pytestmark = pytest.mark.django_db
 

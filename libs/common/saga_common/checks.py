@@ -12,8 +12,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register, run_checks
 from django.core.exceptions import ImproperlyConfigured
 
-from saga_common.settings import DEV_SECRET_KEY
-from saga_common.tokens import DEV_SIGNING_KEY
+from saga_common.dev_keys import DEV_SECRET_KEY, DEV_SIGNING_KEY
 
 STARTUP = "saga_startup"
 # Keys of an identity provider are public: an HMAC algorithm would let anyone sign with them.

@@ -1,7 +1,8 @@
 """How deep a JSON text nests, measured without recursing (Python's ``json`` recurses once per level).
 
 A few thousand ``[`` fit well under any size limit and make ``json.loads`` raise RecursionError. The
-REST parser (``saga_common.parsers``) and the envelope parser (``saga_common.envelope``) both measure
+REST parser (``saga_common.web.parsers``) and the envelope parser
+(``saga_common.messaging.envelope``) both measure
 first and refuse anything deeper than ``MAX_JSON_DEPTH``.
 """
 

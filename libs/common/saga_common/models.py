@@ -6,9 +6,9 @@ from django.db import models
 class ConsumerProgress(models.Model):
     """Up to when everything on one partition has been handled by one consumer group.
 
-    Written by the inbox consumer after each batch it handled (``saga_common.progress``), read by the
-    orchestrator's deadline sweep: a step is only given up once the partition that carries its saga's
-    replies has been handled past the step's deadline, whichever worker owns that partition.
+    Written by the inbox consumer after each batch it handled (``saga_common.messaging.progress``), read by
+    the orchestrator's deadline sweep: a step is only given up once the partition that carries its
+    saga's replies has been handled past the step's deadline, whichever worker owns that partition.
     """
 
     group = models.CharField(max_length=255)

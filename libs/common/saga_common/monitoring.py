@@ -4,17 +4,31 @@
   relay set aside because the broker refused them for good (they need an operator);
 - the consumer lag: per topic, messages not yet committed by this service's consumer group;
 - the dead-letter depth: messages in each ``<topic>.dlq`` this service consumes from.
+
+
+Gauges of all three are computed when Prometheus scrapes (``MessagingCollector``), so they are never
+stale; each process serves its metrics at ``/metrics`` on ``METRICS_PORT`` (``serve_metrics``), never
+on the public API port.
 """
 
+import logging
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 from django.conf import settings
+from django.db import connection
+from django_outbox_pattern.choices import StatusChoice
+from django_outbox_pattern.models import Published
+from prometheus_client import REGISTRY, start_http_server
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
-from saga_common.inbox import HandlerRegistry
-from saga_common.kafka import common_config, dlq_name, topic_name
-from saga_common.relay import outbox_backlog, outbox_refused
+from saga_common.messaging.inbox import HandlerRegistry
+from saga_common.messaging.kafka import common_config, dlq_name, topic_name
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,3 +85,95 @@ def _depth(consumer: Consumer, topic: str, timeout: float) -> int:
         low, high = consumer.get_watermark_offsets(partition, timeout=timeout)
         total += high - low
     return total
+
+
+def outbox_refused() -> int:
+    """Return how many rows of this service's outbox the relay set aside as refused for good."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*) FROM {Published._meta.db_table} WHERE status = %s", [StatusChoice.FAILED]
+        )
+        (count,) = cursor.fetchone()
+    return int(count)
+
+
+def outbox_backlog() -> tuple[int, float | None]:
+    """Return (scheduled rows, age in seconds of the oldest) for this service's outbox."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*), extract(epoch FROM now() - min(added)) FROM {Published._meta.db_table} "
+            "WHERE status = %s",
+            [StatusChoice.SCHEDULE],
+        )
+        count, age = cursor.fetchone()
+    # now() is the transaction's start: in a transaction that wrote the row, the age is just below 0
+    return int(count), (max(0.0, float(age)) if age is not None else None)
+
+
+class MessagingCollector(Collector):
+    """Outbox backlog and oldest row's age; with handlers, also consumer lag and dead letters."""
+
+    def __init__(self, handlers: Any = None) -> None:
+        self.handlers = handlers
+
+    def describe(self) -> list[GaugeMetricFamily]:
+        return []  # without it, registering would call collect(), i.e. query the database at import
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            backlog, oldest = outbox_backlog()
+        except Exception:  # a scrape must not fail because the database is briefly away
+            logger.warning("outbox backlog unavailable for metrics", exc_info=True)
+            return
+        yield GaugeMetricFamily("outbox_backlog_rows", "Unpublished outbox rows", value=backlog)
+        yield GaugeMetricFamily(
+            "outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row", value=oldest or 0.0
+        )
+        try:
+            yield GaugeMetricFamily(
+                "outbox_refused_rows", "Outbox rows set aside as refused for good", value=outbox_refused()
+            )
+        except Exception:
+            logger.warning("refused outbox rows unavailable for metrics", exc_info=True)
+        if self.handlers is None:
+            return
+        try:
+            status = messaging_status(self.handlers, timeout=3.0)
+        except Exception:
+            logger.warning("consumer lag unavailable for metrics", exc_info=True)
+            return
+        lag = GaugeMetricFamily("consumer_lag_messages", "Messages not yet committed", labels=["topic"])
+        for topic, value in status.consumer_lag.items():
+            lag.add_metric([topic], value)
+        yield lag
+        dead = GaugeMetricFamily("dead_letter_messages", "Messages in a dead-letter topic", labels=["topic"])
+        for topic, value in status.dead_letters.items():
+            dead.add_metric([topic], value)
+        yield dead
+
+
+_collector = MessagingCollector()
+_registered = False
+
+
+def register_collector() -> None:
+    """Register the scrape-time collector once per process (the app's ``ready`` does it)."""
+    global _registered
+    if not _registered:
+        REGISTRY.register(_collector)
+        _registered = True
+
+
+def serve_metrics(port: int) -> None:
+    """Expose this process's metrics on ``port`` (0: do not), in a thread of their own."""
+    register_collector()
+    if port:
+        start_http_server(port)
+        logger.info("metrics on :%d/metrics", port)
+
+
+def serve_worker_metrics(port: int, handlers: Any) -> None:
+    """Expose this worker's metrics on ``port`` (0: do not), consumer lag of ``handlers`` included."""
+    register_collector()
+    _collector.handlers = handlers
+    serve_metrics(port)

@@ -8,14 +8,13 @@ from typing import Any
 
 import environ
 
-from saga_common.logs import logging_config
-from saga_common.tokens import DEV_SIGNING_KEY
+from saga_common.dev_keys import DEV_SECRET_KEY, DEV_SIGNING_KEY
+from saga_common.observability.logs import logging_config
 
 env = environ.Env()
 
-# The default key is public (it is in this file): outside debug mode the services refuse to start
-# with it (system check saga_common.E003), as with the development JWT key (E002).
-DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me-in-any-deployment"
+# The default keys are public (saga_common.dev_keys): outside debug mode the services refuse to start
+# with them (system checks saga_common.E002 and E003).
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=DEV_SECRET_KEY)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["*"])
@@ -36,8 +35,8 @@ BASE_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    "saga_common.middleware.CorrelationIdMiddleware",
-    "saga_common.middleware.BodySizeLimitMiddleware",
+    "saga_common.web.middleware.CorrelationIdMiddleware",
+    "saga_common.web.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
@@ -48,18 +47,18 @@ TEMPLATES: list[dict[str, Any]] = []
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["saga_common.parsers.JSONParser"],
-    "DEFAULT_AUTHENTICATION_CLASSES": ["saga_common.auth.BearerTokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["saga_common.auth.IsCustomerOrOperator"],
+    "DEFAULT_PARSER_CLASSES": ["saga_common.web.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["saga_common.web.auth.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["saga_common.web.auth.IsCustomerOrOperator"],
     "UNAUTHENTICATED_USER": None,
-    "EXCEPTION_HANDLER": "saga_common.api.exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "saga_common.pagination.Pagination",
-    "PAGE_SIZE": 50,  # saga_common.pagination.DEFAULT_LIMIT; its MAX_LIMIT caps ?limit=
+    "EXCEPTION_HANDLER": "saga_common.web.errors.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "saga_common.web.pagination.Pagination",
+    "PAGE_SIZE": 50,  # saga_common.web.pagination.DEFAULT_LIMIT; its MAX_LIMIT caps ?limit=
 }
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_MAX_BODY_BYTES", default=256 * 1024)
 
-# Bearer tokens (saga_common.auth). With JWT_JWKS_URL, only an identity provider's tokens count:
+# Bearer tokens (saga_common.web.auth). With JWT_JWKS_URL, only an identity provider's tokens count:
 # signed with one of JWT_ALGORITHMS by a key its JWKS publishes, for JWT_AUDIENCE, from JWT_ISSUER.
 # Without it (development, tests), HS256 tokens signed with JWT_SIGNING_KEY, shared by every service.
 JWT_JWKS_URL = env.str("JWT_JWKS_URL", default="")
@@ -71,8 +70,8 @@ SIMPLE_JWT = {
     "ALGORITHM": "HS256",
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_CLAIM": "sub",
-    "TOKEN_USER_CLASS": "saga_common.auth.Principal",
-    "AUTH_TOKEN_CLASSES": ("saga_common.auth.BearerToken",),
+    "TOKEN_USER_CLASS": "saga_common.web.auth.Principal",
+    "AUTH_TOKEN_CLASSES": ("saga_common.web.auth.BearerToken",),
     # Seconds of clock difference forgiven on exp/iat: a provider's clock is not ours.
     "LEEWAY": env.int("JWT_LEEWAY_SECONDS", default=0),
 }
@@ -116,12 +115,12 @@ OUTBOX_RELAY_BATCH_SIZE = env.int("OUTBOX_RELAY_BATCH_SIZE", default=500)
 OUTBOX_RELAY_POLL_INTERVAL = env.float("OUTBOX_RELAY_POLL_INTERVAL", default=0.5)
 INBOX_BATCH_SIZE = env.int("INBOX_BATCH_SIZE", default=100)
 INBOX_MAX_ATTEMPTS = env.int("INBOX_MAX_ATTEMPTS", default=5)
-# How far back of what it saw a consumer counts a partition as handled (see saga_common.progress):
+# How far back of what it saw a consumer counts a partition as handled (see saga_common.messaging.progress):
 # covers messages produced before that moment that reach the partition later (clocks, delivery).
 INBOX_PROGRESS_MARGIN_SECONDS = env.float("INBOX_PROGRESS_MARGIN_SECONDS", default=1.0)
 # How often a consumer asks the broker where its partitions end, to record that it is caught up.
 INBOX_PROGRESS_IDLE_INTERVAL_SECONDS = env.float("INBOX_PROGRESS_IDLE_INTERVAL_SECONDS", default=1.0)
-# Must exceed the topics' retention (system check saga_common.E001): see saga_common.retention.
+# Must exceed the topics' retention (system check saga_common.E001): see saga_common.messaging.retention.
 INBOX_RETENTION_DAYS = env.int("INBOX_RETENTION_DAYS", default=14)
 OUTBOX_RETENTION_HOURS = env.int("OUTBOX_RETENTION_HOURS", default=24)
 
@@ -136,18 +135,18 @@ WORKER_HEARTBEAT_FILE = env.str("WORKER_HEARTBEAT_FILE", default="")
 # django-prometheus would query the database for unapplied migrations whenever any command starts.
 PROMETHEUS_EXPORT_MIGRATIONS = False
 # The process's Prometheus endpoint, apart from the public API: the worker's, and the web's when
-# gunicorn runs with saga_common.gunicorn_conf (one worker process). 0: none.
+# gunicorn runs with saga_common.web.gunicorn_conf (one worker process). 0: none.
 METRICS_PORT = env.int("METRICS_PORT", default=0)
 # Development only (Tilt): restart the worker when its code changes.
 WORKER_AUTORELOAD = env.bool("WORKER_AUTORELOAD", default=False)
 
 # Periodic jobs of the worker's housekeeping thread: (dotted path of a no-argument callable, seconds).
 WORKER_PERIODIC_TASKS: list[tuple[str, float]] = [
-    ("saga_common.retention.prune_messages", env.float("PRUNE_INTERVAL_SECONDS", default=600.0)),
+    ("saga_common.messaging.retention.prune_messages", env.float("PRUNE_INTERVAL_SECONDS", default=600.0)),
 ]
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOG_FORMAT = env.str("LOG_FORMAT", default="json")  # or "plain"; see saga_common.logs
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")  # or "plain"; see saga_common.observability.logs
 LOGGING = logging_config(LOG_FORMAT, LOG_LEVEL)
 
 SPECTACULAR_SETTINGS = {
@@ -155,6 +154,6 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "saga_common.schema.document_error_responses",
+        "saga_common.web.schema.document_error_responses",
     ],
 }

@@ -13,9 +13,10 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils.module_loading import import_string
 
-from saga_common.inbox import HandlerRegistry, InboxConsumer
-from saga_common.metrics import serve_worker_metrics
-from saga_common.relay import OutboxRelay
+from saga_common.messaging.consumer import InboxConsumer
+from saga_common.messaging.inbox import HandlerRegistry
+from saga_common.messaging.relay import OutboxRelay
+from saga_common.monitoring import serve_worker_metrics
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from saga_common import contracts
+import shop_contracts as contracts
 from saga_common.sagas.definition import Saga
 
 

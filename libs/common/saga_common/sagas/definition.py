@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Generic, Self, TypeVar
 
-from saga_common.contracts import Command, Reply
-from saga_common.serialization import from_dict, to_dict
+import msgspec
+
+from saga_common.messaging.message import Command, Reply
 
 D = TypeVar("D")
 CommandFactory = Callable[[D], Command]
@@ -232,7 +233,9 @@ class Saga(Generic[D]):
     # --- data ------------------------------------------------------------------------------
 
     def load_data(self, raw: dict[str, Any]) -> D:
-        return from_dict(self.data_type, raw)
+        """The saga data from its stored JSON (fields it no longer has are ignored)."""
+        return msgspec.convert(raw, self.data_type)
 
     def dump_data(self, data: D) -> dict[str, Any]:
-        return to_dict(data)
+        stored: dict[str, Any] = msgspec.to_builtins(data)
+        return stored

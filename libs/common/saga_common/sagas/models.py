@@ -1,5 +1,6 @@
 """Saga state and step history, persisted in the orchestrator's database."""
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
@@ -49,7 +50,9 @@ class SagaStep(models.Model):
     definition_index = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=StepStatus.choices)
     attempts = models.PositiveIntegerField(default=1)
-    command_id = models.UUIDField(unique=True)
+    command_id = models.UUIDField(unique=True)  # the latest attempt's
+    # Every attempt's command id, oldest first: a reply to any of them answers this step.
+    command_ids = ArrayField(models.UUIDField(), default=list)
     command_type = models.CharField(max_length=64)
     reply_type = models.CharField(max_length=64, blank=True)
     # The engine gives up on the step once attempt number ``give_up_after`` went unanswered; an

@@ -1,7 +1,8 @@
 """Handlers for the inbox tests: one records an effect, one records it and then fails."""
 
-from saga_common.contracts import ApproveOrder, RejectOrder
-from saga_common.envelope import Envelope
+from saga_common.messaging.envelope import Envelope
+from saga_common.messaging.inbox import HandlerRegistry
+from shop_contracts import ApproveOrder, RejectOrder
 from tests.effects.models import Effect
 
 
@@ -18,4 +19,4 @@ def record_effect_then_fail(message: Envelope) -> None:
     raise HandlerBroke("the handler broke after writing its effect")
 
 
-HANDLERS = {ApproveOrder: record_effect, RejectOrder: record_effect_then_fail}
+HANDLERS: HandlerRegistry = {ApproveOrder: record_effect, RejectOrder: record_effect_then_fail}

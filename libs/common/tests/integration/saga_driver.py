@@ -5,13 +5,13 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from saga_common import contracts
-from saga_common.contracts import Reply
-from saga_common.envelope import Envelope
+import shop_contracts as contracts
+from saga_common.messaging.envelope import Envelope
+from saga_common.messaging.message import Reply
 from saga_common.sagas.definition import Saga
 from saga_common.sagas.engine import SagaEngine
 from saga_common.sagas.models import WAITING_STATUSES, SagaInstance, SagaStep
-from saga_common.testing.messages import outbox_messages
+from saga_testing.messages import outbox_messages, wrap
 from tests.example_saga import Data
 
 
@@ -20,9 +20,9 @@ class SagaDriver:
         self.engine, self.saga = engine, saga
 
     def start(self, order_id: str = "o-1") -> SagaInstance:
-        cause = Envelope.wrap(
+        cause = wrap(
             contracts.OrderCreated(
-                customer_id="c-1", total=Decimal("9.99"), currency="EUR", items=[], shipping_address={}
+                customer_id="c-1", total=Decimal("9.99"), currency="EUR", shipping_address={}
             ),
             order_id=order_id,
             correlation_id="k",
@@ -32,7 +32,7 @@ class SagaDriver:
     def answer(self, message: Reply, command: Envelope | None = None) -> Envelope:
         """Reply to ``command`` (default: the latest command), as its participant would."""
         command = command or outbox_messages()[-1]
-        reply = Envelope.wrap(
+        reply = wrap(
             message,
             order_id=command.order_id,
             correlation_id=command.correlation_id,

@@ -6,19 +6,22 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_outbox_pattern.models import Received
 
-from saga_common.contracts import ORDERS_COMMANDS, ApproveOrder, RejectOrder
-from saga_common.envelope import Envelope
-from saga_common.inbox import InboxConsumer, handle_batch, handle_once
-from saga_common.kafka import dlq_name, topic_name
+from saga_common.messaging.consumer import InboxConsumer
+from saga_common.messaging.envelope import Envelope
+from saga_common.messaging.inbox import handle_batch, handle_once
+from saga_common.messaging.kafka import dlq_name, topic_name
 from saga_common.monitoring import messaging_status
-from saga_common.testing.kafka import (
+from saga_testing.kafka import (
+    Record,
     committed_offset,
     headers_of,
-    kafka_value,
+    kafka_record,
     produce,
     read_topic,
     run_until,
 )
+from saga_testing.messages import wrap
+from shop_contracts import ORDERS_COMMANDS, ApproveOrder, RejectOrder
 from tests.effects.handlers import HANDLERS, HandlerBroke, record_effect, record_effect_then_fail
 from tests.effects.models import Effect
 
@@ -26,7 +29,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def approve(order_id: str = "o-1") -> Envelope:
-    return Envelope.wrap(ApproveOrder(), order_id=order_id, correlation_id="corr")
+    return wrap(ApproveOrder(), order_id=order_id, correlation_id="corr")
 
 
 def test_inbox_drops_a_redelivered_message() -> None:
@@ -79,11 +82,17 @@ def test_consumer_handles_once_dead_letters_poison_and_commits_after_the_transac
     first, last, failing = (
         approve(),
         approve("o-2"),
-        Envelope.wrap(RejectOrder(reason="x"), order_id="o-3", correlation_id="c"),
+        wrap(RejectOrder(reason="x"), order_id="o-3", correlation_id="c"),
     )
     produce(
         topic,
-        [kafka_value(first), kafka_value(first), (b"{not json", []), kafka_value(failing), kafka_value(last)],
+        [
+            kafka_record(first),
+            kafka_record(first),
+            Record(b"o-9", b"{not json", []),
+            kafka_record(failing),
+            kafka_record(last),
+        ],
     )
     consumer = InboxConsumer(HANDLERS, group_id=f"{kafka_topics}inbox", max_attempts=2)
     assert messaging_status(HANDLERS, group_id=consumer.group_id).consumer_lag == {topic: 5}
@@ -96,9 +105,9 @@ def test_consumer_handles_once_dead_letters_poison_and_commits_after_the_transac
     assert sorted(Effect.objects.values_list("message_id", flat=True)) == sorted([first.id, last.id])
     assert Received.objects.count() == 2
     dead = read_topic(dlq_name(topic), expected=2)
-    assert [m.value() for m in dead] == [b"{not json", kafka_value(failing)[0]]
+    assert [m.value() for m in dead] == [b"{not json", kafka_record(failing).value]
     errors = [headers_of(m)["dlq-error"].decode() for m in dead]
-    assert "value is not JSON" in errors[0]
+    assert "not a CloudEvents 1.0 event" in errors[0]
     assert "HandlerBroke" in errors[1]
     assert headers_of(dead[1])["dlq-attempts"] == b"2"
 
@@ -108,24 +117,24 @@ def test_a_batch_with_a_failing_handler_is_handled_message_by_message(kafka_topi
     # given good, failing, good on the topic before the consumer starts (so they come as one batch)
     good, failing, later = (
         approve("o-1"),
-        Envelope.wrap(RejectOrder(reason="x"), order_id="o-2", correlation_id="c"),
+        wrap(RejectOrder(reason="x"), order_id="o-2", correlation_id="c"),
         approve("o-3"),
     )
-    produce(topic, [kafka_value(good), kafka_value(failing), kafka_value(later)])
+    produce(topic, [kafka_record(good), kafka_record(failing), kafka_record(later)])
     consumer = InboxConsumer(HANDLERS, group_id=f"{kafka_topics}batch", max_attempts=2)
     run_until(consumer, lambda: committed_offset(topic, consumer.group_id) == 3)
     # then the good ones took effect once each, despite the batch's rollback, and the other was dead-lettered
     assert sorted(Effect.objects.values_list("message_id", flat=True)) == sorted([good.id, later.id])
-    assert [m.value() for m in read_topic(dlq_name(topic), expected=1)] == [kafka_value(failing)[0]]
+    assert [m.value() for m in read_topic(dlq_name(topic), expected=1)] == [kafka_record(failing).value]
 
 
 def test_consumer_resumes_after_the_last_committed_offset(kafka_topics: str) -> None:
     topic = topic_name(ORDERS_COMMANDS)
     group = f"{kafka_topics}resume"
-    produce(topic, [kafka_value(approve("o-1"))])
+    produce(topic, [kafka_record(approve("o-1"))])
     run_until(InboxConsumer(HANDLERS, group_id=group), lambda: Effect.objects.count() == 1)
     # given a restart of the consumer after a new message arrived
-    produce(topic, [kafka_value(approve("o-2"))])
+    produce(topic, [kafka_record(approve("o-2"))])
     run_until(InboxConsumer(HANDLERS, group_id=group), lambda: Effect.objects.count() >= 2)
     # then only the new message was handled by the second run
     assert sorted(Effect.objects.values_list("order_id", flat=True)) == ["o-1", "o-2"]
@@ -140,7 +149,7 @@ def test_a_message_nested_thousands_deep_is_dead_lettered_and_the_consumer_goes_
     # given a value of 5,000 nested arrays (json.loads would raise RecursionError) and a good message
     topic = topic_name(ORDERS_COMMANDS)
     deep, good = b"[" * 5000 + b"]" * 5000, approve("o-2")
-    produce(topic, [(deep, []), kafka_value(good)])
+    produce(topic, [kafka_record(approve("o-1"))._replace(value=deep), kafka_record(good)])
     consumer = InboxConsumer(HANDLERS, group_id=f"{kafka_topics}deep", max_attempts=2)
     # when the consumer runs, then it neither crashes nor retries it: the good one takes effect
     run_until(consumer, lambda: committed_offset(topic, consumer.group_id) == 2)

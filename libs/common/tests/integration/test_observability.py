@@ -10,11 +10,12 @@ import pytest
 from prometheus_client import REGISTRY
 from pythonjsonlogger.json import JsonFormatter
 
-from saga_common import contracts
-from saga_common.envelope import Envelope
-from saga_common.inbox import handle_once
-from saga_common.logs import ContextFilter
+import shop_contracts as contracts
+from saga_common.messaging.envelope import Envelope
+from saga_common.messaging.inbox import handle_once
+from saga_common.observability.logs import ContextFilter
 from saga_common.sagas.engine import SagaEngine
+from saga_testing.messages import wrap
 from tests.example_saga import example_saga
 from tests.integration.saga_driver import SagaDriver
 
@@ -36,9 +37,7 @@ def json_lines() -> Iterator[io.StringIO]:
 
 
 def test_every_line_a_handler_logs_carries_the_message_ids(json_lines: io.StringIO) -> None:
-    message = Envelope.wrap(
-        contracts.ApproveOrder(), order_id="o-7", correlation_id="corr-7", saga_id="saga-7"
-    )
+    message = wrap(contracts.ApproveOrder(), order_id="o-7", correlation_id="corr-7", saga_id="saga-7")
 
     def handler(envelope: Envelope) -> None:
         logging.getLogger("handler-under-test").info("approving")
@@ -83,7 +82,7 @@ def test_finished_sagas_and_step_durations_are_counted() -> None:
 def test_the_outbox_backlog_is_read_at_scrape_time() -> None:
     from django.db import transaction
 
-    from saga_common.outbox import send
+    from saga_common.messaging.outbox import send
 
     with transaction.atomic():
         send(contracts.ApproveOrder(), order_id="o-1", correlation_id="c")

@@ -18,11 +18,12 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from saga_common import contracts
-from saga_common.api import DomainError
+import shop_contracts as contracts
+from saga_common.errors import DomainError
 from saga_common.sagas.definition import RetryPolicy, SagaState
 from saga_common.sagas.engine import SagaEngine
 from saga_common.sagas.models import SagaInstance, StepStatus
+from saga_common.web.errors import status_of
 from tests.example_saga import example_saga
 from tests.integration.saga_driver import SagaDriver
 
@@ -150,7 +151,7 @@ def test_operator_action_in_every_state(
     if expected == REFUSED:
         with pytest.raises(DomainError) as refusal:
             getattr(d.engine, action)(saga_id)
-        assert refusal.value.status_code == 409
+        assert status_of(refusal.value) == 409
         assert d.state().state == state
     else:
         getattr(d.engine, action)(saga_id)
@@ -240,6 +241,6 @@ def test_retry_and_compensate_at_once_on_a_failed_pivot_only_ever_go_forward() -
     retried, compensated_ = _at_once(lambda: d.engine.retry(saga_id), lambda: d.engine.compensate(saga_id))
     assert isinstance(retried, SagaInstance)
     assert isinstance(compensated_, DomainError)
-    assert compensated_.status_code == 409
+    assert status_of(compensated_) == 409
     assert not {"VoidPayment", "CancelShipment"} & set(d.sent())
     assert d.state().state == SagaState.RUNNING

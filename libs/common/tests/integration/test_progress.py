@@ -8,13 +8,13 @@ from confluent_kafka import Producer
 from django.conf import settings
 from django.utils import timezone
 
-from saga_common.contracts import ORDERS_COMMANDS, ApproveOrder
-from saga_common.envelope import Envelope
-from saga_common.inbox import InboxConsumer
-from saga_common.kafka import ensure_topics, producer_config, topic_name
+from saga_common.messaging.consumer import InboxConsumer
+from saga_common.messaging.kafka import ensure_topics, producer_config, topic_name
+from saga_common.messaging.progress import handled_until, partition_for
 from saga_common.models import ConsumerProgress
-from saga_common.progress import handled_until, partition_for
-from saga_common.testing.kafka import kafka_value, read_topic, run_until
+from saga_testing.kafka import kafka_record, read_topic, run_until
+from saga_testing.messages import wrap
+from shop_contracts import ORDERS_COMMANDS, ApproveOrder
 from tests.effects.handlers import HANDLERS
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -47,8 +47,8 @@ def test_the_consumer_records_how_far_it_handled_each_partition(kafka_topics: st
     orders = [f"o-{i}" for i in range(9)]
     producer = Producer(producer_config())
     for order_id in orders:
-        value, headers = kafka_value(Envelope.wrap(ApproveOrder(), order_id=order_id, correlation_id="c"))
-        producer.produce(topic, key=order_id, value=value, headers=headers)
+        key, value, headers = kafka_record(wrap(ApproveOrder(), order_id=order_id, correlation_id="c"))
+        producer.produce(topic, key=key, value=value, headers=headers)
     assert producer.flush(10) == 0
     started = timezone.now()
     # when the consumer has handled them all and found each partition's end

@@ -25,8 +25,9 @@ from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
-from saga_common.auth import principal
-from saga_common.tokens import DEV_SIGNING_KEY, mint_token
+from saga_common.dev_keys import DEV_SIGNING_KEY
+from saga_common.web.auth import principal
+from saga_common.web.tokens import mint_token
 
 ISSUER = "https://idp.test/"
 AUDIENCE = "saga-api"

@@ -12,11 +12,12 @@ from django.db import transaction
 from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published
 
-from saga_common import outbox
-from saga_common.contracts import ORDERS_COMMANDS, ApproveOrder, RejectOrder
-from saga_common.kafka import topic_name
-from saga_common.relay import RELAY_LOCK_KEY, OutboxRelay, RelayDeliveryError, outbox_backlog, outbox_refused
-from saga_common.testing.kafka import headers_of, read_envelopes, read_topic
+from saga_common.messaging import outbox
+from saga_common.messaging.kafka import topic_name
+from saga_common.messaging.relay import RELAY_LOCK_KEY, OutboxRelay, RelayDeliveryError
+from saga_common.monitoring import outbox_backlog, outbox_refused
+from saga_testing.kafka import headers_of, read_envelopes, read_topic
+from shop_contracts import ORDERS_COMMANDS, ApproveOrder, RejectOrder
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,7 +61,7 @@ def test_relay_keys_by_order_and_keeps_each_orders_order(kafka_topics: str) -> N
     # then each key sees its messages in the order they were written
     messages = read_topic(topic_name(ORDERS_COMMANDS), expected=10)
     for order in ("o-0", "o-1"):
-        seen = [headers_of(m)["id"].decode() for m in messages if m.key() == order.encode()]
+        seen = [headers_of(m)["ce_id"].decode() for m in messages if m.key() == order.encode()]
         assert seen == [message_id for key, message_id in written if key == order]
 
 

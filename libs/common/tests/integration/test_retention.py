@@ -9,7 +9,7 @@ from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published, Received
 from pytest_django.fixtures import Settings
 
-from saga_common.retention import prune_messages
+from saga_common.messaging.retention import prune_messages
 
 pytestmark = pytest.mark.django_db
 

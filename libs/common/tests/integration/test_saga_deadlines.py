@@ -10,12 +10,14 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from saga_common import contracts
-from saga_common.sagas.definition import RetryPolicy, Saga, SagaState
+import shop_contracts as contracts
+from saga_common.sagas import deadlines
+from saga_common.sagas.definition import RetryPolicy, SagaState
 from saga_common.sagas.engine import SagaEngine
-from saga_common.sagas.models import SagaInstance, SagaStep, StepStatus
-from saga_common.testing.messages import outbox_messages
-from tests.example_saga import Data, approve, authorize, capture, example_saga
+from saga_common.sagas.models import SagaStep, StepStatus
+from saga_common.sagas.run import SagaRun
+from saga_testing.messages import outbox_messages
+from tests.example_saga import example_saga
 from tests.integration.saga_driver import SagaDriver
 
 pytestmark = pytest.mark.django_db
@@ -140,25 +142,21 @@ def test_the_operator_retry_is_idempotent_too() -> None:
     assert driver.sent().count("RejectOrder") == 4
 
 
-def refund(data: Data) -> contracts.RefundPayment:
-    return contracts.RefundPayment()
-
-
 def test_a_compensation_that_answers_failure_is_asked_again_after_a_backoff() -> None:
-    saga = Saga("refunding", Data).step(capture, compensate=refund).step(authorize).step(approve)
-    driver = SagaDriver(SagaEngine([saga], POLICY), saga)
+    driver = SagaDriver(SagaEngine([SAGA], POLICY), SAGA)
     driver.start()
-    driver.answer(contracts.PaymentCaptured(payment_id="p", amount=Decimal("9.99")))
-    driver.answer(contracts.PaymentDeclined(reason="no credit"))
-    driver.answer(contracts.PaymentRefundFailed(reason="bank offline"))
-    step = driver.state().steps.get(name="refund")
+    driver.answer(contracts.PaymentAuthorized(payment_id="p", amount=Decimal("9.99")))
+    driver.answer(contracts.ShipmentRejected(reason="we do not ship to AQ"))
+    driver.answer(contracts.PaymentVoidFailed(reason="payments is busy"))
+    step = driver.state().steps.get(name="void")
     assert step.status == StepStatus.RETRY_WAIT
     assert driver.state().state == SagaState.COMPENSATING
-    assert driver.sent().count("RefundPayment") == 1  # nothing until the backoff has passed
+    assert driver.sent().count("VoidPayment") == 1  # nothing until the backoff has passed
     driver.pass_deadlines()
-    assert driver.sent().count("RefundPayment") == 2
-    driver.answer(contracts.PaymentRefunded())
-    assert driver.state().state == SagaState.COMPENSATED  # no final command in this saga
+    assert driver.sent().count("VoidPayment") == 2
+    driver.answer(contracts.PaymentVoided())
+    driver.answer(contracts.OrderRejected())
+    assert driver.state().state == SagaState.COMPENSATED
 
 
 @pytest.mark.django_db(transaction=True)  # the other connection must see the committed saga
@@ -201,14 +199,14 @@ def test_a_saga_whose_overdue_step_cannot_be_handled_does_not_stop_the_sweep(
     stuck, fine = driver.start("o-stuck"), driver.start("o-fine")
     SagaStep.objects.filter(saga=stuck).update(deadline_at=timezone.now() - timedelta(seconds=9))
     SagaStep.objects.filter(saga=fine).update(deadline_at=timezone.now() - timedelta(seconds=5))
-    real = driver.engine._step_overdue
+    real = deadlines._step_overdue
 
-    def overdue(saga: Saga[Data], instance: SagaInstance, step: SagaStep) -> None:
-        if instance.id == stuck.id:
+    def overdue(run: SagaRun, step: SagaStep) -> None:
+        if run.instance.id == stuck.id:
             raise ValueError("cannot build the command")
-        real(saga, instance, step)
+        real(run, step)
 
-    monkeypatch.setattr(driver.engine, "_step_overdue", overdue)
+    monkeypatch.setattr(deadlines, "_step_overdue", overdue)
     # when the sweep runs, then the other saga is still asked again
     assert driver.engine.expire_due_steps() == 1
     assert [e.order_id for e in outbox_messages()].count("o-fine") == 2

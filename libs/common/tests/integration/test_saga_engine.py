@@ -5,13 +5,12 @@ from decimal import Decimal
 
 import pytest
 
-from saga_common import contracts
-from saga_common.api import DomainError
-from saga_common.envelope import Envelope
+import shop_contracts as contracts
+from saga_common.errors import DomainError
 from saga_common.sagas.definition import SagaState
 from saga_common.sagas.engine import SagaEngine, saga_id_for
 from saga_common.sagas.models import SagaInstance, StepStatus
-from saga_common.testing.messages import outbox_messages
+from saga_testing.messages import outbox_messages, wrap
 from tests.example_saga import example_saga
 from tests.integration.saga_driver import SagaDriver
 
@@ -85,7 +84,7 @@ def test_stale_duplicate_and_foreign_replies_change_nothing() -> None:
     authorize_command = outbox_messages()[0]
     # a second reply to the finished authorize step
     engine.handle_reply(
-        Envelope.wrap(
+        wrap(
             contracts.PaymentDeclined(reason="late"),
             order_id="o-1",
             correlation_id="k",
@@ -97,7 +96,7 @@ def test_stale_duplicate_and_foreign_replies_change_nothing() -> None:
     answer(contracts.PaymentVoided())
     # a reply for a saga that does not exist
     engine.handle_reply(
-        Envelope.wrap(
+        wrap(
             contracts.OrderApproved(),
             order_id="o-1",
             correlation_id="k",

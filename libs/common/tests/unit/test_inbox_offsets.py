@@ -4,7 +4,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
 
-from saga_common.inbox import _commit, _store_offset
+from saga_common.messaging.consumer import _commit, _store_offset
 
 
 class RefusingConsumer:

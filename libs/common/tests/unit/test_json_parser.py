@@ -6,7 +6,7 @@ import json
 import pytest
 from rest_framework.exceptions import ParseError
 
-from saga_common.parsers import MAX_JSON_DEPTH, JSONParser, nesting_exceeds
+from saga_common.web.parsers import MAX_JSON_DEPTH, JSONParser, nesting_exceeds
 
 
 def parse(body: bytes) -> object:

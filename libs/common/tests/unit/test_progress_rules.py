@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from confluent_kafka import TIMESTAMP_CREATE_TIME, KafkaError, KafkaException
 
-from saga_common.progress import progress_after
+from saga_common.messaging.progress import progress_after
 
 MARGIN = timedelta(seconds=1)  # settings.INBOX_PROGRESS_MARGIN_SECONDS in tests
 T = "t.replies"

@@ -4,9 +4,8 @@ import pytest
 from django.core.checks import run_checks
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from saga_common.tokens import DEV_SIGNING_KEY
+from saga_common.dev_keys import DEV_SECRET_KEY, DEV_SIGNING_KEY
 
-DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me-in-any-deployment"
 OWN_KEY = "a-key-of-this-deployment-only-0123456789"
 
 

@@ -6,7 +6,7 @@ import pytest
 from confluent_kafka.admin import NewTopic
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from saga_common import kafka
+from saga_common.messaging import kafka
 
 
 class RecordingAdmin:

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from saga_common.kafka import all_topic_names, ensure_topics, wait_for_topics
+from saga_common.messaging.kafka import all_topic_names, ensure_topics, wait_for_topics
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from saga_common.auth import CUSTOMER, OPERATOR, mint_token
+from saga_common.web.auth import CUSTOMER, OPERATOR, mint_token
 
 
 class Command(BaseCommand):

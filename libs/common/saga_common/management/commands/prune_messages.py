@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from saga_common.retention import prune_messages
+from saga_common.messaging.retention import prune_messages
 
 
 class Command(BaseCommand):

@@ -1,0 +1,271 @@
+"""The inbox consumer: consume this service's topics and apply each message once (``inbox``).
+
+For every message the consumer, in one transaction, records the message id in django-outbox-pattern's
+``Received`` table (``INSERT ... ON CONFLICT DO NOTHING``) and runs the handler registered for the
+message type; a redelivered id inserts nothing and the handler is skipped. Offsets are committed to
+Kafka only after that transaction committed, so a crash in between means a redelivery, which the
+inbox absorbs.
+
+What the consumer has fetched is applied as one batch: one transaction (one commit, one inbox
+INSERT) for all its messages, in order. If anything in the batch fails, that transaction rolls back
+as a whole and its messages are handled one by one, each in its own transaction, as described next;
+so a batch never applies half, and a failing message costs only its own retries.
+
+Failures are sorted into two kinds:
+- retryable (the database is unreachable): retried with backoff, without limit, never dead-lettered;
+- terminal (unparseable message, unknown type, handler raising): the transaction rolls back the effect
+  and the inbox row; after ``INBOX_MAX_ATTEMPTS`` the message goes to ``<topic>.dlq`` with the error,
+  and the consumer moves on.
+"""
+
+import logging
+import threading
+import time
+from datetime import datetime
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import Message as KafkaMessage
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection
+
+from saga_common.messaging.envelope import Envelope, EnvelopeError
+from saga_common.messaging.inbox import Handler, HandlerRegistry, handle_batch, handle_once
+from saga_common.messaging.kafka import (
+    consumer_config,
+    dlq_name,
+    producer_config,
+    topic_name,
+    wait_for_topics,
+)
+from saga_common.messaging.progress import progress_after, record_progress, topic_partitions
+from saga_common.observability.metrics import INBOX_MESSAGES
+
+logger = logging.getLogger(__name__)
+
+_RETRYABLE = (OperationalError, InterfaceError)
+
+
+class NoHandler(Exception):
+    """A message on one of our topics that no handler here takes: a contract mismatch."""
+
+
+class DeadLetterUnavailable(Exception):
+    """The dead-letter topic did not acknowledge; keep the message and try again."""
+
+
+class InboxConsumer:
+    """Consume this service's topics and dispatch each message to its handler, once."""
+
+    def __init__(
+        self,
+        handlers: HandlerRegistry,
+        *,
+        group_id: str | None = None,
+        stop_event: threading.Event | None = None,
+        max_attempts: int | None = None,
+        consumer_overrides: dict[str, object] | None = None,
+    ) -> None:
+        self.handlers = {cls.type_name(): handler for cls, handler in handlers.items()}
+        self.topics = sorted({topic_name(cls.topic) for cls in handlers})
+        self.group_id = group_id or settings.KAFKA_CONSUMER_GROUP
+        self.stop_event = stop_event or threading.Event()
+        self.max_attempts = max_attempts or settings.INBOX_MAX_ATTEMPTS
+        self._consumer_config = consumer_config(self.group_id, **(consumer_overrides or {}))
+        self._dlq_producer: Producer | None = None
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def run(self) -> None:
+        """Consume until stopped. Offsets of handled messages are committed after each batch."""
+        wait_for_topics(self.topics)
+        consumer = Consumer(self._consumer_config)
+        partitions = topic_partitions(consumer, self.topics)
+        positions: dict[tuple[str, int], int] = {}  # the next offset to handle, per owned partition
+
+        def on_assign(assigned_consumer: Consumer, assigned: list[TopicPartition]) -> None:
+            try:
+                partitions.update(topic_partitions(assigned_consumer, self.topics))
+                committed = assigned_consumer.committed(assigned, timeout=10)
+            except KafkaException as exc:  # progress is then only recorded once messages come
+                logger.warning("committed offsets unknown on assignment (%s)", exc)
+                return
+            positions.update({(tp.topic, tp.partition): tp.offset for tp in committed})
+
+        def on_revoke(_consumer: Consumer, revoked: list[TopicPartition]) -> None:
+            for tp in revoked:
+                positions.pop((tp.topic, tp.partition), None)
+
+        consumer.subscribe(self.topics, on_assign=on_assign, on_revoke=on_revoke, on_lost=on_revoke)
+        logger.info("inbox consumer %s subscribed to %s", self.group_id, self.topics)
+        last_ends_check = 0.0
+        try:
+            while not self.stop_event.is_set():
+                batch = _next_batch(consumer, settings.INBOX_BATCH_SIZE)
+                handled: list[KafkaMessage] = []
+                if batch and self.process_together(batch):
+                    handled = [m for m in batch if _store_offset(consumer, m)]
+                else:
+                    for kafka_message in batch:
+                        if not self.process(kafka_message):
+                            break  # stopping in the middle of a retry: leave the rest for redelivery
+                        if _store_offset(consumer, kafka_message):
+                            handled.append(kafka_message)
+                # The partitions' ends are asked of the broker at most once an interval, and only when
+                # nothing fetched is left over (the batch was not cut at its size limit).
+                check_ends = (
+                    len(batch) < settings.INBOX_BATCH_SIZE
+                    and time.monotonic() - last_ends_check >= settings.INBOX_PROGRESS_IDLE_INTERVAL_SECONDS
+                )
+                if len(handled) == len(batch) and (batch or check_ends):
+                    self._record_progress(
+                        progress_after(consumer, handled, positions, check_ends=check_ends), partitions
+                    )
+                    if check_ends:
+                        last_ends_check = time.monotonic()
+                if handled:
+                    _commit(consumer)
+        finally:
+            consumer.close()
+            if self._dlq_producer is not None:
+                self._dlq_producer.flush(10)
+            connection.close()
+            logger.info("inbox consumer %s stopped", self.group_id)
+
+    def _record_progress(self, up_to: dict[tuple[str, int], datetime], partitions: dict[str, int]) -> None:
+        """Persist how far this group has handled its partitions; a failure only leaves it behind."""
+        try:
+            record_progress(self.group_id, up_to, partitions)
+        except Exception as exc:
+            logger.warning("consumer progress not recorded (%r); deadlines wait for the next batch", exc)
+            connection.close()
+
+    def process_together(self, batch: list[KafkaMessage]) -> bool:
+        """Apply the whole batch in one transaction; False if anything in it failed (nothing applied).
+
+        Only the common case takes this path: a batch with a consumer error, an unparseable message
+        or an unknown type goes straight to ``process``, message by message.
+        """
+        work: list[tuple[Envelope, Handler]] = []
+        for kafka_message in batch:
+            if kafka_message.error() is not None:
+                return False
+            try:
+                envelope = Envelope.from_kafka(
+                    kafka_message.key(), kafka_message.value(), kafka_message.headers()
+                )
+            except Exception:  # whatever it is, the message-by-message path deals with it
+                return False
+            handler = self.handlers.get(envelope.type)
+            if handler is None:
+                return False
+            work.append((envelope, handler))
+        try:
+            outcomes = handle_batch(work)
+        except Exception as exc:
+            if isinstance(exc, _RETRYABLE):
+                connection.close()
+            logger.info("a batch of %d failed as a whole (%r); one by one now", len(work), exc)
+            return False
+        for kafka_message, handled in zip(batch, outcomes, strict=True):
+            INBOX_MESSAGES.labels(kafka_message.topic(), "handled" if handled else "duplicate").inc()
+        return True
+
+    def process(self, kafka_message: KafkaMessage) -> bool:
+        """Handle one Kafka message to the end (done, duplicate or dead-lettered); False if stopped first."""
+        error = kafka_message.error()
+        if error is not None:
+            if error.code() != KafkaError._PARTITION_EOF:
+                logger.warning("consumer error: %s", error)
+            return True
+        attempts = 0
+        failure: Exception | None = None
+        backoff = 0.05
+        while not self.stop_event.is_set():
+            try:
+                if failure is not None and (_is_poison(failure) or attempts >= self.max_attempts):
+                    self.dead_letter(kafka_message, failure, attempts)
+                    INBOX_MESSAGES.labels(kafka_message.topic(), "dead_lettered").inc()
+                    return True
+                envelope = Envelope.from_kafka(
+                    kafka_message.key(), kafka_message.value(), kafka_message.headers()
+                )
+                handler = self.handlers.get(envelope.type)
+                if handler is None:
+                    raise NoHandler(f"no handler for {envelope.type!r} in {self.group_id}")
+                handled = handle_once(envelope, handler)
+                INBOX_MESSAGES.labels(kafka_message.topic(), "handled" if handled else "duplicate").inc()
+                return True
+            except (*_RETRYABLE, DeadLetterUnavailable) as exc:
+                logger.warning("retrying in %.2fs: %r", backoff, exc)
+                connection.close()
+            except Exception as exc:
+                attempts += 1
+                failure = exc
+                if _is_poison(exc):
+                    continue
+                logger.warning("handler failed (attempt %d of %d): %r", attempts, self.max_attempts, exc)
+            self.stop_event.wait(backoff)
+            backoff = min(backoff * 2, 5.0)
+        return False
+
+    def dead_letter(self, kafka_message: KafkaMessage, error: Exception, attempts: int) -> None:
+        """Send the message, with why it failed, to ``<topic>.dlq``; wait for the broker's ack."""
+        topic = kafka_message.topic() or "unknown"
+        logger.error(
+            "dead-lettering %s[%s]@%s after %d attempt(s): %r",
+            topic,
+            kafka_message.partition(),
+            kafka_message.offset(),
+            attempts,
+            error,
+        )
+        if self._dlq_producer is None:
+            self._dlq_producer = Producer(producer_config())
+        headers = [
+            *(kafka_message.headers() or []),
+            ("dlq-error", repr(error)[:1000].encode()),
+            ("dlq-attempts", str(attempts).encode()),
+            ("dlq-source", f"{topic}/{kafka_message.partition()}/{kafka_message.offset()}".encode()),
+            ("dlq-consumer-group", self.group_id.encode()),
+        ]
+        self._dlq_producer.produce(
+            dlq_name(topic), value=kafka_message.value(), key=kafka_message.key(), headers=headers
+        )
+        if self._dlq_producer.flush(30):
+            raise DeadLetterUnavailable(f"{dlq_name(topic)} did not acknowledge")
+
+
+def _next_batch(consumer: Consumer, size: int) -> list[KafkaMessage]:
+    """Wait for one message, then take what else is already fetched, without waiting.
+
+    ``consume(n, timeout)`` alone waits the whole timeout unless n messages arrive, which at low
+    load adds that timeout to every hop of a saga.
+    """
+    first = consumer.poll(0.2)
+    if first is None:
+        return []
+    return [first, *consumer.consume(size - 1, timeout=0)] if size > 1 else [first]
+
+
+def _store_offset(consumer: Consumer, kafka_message: KafkaMessage) -> bool:
+    try:
+        consumer.store_offsets(kafka_message)
+    except KafkaException as exc:  # the partition was revoked meanwhile: its new owner gets it again
+        logger.warning("offset not stored (%s); the message will be redelivered and deduplicated", exc)
+        return False
+    return True
+
+
+def _commit(consumer: Consumer) -> None:
+    """Commit stored offsets. A failure (say, during a rebalance) only means redelivery, which the
+    inbox absorbs, so it is logged rather than allowed to stop the consumer."""
+    try:
+        consumer.commit(asynchronous=False)
+    except KafkaException as exc:
+        logger.warning("offset commit failed (%s); uncommitted messages will be redelivered", exc)
+
+
+def _is_poison(error: Exception) -> bool:
+    """A message that can never succeed, however often it is retried."""
+    return isinstance(error, EnvelopeError | NoHandler)

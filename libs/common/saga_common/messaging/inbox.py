@@ -1,0 +1,105 @@
+"""The inbox: apply each Kafka message once, in one database transaction with its effect.
+
+In one transaction the inbox records the message id in django-outbox-pattern's ``Received`` table
+(``INSERT ... ON CONFLICT DO NOTHING``) and runs the handler registered for the message type; a
+redelivered id inserts nothing and the handler is skipped. A fetched batch is applied the same way in
+one transaction (one commit, one inbox INSERT) for all its messages, in order (``handle_batch``).
+
+The loop that consumes topics, commits offsets and dead-letters poison is
+``saga_common.messaging.consumer``.
+"""
+
+import json
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django_outbox_pattern.choices import StatusChoice
+from django_outbox_pattern.models import Received
+
+from saga_common.faults import crash_point
+from saga_common.messaging.envelope import Envelope
+from saga_common.messaging.message import Message
+from saga_common.observability.logs import bind
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[Envelope], None]
+HandlerRegistry = Mapping[type[Message], Handler]
+
+_RECEIVED_ROW = "(%s, %s, %s, %s, %s, %s, 0, %s)"
+_INSERT_RECEIVED = f"""
+    INSERT INTO {Received._meta.db_table} (id, msg_id, headers, body, added, expires_at, retry, status)
+    VALUES {{values}}
+    ON CONFLICT (msg_id) DO NOTHING
+    RETURNING msg_id
+"""
+
+
+def bind_message(envelope: Envelope) -> Any:
+    """Every log line while the message is handled carries its ids (``saga_common.observability.logs``)."""
+    return bind(
+        correlation_id=envelope.correlation_id,
+        saga_id=envelope.saga_id,
+        order_id=envelope.order_id,
+        message_id=envelope.id,
+        message_type=envelope.type,
+    )
+
+
+def record_received(envelopes: list[Envelope]) -> set[str]:
+    """Record the envelopes' ids in the inbox (one INSERT); return the ids that were not there yet."""
+    now = timezone.now()
+    expires_at = now + timedelta(days=settings.INBOX_RETENTION_DAYS)
+    rows = [
+        (
+            uuid.uuid4(),
+            envelope.id,
+            json.dumps(envelope.stored_headers()),
+            envelope.data.decode("utf-8", "replace"),
+            now,
+            expires_at,
+            StatusChoice.SUCCEEDED,
+        )
+        for envelope in envelopes
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_RECEIVED.format(values=", ".join([_RECEIVED_ROW] * len(rows))),
+            [value for row in rows for value in row],
+        )
+        return {msg_id for (msg_id,) in cursor.fetchall()}
+
+
+def handle_batch(work: list[tuple[Envelope, Handler]]) -> list[bool]:
+    """Run each message's handler and record every message, all in one transaction, in order.
+
+    A message already in the inbox, or a second copy within the batch, is skipped. Returns, for each
+    message, whether it was handled (False: a duplicate). Raises if any handler raises; then nothing
+    of the batch was applied.
+    """
+    with transaction.atomic():
+        fresh = record_received([envelope for envelope, _ in work])
+        outcomes = []
+        for envelope, handler in work:
+            handled = envelope.id in fresh
+            fresh.discard(envelope.id)
+            with bind_message(envelope):
+                if handled:
+                    handler(envelope)
+                else:
+                    logger.info("duplicate %s %s ignored", envelope.type, envelope.id)
+            outcomes.append(handled)
+        crash_point("inbox.before_commit")
+    crash_point("inbox.after_commit")
+    return outcomes
+
+
+def handle_once(envelope: Envelope, handler: Handler) -> bool:
+    """Run ``handler`` and record the message in one transaction; return False for a duplicate."""
+    return handle_batch([(envelope, handler)])[0]

@@ -1,0 +1,140 @@
+"""Kafka client configuration and topic administration, all read from Django settings."""
+
+import functools
+import logging
+import time
+from typing import Any
+
+from confluent_kafka.admin import AdminClient, NewTopic
+from django.conf import settings
+
+from saga_common.messaging.message import registered_messages
+
+logger = logging.getLogger(__name__)
+
+DLQ_SUFFIX = ".dlq"
+
+
+def topic_name(base: str) -> str:
+    """Return the deployed name of a contract topic (a prefix lets test runs share one broker)."""
+    return f"{settings.KAFKA_TOPIC_PREFIX}{base}"
+
+
+def dlq_name(topic: str) -> str:
+    return f"{topic}{DLQ_SUFFIX}"
+
+
+def all_topic_names() -> list[str]:
+    """Every topic the system's contracts travel on (``SAGA_CONTRACTS``, imported at start-up), and
+    each one's dead-letter topic."""
+    names = sorted({topic_name(cls.topic) for cls in registered_messages() if cls.topic})
+    return names + [dlq_name(name) for name in names]
+
+
+def common_config() -> dict[str, Any]:
+    return {"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS, "client.id": settings.SERVICE_NAME}
+
+
+def producer_config(**overrides: Any) -> dict[str, Any]:
+    """Idempotent producer: retries cannot duplicate or reorder messages within a partition."""
+    return {
+        **common_config(),
+        "enable.idempotence": True,
+        "acks": "all",
+        # Named, not left to the default: messaging.progress.partition_for computes the same mapping.
+        "partitioner": "consistent_random",
+        "linger.ms": settings.KAFKA_PRODUCER_LINGER_MS,
+        "delivery.timeout.ms": settings.KAFKA_DELIVERY_TIMEOUT_MS,
+        **overrides,
+    }
+
+
+def consumer_config(group_id: str, **overrides: Any) -> dict[str, Any]:
+    """Manual commits only: an offset is committed after the database transaction that used it."""
+    return {
+        **common_config(),
+        "group.id": group_id,
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "auto.offset.reset": "earliest",
+        "session.timeout.ms": settings.KAFKA_SESSION_TIMEOUT_MS,
+        "heartbeat.interval.ms": settings.KAFKA_HEARTBEAT_INTERVAL_MS,
+        "max.poll.interval.ms": settings.KAFKA_MAX_POLL_INTERVAL_MS,
+        **(
+            {"group.instance.id": settings.KAFKA_GROUP_INSTANCE_ID}
+            if settings.KAFKA_GROUP_INSTANCE_ID
+            else {}
+        ),
+        # Tansu holds a fetch for the full wait when no data is there: a short wait keeps sagas quick.
+        "fetch.wait.max.ms": settings.KAFKA_FETCH_WAIT_MAX_MS,
+        **overrides,
+    }
+
+
+def admin_client() -> AdminClient:
+    return AdminClient(common_config())
+
+
+def new_topic(name: str, partitions: int) -> NewTopic:
+    """A topic as the settings describe it: its replication, and how long it keeps messages."""
+    config = {"retention.ms": str(settings.KAFKA_TOPIC_RETENTION_HOURS * 3600 * 1000)}
+    if settings.KAFKA_TOPIC_MIN_INSYNC_REPLICAS > 1:  # 1 is every broker's default
+        config["min.insync.replicas"] = str(settings.KAFKA_TOPIC_MIN_INSYNC_REPLICAS)
+    return NewTopic(
+        name,
+        num_partitions=partitions,
+        replication_factor=settings.KAFKA_TOPIC_REPLICATION_FACTOR,
+        config=config,
+    )
+
+
+def ensure_topics(names: list[str] | None = None, partitions: int | None = None) -> list[str]:
+    """Create the topics that do not exist yet; return the names created."""
+    names = names or all_topic_names()
+    admin = admin_client()
+    existing = set(admin.list_topics(timeout=10).topics)
+    wanted = [n for n in names if n not in existing]
+    if not wanted:
+        return []
+    futures = admin.create_topics(
+        [new_topic(n, partitions or settings.KAFKA_TOPIC_PARTITIONS) for n in wanted]
+    )
+    for name, future in futures.items():
+        try:
+            future.result()
+        except Exception as exc:  # a concurrent creator may have won the race: that is fine
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise
+        logger.info("created topic %s", name)
+    return wanted
+
+
+def wait_for_topics(names: list[str], timeout: float = 60.0) -> None:
+    """Block until the broker answers and knows every topic in ``names``."""
+    deadline = time.monotonic() + timeout
+    admin = admin_client()
+    while True:
+        try:
+            missing = set(names) - set(admin.list_topics(timeout=5).topics)
+        except Exception as exc:  # broker not up yet
+            missing = set(names)
+            logger.info("waiting for the broker: %s", exc)
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topics still missing after {timeout}s: {sorted(missing)}")
+        time.sleep(0.5)
+
+
+@functools.cache
+def _shared_admin_client() -> AdminClient:
+    return admin_client()
+
+
+def broker_reachable(timeout: float = 2.0) -> bool:
+    """Ask the broker for metadata (through one long-lived client: creating one costs a connection)."""
+    try:
+        _shared_admin_client().list_topics(timeout=timeout)
+    except Exception:
+        return False
+    return True

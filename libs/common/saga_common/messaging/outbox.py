@@ -1,0 +1,83 @@
+"""The transactional outbox: record a message in the same transaction as the change it announces.
+
+The table is django-outbox-pattern's ``Published`` model; rows are written here with one plain
+INSERT (not through its ``@publish`` decorator, which overrides ``Model.save``, nor through
+``Published.save``, whose header merging costs more than the insert and adds ``dop-*`` headers that
+nothing here reads) and published to Kafka by ``saga_common.messaging.relay``. A row is one
+CloudEvent as it will go out (``saga_common.messaging.envelope``): its ``body`` is the event's data,
+its ``headers`` the Kafka headers plus the key (``partitionkey``, the order id), and its
+``destination`` the topic.
+"""
+
+import json
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from django_outbox_pattern.choices import StatusChoice
+from django_outbox_pattern.models import Published
+
+from saga_common.messaging.envelope import Envelope
+from saga_common.messaging.kafka import topic_name
+from saga_common.messaging.message import Message
+
+_INSERT_ROW = f"""
+    INSERT INTO {Published._meta.db_table} (id, destination, body, headers, added, expires_at, retry, status)
+    VALUES (%s, %s, %s, %s, %s, %s, 0, %s)
+"""
+# The library's publisher skips expired rows; ours publishes every scheduled row, so this only keeps
+# the column as the library fills it (a day after ``added``).
+_EXPIRES_AFTER = timedelta(days=1)
+
+
+class OutboxOutsideTransaction(RuntimeError):
+    """An outbox row written outside a transaction could be published for a change that never happened."""
+
+
+def enqueue(envelope: Envelope, topic: str) -> None:
+    """Write ``envelope`` to the outbox, bound for ``topic``; must run inside ``transaction.atomic``."""
+    if not connection.in_atomic_block:
+        raise OutboxOutsideTransaction("write outbox rows inside transaction.atomic()")
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_ROW,
+            [
+                envelope.id,
+                topic_name(topic),
+                envelope.data.decode(),
+                json.dumps(envelope.stored_headers()),
+                now,
+                now + _EXPIRES_AFTER,
+                StatusChoice.SCHEDULE,
+            ],
+        )
+
+
+def send(
+    message: Message,
+    *,
+    order_id: str,
+    correlation_id: str,
+    saga_id: str | None = None,
+    causation: Envelope | None = None,
+    message_id: str | None = None,
+) -> Envelope:
+    """Wrap ``message`` in an envelope from this service and enqueue it on the message's own topic."""
+    envelope = Envelope.wrap(
+        message,
+        order_id=order_id,
+        correlation_id=correlation_id,
+        source=event_source(),
+        saga_id=saga_id,
+        causation=causation,
+        message_id=message_id,
+    )
+    enqueue(envelope, message.topic)
+    return envelope
+
+
+def event_source() -> str:
+    """This service as a CloudEvents ``source``: ``/<SERVICE_NAME>``."""
+    return f"/{settings.SERVICE_NAME}"

@@ -1,0 +1,133 @@
+"""One saga being moved inside one engine call: send a step's command, take a transition, finish a step.
+
+The replies, deadlines and operator actions each decide *what* happens to a saga (with the pure rules
+of its definition); a ``SagaRun`` is *how* it happens: the saga's state, its steps and the command the
+new state implies are written in the same transaction, with the command in the outbox.
+"""
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from saga_common.messaging import outbox
+from saga_common.messaging.envelope import Envelope
+from saga_common.observability.metrics import SAGA_STEP_SECONDS, SAGAS_FINISHED
+from saga_common.sagas.definition import ActionKind, Finish, Invoke, RetryPolicy, Saga, SagaState, Transition
+from saga_common.sagas.ids import command_id_for
+from saga_common.sagas.journal import record
+from saga_common.sagas.models import SagaInstance, SagaStep, StepStatus
+
+# Steps a saga stopped at: an operator's retry or compensate starts there.
+STOPPED_STATUSES = (StepStatus.FAILED, StepStatus.TIMED_OUT)
+ENDED_STATES = (SagaState.COMPLETED, SagaState.COMPENSATED, SagaState.FAILED)
+
+
+class SagaRun:
+    """A saga (its row locked by the caller), its definition, and the retry policy in force."""
+
+    def __init__(
+        self,
+        saga: Saga[Any],
+        instance: SagaInstance,
+        policy: RetryPolicy,
+        *,
+        steps: list[SagaStep] | None = None,
+        data: Any = None,
+    ) -> None:
+        self.saga, self.instance, self.policy = saga, instance, policy
+        self._steps = steps
+        self.data = data if data is not None else saga.load_data(instance.data)
+
+    @property
+    def steps(self) -> list[SagaStep]:
+        """The saga's steps in order (read once per run)."""
+        if self._steps is None:
+            self._steps = list(self.instance.steps.all())
+        return self._steps
+
+    def stopped_step(self) -> SagaStep | None:
+        """The latest step the saga stopped at (failed, or given up), if any."""
+        return next((s for s in reversed(self.steps) if s.status in STOPPED_STATUSES), None)
+
+    def take(self, transition: Transition, cause: Envelope | None) -> None:
+        """Send the transition's command, or finish; the saga is then in the transition's state."""
+        if isinstance(transition, Invoke):
+            self.send(transition.kind, transition.index, cause)
+        elif isinstance(transition, Finish):
+            self.instance.current_step = ""
+        self.set_state(transition.state)
+        self.instance.data = self.saga.dump_data(self.data)
+
+    def send(
+        self, kind: ActionKind, index: int, cause: Envelope | None, *, again: SagaStep | None = None
+    ) -> None:
+        """Send action (``kind``, ``index``)'s command: a new step, or the next attempt of ``again``."""
+        action = self.saga.action(kind, index)
+        command = action.make_command(self.data)
+        attempt = again.attempts + 1 if again else 1
+        command_id = command_id_for(self.instance.id, kind, index, attempt)
+        now = timezone.now()
+        deadline = now + timedelta(seconds=self.policy.wait(attempt, action.timeout))
+        envelope = outbox.send(
+            command,
+            order_id=self.instance.order_id,
+            correlation_id=self.instance.correlation_id,
+            saga_id=str(self.instance.id),
+            causation=cause,
+            message_id=str(command_id),
+        )
+        if again is not None:
+            if again.status in STOPPED_STATUSES:  # an operator's retry: a whole new round of attempts
+                again.give_up_after = attempt + self.policy.max_attempts - 1
+            again.status, again.attempts, again.command_id = StepStatus.STARTED, attempt, command_id
+            again.command_ids = [*again.command_ids, command_id]
+            again.started_at, again.finished_at, again.reply_type = now, None, ""
+            again.deadline_at = deadline
+            again.save()
+        else:
+            step = SagaStep.objects.create(
+                saga=self.instance,
+                position=len(self.steps),
+                name=action.name,
+                kind=kind,
+                definition_index=index,
+                status=StepStatus.STARTED,
+                command_id=command_id,
+                command_ids=[command_id],
+                command_type=command.type_name(),
+                give_up_after=self.policy.max_attempts,
+                deadline_at=deadline,
+                started_at=now,
+            )
+            self.steps.append(step)
+        self.instance.current_step = action.name
+        record(self.instance, "CommandSent", envelope)
+
+    def set_state(self, state: SagaState) -> None:
+        if self.instance.state != state:
+            record(self.instance, "StateChanged", None, f"{self.instance.state} -> {state}")
+            if state in ENDED_STATES:
+                SAGAS_FINISHED.labels(self.instance.saga_type, state.value).inc()
+        self.instance.state = state
+
+    def finish(self, step: SagaStep, status: StepStatus, reply_type: str) -> None:
+        """The step is over (answered, given up or abandoned); observe how long it took."""
+        step.status, step.reply_type, step.finished_at = status, reply_type, timezone.now()
+        elapsed = (step.finished_at - step.started_at).total_seconds()
+        SAGA_STEP_SECONDS.labels(self.instance.saga_type, step.name, status.value).observe(elapsed)
+        step.deadline_at = None
+        step.save(update_fields=["status", "reply_type", "finished_at", "deadline_at"])
+
+    def wait_before_asking_again(self, step: SagaStep) -> float:
+        """Seconds until a failed step's command is sent again (the policy's backoff)."""
+        action = self.saga.action(ActionKind(step.kind), step.definition_index)
+        return self.policy.wait(step.attempts, action.timeout)
+
+    def step_answered_by(self, command_id: uuid.UUID) -> SagaStep | None:
+        """The step that sent ``command_id`` in any of its attempts."""
+        return next((step for step in self.steps if command_id in step.command_ids), None)
+
+    def save(self) -> None:
+        self.instance.save()

@@ -1,0 +1,25 @@
+"""gunicorn settings of every web process: ``gunicorn --config python:saga_common.web.gunicorn_conf``.
+
+The web's Prometheus metrics go on ``METRICS_PORT``, apart from the public API, as the worker's do.
+They are served from the gunicorn worker process, where the counters are, once the application has
+loaded. That needs one worker process (``WEB_CONCURRENCY=1``, threads for concurrency, as the images
+run): a second one could not bind the port, and each would count only its own requests, so more
+processes with a metrics port are refused rather than half counted.
+"""
+
+from typing import Any
+
+
+def post_worker_init(worker: Any) -> None:
+    from django.conf import settings
+
+    from saga_common.monitoring import serve_metrics
+
+    if not settings.METRICS_PORT:
+        return
+    if worker.cfg.workers > 1:
+        raise RuntimeError(
+            f"METRICS_PORT needs one gunicorn worker process, not {worker.cfg.workers} "
+            "(set WEB_CONCURRENCY=1, or METRICS_PORT=0 for no metrics)"
+        )
+    serve_metrics(settings.METRICS_PORT)

@@ -1,0 +1,26 @@
+"""URL patterns every service mounts: health checks and the OpenAPI schema.
+
+Metrics are not among them: they are served on a port of their own (``METRICS_PORT``, see
+``saga_common.web.gunicorn_conf``), which the public never reaches.
+"""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.permissions import AllowAny
+
+from saga_common.web.health import LiveView, ReadyView
+
+common_urlpatterns = [
+    path("healthz/live", LiveView.as_view(), name="healthz-live"),
+    path("healthz/ready", ReadyView.as_view(), name="healthz-ready"),
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[AllowAny]),
+        name="schema",
+    ),
+]
+
+# Root URLconfs re-export these so even Django's own errors are JSON, never an HTML page.
+handler400 = "saga_common.web.errors.json_bad_request"
+handler404 = "saga_common.web.errors.json_not_found"
+handler500 = "saga_common.web.errors.json_server_error"

@@ -1,0 +1,73 @@
+"""The shop's message contracts, in one place: every command, event and reply of the system.
+
+The sender builds these classes and the receiver parses them, so both sides are tested against the
+same definition; ``docs/contract/`` holds the JSON Schema of each and the AsyncAPI document of the
+topics, generated from them (``make contract-docs``). The framework (``saga_common``) never imports
+this package.
+"""
+
+from shop_contracts.orders import (
+    ApproveOrder,
+    OrderApprovalFailed,
+    OrderApproved,
+    OrderCreated,
+    OrderRejected,
+    OrderRejectionFailed,
+    RejectOrder,
+)
+from shop_contracts.payments import (
+    AuthorizePayment,
+    CapturePayment,
+    PaymentAuthorized,
+    PaymentCaptured,
+    PaymentCaptureFailed,
+    PaymentDeclined,
+    PaymentVoided,
+    PaymentVoidFailed,
+    VoidPayment,
+)
+from shop_contracts.shipping import (
+    CancelShipment,
+    ScheduleShipment,
+    ShipmentCancelled,
+    ShipmentRejected,
+    ShipmentScheduled,
+)
+from shop_contracts.topics import (
+    ALL_TOPICS,
+    ORCHESTRATOR_REPLIES,
+    ORDERS_COMMANDS,
+    ORDERS_EVENTS,
+    PAYMENTS_COMMANDS,
+    SHIPPING_COMMANDS,
+)
+
+__all__ = [
+    "ALL_TOPICS",
+    "ORCHESTRATOR_REPLIES",
+    "ORDERS_COMMANDS",
+    "ORDERS_EVENTS",
+    "PAYMENTS_COMMANDS",
+    "SHIPPING_COMMANDS",
+    "ApproveOrder",
+    "AuthorizePayment",
+    "CancelShipment",
+    "CapturePayment",
+    "OrderApprovalFailed",
+    "OrderApproved",
+    "OrderCreated",
+    "OrderRejected",
+    "OrderRejectionFailed",
+    "PaymentAuthorized",
+    "PaymentCaptureFailed",
+    "PaymentCaptured",
+    "PaymentDeclined",
+    "PaymentVoidFailed",
+    "PaymentVoided",
+    "RejectOrder",
+    "ScheduleShipment",
+    "ShipmentCancelled",
+    "ShipmentRejected",
+    "ShipmentScheduled",
+    "VoidPayment",
+]

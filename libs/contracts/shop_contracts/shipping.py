@@ -1,0 +1,42 @@
+"""What the shipping service is told (schedule, cancel) and answers."""
+
+from saga_common.messaging.message import Command, Refusal, Reply
+from shop_contracts.fields import Address, CountryCode, Identifier, OptionalCountryCode, OptionalIdentifier
+from shop_contracts.topics import ORCHESTRATOR_REPLIES, SHIPPING, SHIPPING_COMMANDS
+
+
+class ShipmentScheduled(Reply, frozen=True, kw_only=True):
+    topic = ORCHESTRATOR_REPLIES
+    namespace = SHIPPING
+    shipment_id: Identifier
+
+
+class ShipmentRejected(Refusal, frozen=True, kw_only=True):
+    topic = ORCHESTRATOR_REPLIES
+    namespace = SHIPPING
+
+
+class ShipmentCancelled(Reply, frozen=True, kw_only=True):
+    topic = ORCHESTRATOR_REPLIES
+    namespace = SHIPPING
+
+
+class ScheduleShipment(Command, frozen=True, kw_only=True):
+    topic = SHIPPING_COMMANDS
+    namespace = SHIPPING
+    outcomes = (ShipmentScheduled, ShipmentRejected)
+    refusal = ShipmentRejected
+    country: CountryCode
+    address: Address
+    # whose shipment it is, so customers can see their own (empty: sent before the field existed)
+    customer_id: OptionalIdentifier = ""
+
+
+class CancelShipment(Command, frozen=True, kw_only=True):
+    """Cancel the order's shipment; before any was scheduled it records a CANCELLED one, so a late
+    ScheduleShipment is rejected rather than shipping an order whose saga gave up."""
+
+    topic = SHIPPING_COMMANDS
+    namespace = SHIPPING
+    outcomes = (ShipmentCancelled,)  # cancelling cannot be refused: no refusal reply
+    country: OptionalCountryCode = ""

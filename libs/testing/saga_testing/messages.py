@@ -1,0 +1,48 @@
+"""Deliver messages to handlers the way the inbox consumer does, and read what landed in the outbox."""
+
+from django_outbox_pattern.models import Published
+
+from saga_common.messaging.envelope import Envelope
+from saga_common.messaging.inbox import HandlerRegistry, handle_once
+from saga_common.messaging.message import Message
+
+SOURCE = "/tests"  # the CloudEvents source of the messages tests send by hand
+
+
+def outbox_messages() -> list[Envelope]:
+    """Every message in this database's outbox, oldest first."""
+    return [
+        Envelope.from_stored(headers, body)
+        for headers, body in Published.objects.order_by("added").values_list("headers", "body")
+    ]
+
+
+def wrap(
+    message: Message,
+    *,
+    order_id: str = "o-1",
+    correlation_id: str = "corr-1",
+    saga_id: str | None = None,
+    causation: Envelope | None = None,
+    message_id: str | None = None,
+) -> Envelope:
+    """``message`` in an envelope sent by the tests."""
+    return Envelope.wrap(
+        message,
+        order_id=order_id,
+        correlation_id=correlation_id,
+        source=SOURCE,
+        saga_id=saga_id,
+        causation=causation,
+        message_id=message_id,
+    )
+
+
+def deliver(
+    message: Message, handlers: HandlerRegistry, *, order_id: str = "o-1", saga_id: str = "saga-1"
+) -> Envelope:
+    """Hand ``message`` to its handler through the inbox; return the one reply it sent."""
+    command = wrap(message, order_id=order_id, saga_id=saga_id)
+    handle_once(command, handlers[type(message)])
+    (reply,) = [m for m in outbox_messages() if m.causation_id == command.id]
+    return reply

@@ -1,0 +1,74 @@
+"""pytest plugin (loaded by every suite through saga-testing's ``pytest11`` entry point).
+
+- ``kafka_bootstrap``: one real broker per test run. ``make test`` starts one and exports
+  ``KAFKA_BOOTSTRAP_SERVERS``; a bare ``pytest`` starts Tansu itself when nothing answers.
+- ``kafka_topics``: gives each test its own topic names (a unique prefix) and creates them.
+"""
+
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    from devstack.broker import broker_answers, free_port, start_broker
+
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
+    broker: subprocess.Popen[bytes] | None = None
+    if not bootstrap or not broker_answers(bootstrap):
+        port = free_port()
+        bootstrap = f"127.0.0.1:{port}"
+        broker = start_broker(port)
+    yield bootstrap
+    if broker is not None:
+        broker.terminate()
+        broker.wait(10)
+
+
+@pytest.fixture
+def kafka_topics(kafka_bootstrap: str, settings: Any) -> str:
+    """Point this test at fresh topics on the shared broker; return the topic prefix."""
+    from saga_common.messaging.kafka import all_topic_names, ensure_topics
+
+    settings.KAFKA_BOOTSTRAP_SERVERS = kafka_bootstrap
+    settings.KAFKA_TOPIC_PREFIX = f"t{uuid.uuid4().hex[:10]}."
+    ensure_topics(all_topic_names(), partitions=1)
+    return str(settings.KAFKA_TOPIC_PREFIX)
+
+
+@pytest.fixture
+def client_for() -> Any:
+    """``client_for("c-1")`` (a customer), ``client_for("ops", operator=True)``, ``client_for(None)``
+    (no token): DRF test clients carrying a bearer token signed with the settings' key."""
+    from django.conf import settings
+    from rest_framework.test import APIClient
+
+    from saga_common.web.auth import CUSTOMER, OPERATOR, mint_token
+
+    def make(subject: str | None, *, operator: bool = False) -> APIClient:
+        client = APIClient()
+        if subject is not None:
+            token = mint_token(
+                settings.SIMPLE_JWT["SIGNING_KEY"], subject, [OPERATOR if operator else CUSTOMER]
+            )
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api(client_for: Any) -> Any:
+    """A client authenticated as customer ``c-1``."""
+    return client_for("c-1")
+
+
+@pytest.fixture
+def operator_api(client_for: Any) -> Any:
+    """A client authenticated as an operator."""
+    return client_for("ops", operator=True)

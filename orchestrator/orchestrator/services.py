@@ -1,0 +1,48 @@
+"""Writes of the orchestrator: start a saga, apply a reply, sweep deadlines, and the operator actions.
+
+Each is one engine call (one transaction, the saga's row locked); see ``saga_common.sagas``.
+"""
+
+from uuid import UUID
+
+from django.conf import settings
+
+from orchestrator.engine import engine
+from orchestrator.place_order import PlaceOrderData, place_order
+from saga_common.messaging.envelope import Envelope
+from saga_common.messaging.kafka import topic_name
+from saga_common.messaging.progress import handled_until
+from saga_common.sagas.models import SagaInstance
+from shop_contracts import ORCHESTRATOR_REPLIES, OrderCreated
+
+
+def saga_start_for_order(*, event: Envelope) -> None:
+    """An order was created: start its PlaceOrder saga (once; a redelivered event finds it)."""
+    order = event.message_as(OrderCreated)
+    engine.start(place_order, order_id=event.order_id, data=PlaceOrderData.from_event(order), cause=event)
+
+
+def saga_reply_apply(*, reply: Envelope) -> None:
+    """A participant answered: move its saga on."""
+    engine.handle_reply(reply)
+
+
+def saga_deadlines_sweep() -> int:
+    """The worker's periodic job: retry or give up on steps whose deadline passed.
+
+    Each deadline is judged against how far the orchestrator's consumer group (any of its workers) has
+    handled the partition carrying that saga's replies; at most one batch a sweep, so retries cannot
+    flood the participants.
+    """
+    replies = handled_until(settings.KAFKA_CONSUMER_GROUP, topic_name(ORCHESTRATOR_REPLIES))
+    return engine.expire_due_steps(limit=100, replies_handled_until=replies)
+
+
+def saga_retry(*, saga_id: UUID) -> SagaInstance:
+    """An operator sends a FAILED saga's stopped step again (forward recovery)."""
+    return engine.retry(saga_id)
+
+
+def saga_compensate(*, saga_id: UUID) -> SagaInstance:
+    """An operator abandons a saga before its pivot, or resumes its failed compensation."""
+    return engine.compensate(saga_id)

@@ -1,0 +1,164 @@
+"""``devstack``: run the system locally (``make up``), stop it (``make down``), give tests their services."""
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from types import FrameType
+
+from devstack import postgres
+from devstack.broker import broker_answers, free_port, start_broker
+from devstack.local_keys import LOCAL_ENV_FILE, local_keys
+from devstack.services import REPO_ROOT, SERVICES
+from devstack.stack import Stack, StackConfig
+
+PID_FILE = REPO_ROOT / ".run" / "devstack.pid"
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="devstack     | %(message)s")
+    parser = argparse.ArgumentParser(prog="devstack", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("up", help="prepare and run every process in the foreground; Ctrl-C stops all")
+    commands.add_parser("down", help="stop a stack started by 'devstack up'")
+    services = commands.add_parser("with-services", help="run a command with PostgreSQL and a broker up")
+    services.add_argument("cmd", nargs=argparse.REMAINDER)
+    commands.add_parser("broker", help="run the broker (Tansu) in the foreground on 127.0.0.1:9092")
+    commands.add_parser("prepare", help="PostgreSQL up, databases created and migrated, topics created")
+    commands.add_parser("images", help="build every container image with docker or podman")
+    commands.add_parser("keys", help="make this checkout's keys (.run/local.env) if missing; print the path")
+    args = parser.parse_args(argv)
+    if args.command == "up":
+        return up()
+    if args.command == "down":
+        return down()
+    if args.command == "broker":
+        return run_broker()
+    if args.command == "prepare":
+        Stack(StackConfig()).prepare()
+        return 0
+    if args.command == "keys":
+        local_keys()
+        print(LOCAL_ENV_FILE.relative_to(REPO_ROOT))
+        return 0
+    if args.command == "images":
+        from devstack.images import build_all
+
+        for name, tag in build_all().items():
+            print(f"{name:18} {tag}")
+        return 0
+    return with_services(args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd)
+
+
+def run_broker() -> int:
+    """The broker alone, in the foreground (Tilt's --local mode runs it as a resource)."""
+    port = StackConfig().kafka_bootstrap.rpartition(":")[2]
+    broker = start_broker(int(port))
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        broker.terminate()  # it runs in its own session: a signal to us does not reach it
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    return broker.wait()
+
+
+def up() -> int:
+    running = _running_stack_pid()
+    if running is not None:
+        logging.error("a stack is already running (pid %s); stop it with 'make down' first", running)
+        return 1
+    stack = Stack(StackConfig(kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")))
+    stopping = False
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    PID_FILE.parent.mkdir(parents=True, exist_ok=True)
+    PID_FILE.write_text(str(os.getpid()))
+    started = time.monotonic()
+    try:
+        stack.prepare()
+        stack.start()
+        stack.wait_ready()
+        logging.info(
+            "ready in %.1fs: %s",
+            time.monotonic() - started,
+            ", ".join(f"{s.name} {stack.url(s.name)}" for s in SERVICES),
+        )
+        logging.info(
+            "tokens the services accept: set -a; . %s; set +a, then manage.py issue_token",
+            LOCAL_ENV_FILE.relative_to(REPO_ROOT),
+        )
+        logging.info("Ctrl-C (or 'make down') stops everything")
+        while not stopping:
+            exited = stack.processes.first_exited()
+            if exited is not None:
+                logging.error("%s exited with %s; stopping the stack", exited.name, exited.popen.returncode)
+                return 1
+            time.sleep(0.3)
+        return 0
+    finally:
+        logging.info("stopping")
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the clean stop
+        stack.stop()
+        PID_FILE.unlink(missing_ok=True)
+        logging.info("stopped")
+
+
+def down() -> int:
+    pid = _running_stack_pid()
+    if pid is None:
+        logging.info("no stack is running")
+        return 0
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            logging.info("stack stopped")
+            return 0
+        time.sleep(0.2)
+    logging.error("stack (pid %s) still running after 40s", pid)
+    return 1
+
+
+def _running_stack_pid() -> int | None:
+    """The pid of a running 'devstack up', if any (a stale pid file is removed)."""
+    try:
+        pid = int(PID_FILE.read_text())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        PID_FILE.unlink(missing_ok=True)
+        return None
+    return pid
+
+
+def with_services(command: list[str]) -> int:
+    """Run ``command`` with PostgreSQL up and one broker for the whole run (KAFKA_BOOTSTRAP_SERVERS)."""
+    postgres.ensure_server(f"{os.environ.get('POSTGRES_URL', postgres.DEFAULT_SERVER_URL)}/postgres")
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    broker = None
+    if not bootstrap or not broker_answers(bootstrap):
+        port = free_port()
+        bootstrap = f"127.0.0.1:{port}"
+        (REPO_ROOT / ".run").mkdir(exist_ok=True)
+        broker = start_broker(port, REPO_ROOT / ".run" / "test-broker.log")
+        logging.info("test broker (Tansu) on %s", bootstrap)
+    try:
+        return subprocess.call(command, env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap})
+    finally:
+        if broker is not None:
+            broker.terminate()
+            broker.wait(10)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

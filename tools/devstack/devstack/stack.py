@@ -1,0 +1,212 @@
+"""The whole system on one machine: databases, broker, topics, and a web and a worker process per service."""
+
+import logging
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from devstack import postgres
+from devstack.broker import broker_answers, free_port, start_broker
+from devstack.local_keys import local_keys
+from devstack.processes import ProcessGroup
+from devstack.services import REPO_ROOT, SERVICES, Service
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class StackConfig:
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    topic_prefix: str = ""
+    database_prefix: str = ""
+    postgres_url: str = field(
+        default_factory=lambda: os.environ.get("POSTGRES_URL", postgres.DEFAULT_SERVER_URL)
+    )
+    ports: dict[str, int] = field(default_factory=lambda: {s.name: s.port for s in SERVICES})
+    web_workers: int = 2
+    web_threads: int = 4
+    run_dir: Path = REPO_ROOT / ".run"
+    extra_env: dict[str, str] = field(default_factory=dict)
+    # JWT_SIGNING_KEY and DJANGO_SECRET_KEY: the processes run without debug mode, where the
+    # development keys are refused, so they get this checkout's (devstack.local_keys).
+    keys: dict[str, str] = field(default_factory=local_keys)
+
+    def database_name(self, service: Service) -> str:
+        return f"{self.database_prefix}{service.name}"
+
+    def database_url(self, service: Service) -> str:
+        return f"{self.postgres_url}/{self.database_name(service)}"
+
+    def database_urls(self) -> dict[str, str]:
+        """Every service's database URL, by service name."""
+        return {s.name: self.database_url(s) for s in SERVICES}
+
+
+class Stack:
+    """Prepare and run the system; ``echo`` streams the prefixed logs to stdout."""
+
+    def __init__(self, config: StackConfig | None = None, *, echo: bool = True) -> None:
+        self.config = config or StackConfig()
+        self.processes = ProcessGroup(echo=echo, log_dir=self.config.run_dir / "logs")
+        self._broker: subprocess.Popen[bytes] | None = None
+        self.metrics_ports: dict[str, int] = {}  # process name -> its Prometheus port
+
+    # --- preparation -------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """PostgreSQL up, databases created and migrated, broker up, topics created."""
+        postgres.ensure_server(f"{self.config.postgres_url}/postgres")
+        postgres.ensure_databases(
+            [self.config.database_name(s) for s in SERVICES], f"{self.config.postgres_url}/postgres"
+        )
+        self.ensure_broker()
+        with ThreadPoolExecutor(len(SERVICES)) as pool:
+            list(pool.map(lambda s: self.manage(s, "migrate", "--noinput", "-v", "0"), SERVICES))
+        self.manage(SERVICES[0], "create_topics")
+
+    def ensure_broker(self) -> None:
+        if broker_answers(self.config.kafka_bootstrap):
+            logger.info("using the broker at %s", self.config.kafka_bootstrap)
+            return
+        host, _, port = self.config.kafka_bootstrap.rpartition(":")
+        if host not in ("127.0.0.1", "localhost"):
+            raise RuntimeError(f"no broker answers at {self.config.kafka_bootstrap}")
+        logger.info("starting Tansu on port %s", port)
+        self.config.run_dir.mkdir(parents=True, exist_ok=True)
+        self._broker = start_broker(int(port), self.config.run_dir / "broker.log")
+
+    def manage(self, service: Service, *args: str) -> None:
+        subprocess.run(
+            [sys.executable, str(service.manage_py), *args],
+            cwd=service.directory,
+            env=self.env(service),
+            check=True,
+        )
+
+    def env(self, service: Service) -> dict[str, str]:
+        return {
+            **os.environ,
+            **self.config.keys,
+            "DATABASE_URL": self.config.database_url(service),
+            "KAFKA_BOOTSTRAP_SERVERS": self.config.kafka_bootstrap,
+            "KAFKA_TOPIC_PREFIX": self.config.topic_prefix,
+            # Readable lines in a terminal; deployments keep the default, JSON.
+            "LOG_FORMAT": os.environ.get("LOG_FORMAT", "plain"),
+            **self.config.extra_env,
+        }
+
+    # --- running -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        for service in SERVICES:
+            self.start_web(service)
+            self.start_worker(service)
+
+    def start_web(self, service: Service) -> None:
+        """gunicorn, as the images run it (saga_common.web.gunicorn_conf). Its metrics get a port of their
+        own if it runs one worker process; with more, none (each would count only its requests)."""
+        name = f"{service.name}-web"
+        port = self.config.ports[service.name]
+        env = {**self.env(service), "METRICS_PORT": "0"}
+        if self.config.web_workers == 1:
+            self.metrics_ports[name] = free_port()
+            env["METRICS_PORT"] = str(self.metrics_ports[name])
+        self.processes.start(
+            name,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                f"{service.module}.wsgi",
+                "--config",
+                "python:saga_common.web.gunicorn_conf",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(self.config.web_workers),
+                "--threads",
+                str(self.config.web_threads),
+                "--graceful-timeout",
+                "10",
+                "--no-control-socket",
+                "--access-logfile",
+                "-",
+                "--access-logformat",
+                "%(m)s %(U)s%(q)s %(s)s %(M)sms",
+            ],
+            env=env,
+            cwd=service.directory,
+        )
+
+    def start_worker(
+        self,
+        service: Service,
+        *,
+        extra_env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
+        instance: str = "",
+    ) -> None:
+        """Start the service's worker (relay, consumer, housekeeping); ``args`` e.g. ("--only", "relay");
+        ``instance`` names a further worker of the same service (its own consumer group member)."""
+        name = (
+            f"{service.name}-worker" + (f"-{args[-1]}" if args else "") + (f"-{instance}" if instance else "")
+        )
+        self.metrics_ports[name] = free_port()
+        self.processes.start(
+            name,
+            [sys.executable, str(service.manage_py), "run_worker", *args],
+            # One static group member per worker name: a restarted worker rejoins at once.
+            env={
+                **self.env(service),
+                "KAFKA_GROUP_INSTANCE_ID": name,
+                "WORKER_HEARTBEAT_FILE": str(self.heartbeat_file(name)),
+                "METRICS_PORT": str(self.metrics_ports[name]),
+                **(extra_env or {}),
+            },
+            cwd=service.directory,
+        )
+
+    def heartbeat_file(self, worker_name: str) -> Path:
+        """The file a worker touches while all of its loops run (its liveness signal)."""
+        return self.config.run_dir / f"{worker_name}.heartbeat"
+
+    @property
+    def broker_pid(self) -> int | None:
+        """The broker this stack started itself (None if it uses one that was already running)."""
+        return self._broker.pid if self._broker is not None else None
+
+    def url(self, service_name: str) -> str:
+        return f"http://127.0.0.1:{self.config.ports[service_name]}"
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Wait until every service answers /healthz/ready; fail early if a process died."""
+        deadline = time.monotonic() + timeout
+        pending = [s.name for s in SERVICES]
+        while pending:
+            exited = self.processes.first_exited()
+            if exited is not None:
+                raise RuntimeError(f"{exited.name} exited with {exited.popen.returncode} during start-up")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"not ready after {timeout}s: {pending}")
+            pending = [name for name in pending if not _ready(self.url(name))]
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        self.processes.stop_all()
+        if self._broker is not None:
+            self._broker.terminate()
+            self._broker.wait(10)
+            self._broker = None
+
+
+def _ready(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/healthz/ready", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False

@@ -1,0 +1,86 @@
+"""compose.yaml runs what services.json lists, as the images and the cluster run it; and its variables
+are read as Compose reads them (the end-to-end suite on containers starts from this file)."""
+
+from typing import Any
+
+import pytest
+import yaml
+
+from devstack.images import SERVICE_IMAGES
+from devstack.services import REPO_ROOT, SERVICES
+from e2e.compose import ComposeError, interpolate, load_compose
+
+KEYS = {"JWT_SIGNING_KEY": "k1", "DJANGO_SECRET_KEY": "k2"}
+INFRASTRUCTURE = {"postgres", "broker", "topics"}
+
+
+@pytest.fixture(scope="module")
+def raw() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load((REPO_ROOT / "compose.yaml").read_text())
+    return document["services"]
+
+
+def test_every_service_of_the_list_has_its_migrations_web_and_worker_and_nothing_else_runs(
+    raw: dict[str, Any],
+) -> None:
+    expected = {f"{s.name}-{role}" for s in SERVICES for role in ("migrate", "web", "worker")}
+    assert set(raw) == expected | INFRASTRUCTURE
+
+
+def test_each_container_gets_its_services_image_database_and_port() -> None:
+    compose = load_compose(KEYS)
+    images = {image.name for image in SERVICE_IMAGES}
+    for service in SERVICES:
+        for role in ("migrate", "web", "worker"):
+            spec = compose[f"{service.name}-{role}"]
+            assert spec.image == f"localhost/saga-{service.name}:dev"
+            assert spec.image.split("/")[1].split(":")[0] in images  # one make images builds
+            assert spec.environment["DATABASE_URL"].endswith(f"@postgres:5432/{service.name}")
+            assert spec.environment["JWT_SIGNING_KEY"] == "k1"  # the caller's keys, never a default
+        assert compose[f"{service.name}-worker"].command == ["python", "manage.py", "run_worker"]
+        assert (
+            compose[f"{service.name}-worker"].environment["KAFKA_GROUP_INSTANCE_ID"]
+            == f"{service.name}-worker"
+        )
+        assert "migrate --noinput" in " ".join(compose[f"{service.name}-migrate"].command)
+
+
+def test_ports_are_those_of_make_up_and_dependencies_name_real_services(raw: dict[str, Any]) -> None:
+    for service in SERVICES:
+        assert raw[f"{service.name}-web"]["ports"] == [f"127.0.0.1:{service.port}:8000"]
+    for name, spec in raw.items():
+        assert set(spec.get("depends_on", {})) <= set(raw), name
+
+
+def test_the_registry_and_tag_are_settings() -> None:
+    compose = load_compose({**KEYS, "IMAGE_REGISTRY": "registry.example.com/saga", "IMAGE_TAG": "0.2.0"})
+    assert compose["orders-web"].image == "registry.example.com/saga/saga-orders:0.2.0"
+
+
+def test_without_this_checkouts_keys_compose_refuses_to_start() -> None:
+    with pytest.raises(ComposeError, match="JWT_SIGNING_KEY must be set"):
+        load_compose({})
+
+
+@pytest.mark.parametrize(
+    ("text", "variables", "expected"),
+    [
+        ("${A}", {"A": "1"}, "1"),
+        ("${A}", {}, ""),
+        ("${A:-d}", {}, "d"),
+        ("${A:-d}", {"A": ""}, "d"),
+        ("${A-d}", {"A": ""}, ""),
+        ("x${A:-d}y", {"A": "v"}, "xvy"),
+        ("$${A}", {"A": "v"}, "${A}"),
+        ("${A:?need A}", {"A": "v"}, "v"),
+    ],
+)
+def test_variables_are_read_as_compose_reads_them(
+    text: str, variables: dict[str, str], expected: str
+) -> None:
+    assert interpolate(text, variables) == expected
+
+
+def test_a_required_variable_that_is_empty_is_an_error() -> None:
+    with pytest.raises(ComposeError, match="need A"):
+        interpolate("${A:?need A}", {"A": ""})

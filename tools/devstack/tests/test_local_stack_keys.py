@@ -1,0 +1,85 @@
+"""The local stack runs as deployed (no debug mode), so it needs keys of its own that its clients share;
+and each web gets its own metrics port when it has one worker process."""
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devstack.local_keys import NAMES, jwt_signing_key, local_keys
+from devstack.services import SERVICES
+from devstack.stack import Stack, StackConfig
+from saga_common.dev_keys import DEV_SECRET_KEY, DEV_SIGNING_KEY
+
+DEV_KEYS = {DEV_SIGNING_KEY, DEV_SECRET_KEY}
+
+
+@pytest.fixture(autouse=True)
+def no_keys_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in NAMES:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_keys_are_made_once_and_are_not_the_development_keys(tmp_path: Path) -> None:
+    path = tmp_path / "local.env"
+    keys = local_keys(path)
+    assert set(keys) == set(NAMES)
+    assert not set(keys.values()) & DEV_KEYS
+    assert all(len(value) >= 32 for value in keys.values())
+    assert local_keys(path) == keys  # kept: tokens minted earlier stay valid
+    assert path.stat().st_mode & 0o077 == 0  # readable by this user only
+    assert path.read_text() == "".join(f"{name}={keys[name]}\n" for name in NAMES)  # a shell can load it
+
+
+def test_processes_starting_together_agree_on_the_keys(tmp_path: Path) -> None:
+    path = tmp_path / "local.env"
+    seen: list[dict[str, str]] = []
+    threads = [threading.Thread(target=lambda: seen.append(local_keys(path))) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(seen) == 8
+    assert all(keys == seen[0] for keys in seen)
+    assert [p.name for p in tmp_path.iterdir()] == ["local.env"]  # no drafts left behind
+
+
+def test_a_key_in_the_environment_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JWT_SIGNING_KEY", "from-the-environment")
+    assert jwt_signing_key(tmp_path / "local.env") == "from-the-environment"
+
+
+class RecordingProcesses:
+    def __init__(self) -> None:
+        self.started: dict[str, tuple[list[str], dict[str, str]]] = {}
+
+    def start(self, name: str, command: list[str], *, env: dict[str, str], cwd: Any = None) -> None:
+        self.started[name] = (command, env)
+
+
+def started_webs(tmp_path: Path, web_workers: int) -> tuple[Stack, RecordingProcesses]:
+    keys = local_keys(tmp_path / "local.env")
+    stack = Stack(StackConfig(run_dir=tmp_path, web_workers=web_workers, keys=keys), echo=False)
+    recording = RecordingProcesses()
+    stack.processes = recording  # type: ignore[assignment]
+    for service in SERVICES:
+        stack.start_web(service)
+    return stack, recording
+
+
+def test_every_process_gets_the_keys_and_runs_gunicorn_with_the_shared_config(tmp_path: Path) -> None:
+    stack, recording = started_webs(tmp_path, web_workers=2)
+    for command, env in recording.started.values():
+        assert {name: env[name] for name in NAMES} == stack.config.keys
+        assert command[command.index("--config") + 1] == "python:saga_common.web.gunicorn_conf"
+        assert env["METRICS_PORT"] == "0"  # two worker processes could not share one port
+    assert {name: stack.env(SERVICES[0])[name] for name in NAMES} == stack.config.keys  # manage.py too
+
+
+def test_a_single_process_web_serves_metrics_on_a_port_of_its_own(tmp_path: Path) -> None:
+    stack, recording = started_webs(tmp_path, web_workers=1)
+    ports = {name: int(env["METRICS_PORT"]) for name, (_, env) in recording.started.items()}
+    assert ports == {f"{s.name}-web": stack.metrics_ports[f"{s.name}-web"] for s in SERVICES}
+    assert len(set(ports.values())) == len(SERVICES)
+    assert not set(ports.values()) & {s.port for s in SERVICES}
