@@ -14,7 +14,7 @@ TEST_ROOTS := libs/common libs/contracts tools/devstack $(SERVICES) e2e
 TYPED := libs/common/saga_common libs/contracts/shop_contracts libs/testing/saga_testing tools/devstack/devstack \
          bench/bench e2e/e2e $(SERVICE_PACKAGES)
 
-.PHONY: help bootstrap up down test test-suites chaos images e2e bench lint format clean
+.PHONY: help bootstrap up down test test-suites chaos images e2e bench lint format clean contract-docs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ test-suites:
 	pytest -p no:cacheprovider -q e2e/container_tests --junitxml=.run/junit/e2e-containers.xml || status=1; \
 	python -m devstack.junit_summary .run/junit; \
 	exit $$status
+
+contract-docs: bootstrap ## regenerate docs/contract (JSON Schema per message, AsyncAPI) from shop_contracts
+	@$(RUN) devstack contract-docs
 
 images: bootstrap ## build every container image with docker or podman (a local Debian base where no registry answers)
 	@$(RUN) devstack images

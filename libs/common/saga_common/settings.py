@@ -26,8 +26,10 @@ APPEND_SLASH = False
 BASE_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
+    "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served by the service itself (no CDN)
     "django_outbox_pattern",
     "django_prometheus",
     "saga_common",
@@ -38,11 +40,18 @@ MIDDLEWARE = [
     "saga_common.web.middleware.CorrelationIdMiddleware",
     "saga_common.web.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # the API docs' static files
     "django.middleware.common.CommonMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
-TEMPLATES: list[dict[str, Any]] = []
+# Only the API docs page is a template (drf-spectacular's Swagger UI).
+TEMPLATES: list[dict[str, Any]] = [
+    {"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True, "OPTIONS": {}}
+]
+STATIC_URL = "/static/"
+# WhiteNoise serves the installed apps' files straight from where they are: no collectstatic step.
+WHITENOISE_USE_FINDERS = True
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -152,6 +161,11 @@ LOGGING = logging_config(LOG_FORMAT, LOG_LEVEL)
 SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # "Authorize" in the docs takes a bearer token (manage.py issue_token mints one locally).
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": False, "deepLinking": True},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "saga_common.web.schema.document_error_responses",

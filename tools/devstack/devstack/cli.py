@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("broker", help="run the broker (Tansu) in the foreground on 127.0.0.1:9092")
     commands.add_parser("prepare", help="PostgreSQL up, databases created and migrated, topics created")
     commands.add_parser("images", help="build every container image with docker or podman")
+    commands.add_parser("contract-docs", help="write docs/contract: a JSON Schema per message, AsyncAPI")
     commands.add_parser("keys", help="make this checkout's keys (.run/local.env) if missing; print the path")
     args = parser.parse_args(argv)
     if args.command == "up":
@@ -39,6 +40,12 @@ def main(argv: list[str] | None = None) -> int:
         return run_broker()
     if args.command == "prepare":
         Stack(StackConfig()).prepare()
+        return 0
+    if args.command == "contract-docs":
+        from devstack.contract_docs import write
+
+        for path in write():
+            print(f"wrote {path.relative_to(REPO_ROOT)}")
         return 0
     if args.command == "keys":
         local_keys()

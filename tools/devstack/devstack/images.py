@@ -17,7 +17,7 @@ from devstack.services import REPO_ROOT, SERVICES, Service
 
 logger = logging.getLogger(__name__)
 
-IMAGES_DIR = REPO_ROOT / "libs" / "devstack" / "images"
+IMAGES_DIR = REPO_ROOT / "tools" / "devstack" / "images"
 TAG = "dev"
 DEBIAN_IMAGE = "localhost/saga-debian:bookworm"
 LOCAL_PYTHON_BASE = "localhost/saga-python:3.11-bookworm"

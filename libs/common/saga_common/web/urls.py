@@ -1,11 +1,11 @@
-"""URL patterns every service mounts: health checks and the OpenAPI schema.
+"""URL patterns every service mounts: health checks, the OpenAPI schema and its docs (Swagger UI).
 
 Metrics are not among them: they are served on a port of their own (``METRICS_PORT``, see
 ``saga_common.web.gunicorn_conf``), which the public never reaches.
 """
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
 from saga_common.web.health import LiveView, ReadyView
@@ -17,6 +17,14 @@ common_urlpatterns = [
         "api/schema/",
         SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[AllowAny]),
         name="schema",
+    ),
+    # The split view serves its script from the same URL (?script) rather than inline in the page.
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(
+            url_name="schema", authentication_classes=[], permission_classes=[AllowAny]
+        ),
+        name="api-docs",
     ),
 ]
 

@@ -1,0 +1,155 @@
+"""Generate the machine-readable contract from shop_contracts: a JSON Schema per message and an AsyncAPI
+document of the topics, written to docs/contract/ (``make contract-docs``). A test regenerates them and
+fails when the checked-in files drifted from the code."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import yaml
+
+import shop_contracts
+from devstack.services import REPO_ROOT
+from saga_common.messaging.envelope import CONTENT_TYPE, SPEC_VERSION
+from saga_common.messaging.message import Command, Event, Message, Reply, registered_messages
+from shop_contracts.topics import WRITERS_AND_READERS
+
+CONTRACT_DIR = REPO_ROOT / "docs" / "contract"
+SCHEMA_DIR = CONTRACT_DIR / "schemas"
+ASYNCAPI_FILE = CONTRACT_DIR / "asyncapi.yaml"
+JSON_SCHEMA = "https://json-schema.org/draft/2020-12/schema"
+
+# The Kafka headers of every message (CloudEvents' binary content mode, plus the W3C trace context).
+HEADERS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "CloudEvents 1.0 attributes in Kafka binary content mode; the Kafka key is the order id.",
+    "required": ["ce_specversion", "ce_id", "ce_source", "ce_type", "ce_correlationid", "content-type"],
+    "properties": {
+        "ce_specversion": {"const": SPEC_VERSION},
+        "ce_id": {"type": "string", "format": "uuid", "description": "unique per message; the inbox key"},
+        "ce_source": {"type": "string", "maxLength": 255, "description": "the sending service, /<name>"},
+        "ce_type": {"type": "string", "description": "<namespace>.<Name>.v<major>"},
+        "ce_time": {"type": "string", "format": "date-time"},
+        "ce_sagaid": {"type": "string", "maxLength": 64, "description": "the saga this message belongs to"},
+        "ce_correlationid": {"type": "string", "maxLength": 64, "description": "the request that began it"},
+        "ce_causationid": {"type": "string", "maxLength": 64, "description": "the message that caused it"},
+        "content-type": {"const": CONTENT_TYPE},
+        "traceparent": {"type": "string", "description": "W3C trace context"},
+    },
+}
+
+
+def message_schema(cls: type[Message]) -> dict[str, Any]:
+    """The JSON Schema of one message's data (its payload)."""
+    (reference,), components = msgspec.json.schema_components([cls], ref_template="#/$defs/{name}")
+    body = components[reference["$ref"].rsplit("/", 1)[1]]
+    kind = "command" if issubclass(cls, Command) else "reply" if issubclass(cls, Reply) else "event"
+    return {
+        "$schema": JSON_SCHEMA,
+        "$id": f"schemas/{cls.cloudevent_type()}.json",
+        **body,
+        "title": cls.cloudevent_type(),
+        "x-kind": kind,
+        "x-topic": cls.topic,
+    }
+
+
+def asyncapi_document() -> dict[str, Any]:
+    """The topics as an AsyncAPI 3.0 document: channels, who sends and receives, every message."""
+    by_topic: dict[str, list[type[Message]]] = {}
+    for cls in registered_messages():
+        by_topic.setdefault(cls.topic, []).append(cls)
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    for topic, (writers, readers) in WRITERS_AND_READERS.items():
+        channel = _identifier(topic)
+        channels[channel] = {
+            "address": topic,
+            "description": f"Written by {', '.join(writers)}; read by {', '.join(readers)}. "
+            f"A message that cannot be handled goes to {topic}.dlq with the error.",
+            "messages": {
+                cls.__name__: {"$ref": f"#/components/messages/{cls.__name__}"} for cls in by_topic[topic]
+            },
+        }
+        for reader in readers:
+            operations[f"{reader}Receives{channel[0].upper()}{channel[1:]}"] = {
+                "action": "receive",
+                "channel": {"$ref": f"#/channels/{channel}"},
+                "summary": f"{reader} consumes {topic} through its inbox (each message applied once)",
+            }
+        for writer in writers:
+            operations[f"{writer}Sends{channel[0].upper()}{channel[1:]}"] = {
+                "action": "send",
+                "channel": {"$ref": f"#/channels/{channel}"},
+                "summary": f"{writer} sends to {topic} through its transactional outbox",
+            }
+    messages = {
+        cls.__name__: {
+            "name": cls.cloudevent_type(),
+            "title": cls.__name__,
+            "summary": _summary(cls),
+            "contentType": CONTENT_TYPE,
+            "headers": {"$ref": "#/components/schemas/CloudEventHeaders"},
+            "payload": {"$ref": f"#/components/schemas/{cls.__name__}"},
+            "bindings": {"kafka": {"key": {"type": "string", "description": "the order id"}}},
+        }
+        for cls in registered_messages()
+    }
+    schemas = {"CloudEventHeaders": HEADERS_SCHEMA}
+    for cls in registered_messages():
+        schema = message_schema(cls)
+        schemas[cls.__name__] = {k: v for k, v in schema.items() if not k.startswith("$")}
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "The shop's messages",
+            "version": _version(),
+            "description": "Generated from shop_contracts by `make contract-docs`; do not edit by hand. "
+            "Every message is a CloudEvents 1.0 event in Kafka binary content mode (docs/contract.md).",
+        },
+        "defaultContentType": CONTENT_TYPE,
+        "channels": channels,
+        "operations": dict(sorted(operations.items())),
+        "components": {"messages": messages, "schemas": schemas},
+    }
+
+
+def rendered() -> dict[Path, str]:
+    """Every generated file and its text."""
+    files = {
+        SCHEMA_DIR / f"{cls.cloudevent_type()}.json": json.dumps(message_schema(cls), indent=2) + "\n"
+        for cls in registered_messages()
+    }
+    header = "# Generated from shop_contracts by `make contract-docs`: do not edit by hand.\n"
+    files[ASYNCAPI_FILE] = header + yaml.safe_dump(asyncapi_document(), sort_keys=False, width=100)
+    return files
+
+
+def write() -> list[Path]:
+    """Write the files (and remove schemas of messages that no longer exist); return what changed."""
+    files = rendered()
+    changed = [path for path, text in files.items() if not path.exists() or path.read_text() != text]
+    SCHEMA_DIR.mkdir(parents=True, exist_ok=True)
+    for path in changed:
+        path.write_text(files[path])
+    for stale in set(SCHEMA_DIR.glob("*.json")) - set(files):
+        stale.unlink()
+        changed.append(stale)
+    return changed
+
+
+def _identifier(topic: str) -> str:
+    first, *rest = topic.split(".")
+    return first + "".join(part.capitalize() for part in rest)
+
+
+def _summary(cls: type[Message]) -> str:
+    kind = "Command" if issubclass(cls, Command) else "Event" if issubclass(cls, Event) else "Reply"
+    doc = (cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+    return f"{kind}. {doc}" if doc and not doc.startswith(cls.__name__ + "(") else kind
+
+
+def _version() -> str:
+    pyproject = (Path(shop_contracts.__file__).parents[1] / "pyproject.toml").read_text()
+    return next(line.split('"')[1] for line in pyproject.splitlines() if line.startswith("version"))
