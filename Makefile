@@ -65,9 +65,11 @@ chaos: bootstrap ## the long chaos run (CHAOS_PROFILE=default or give-up) under 
 	@$(RUN) python -m e2e.chaos --orders $(CHAOS_ORDERS) --rate $(CHAOS_RATE) --seed $(CHAOS_SEED) \
 	  --profile $(CHAOS_PROFILE) --json .run/chaos/report.json
 
-lint: bootstrap ## ruff (lint + format check), mypy (code and tests), and a check that every model change has its migration
+lint: bootstrap ## ruff, mypy (code and tests), the layers (import-linter), file sizes, missing migrations, the contract docs, the CI workflow (actionlint, zizmor)
 	@$(RUN) ruff check .
 	@$(RUN) ruff format --check .
+	@$(RUN) lint-imports --no-cache
+	@$(RUN) devstack check-sizes
 	@$(RUN) mypy $(TYPED)
 	@for root in $(TEST_ROOTS); do \
 	  (cd $$root && $(RUN) mypy --config-file $(CURDIR)/pyproject.toml --no-error-summary \
@@ -77,6 +79,11 @@ lint: bootstrap ## ruff (lint + format check), mypy (code and tests), and a chec
 	  (cd $$service && $(RUN) python manage.py makemigrations --check --dry-run 2>/dev/null >/dev/null) \
 	    || { echo "$$service: models changed without a migration (run makemigrations)"; exit 1; }; \
 	done
+	@$(RUN) python -c 'from devstack.contract_docs import rendered; import sys; \
+	  stale = [str(p) for p, t in rendered().items() if not p.exists() or p.read_text() != t]; \
+	  sys.exit("docs/contract is stale: run make contract-docs" if stale else 0)'
+	@$(RUN) actionlint .github/workflows/*.yml
+	@$(RUN) zizmor --offline --quiet .github/workflows/
 	@echo "lint: clean"
 
 format: bootstrap ## apply ruff's fixes and formatting

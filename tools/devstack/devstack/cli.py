@@ -30,6 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("prepare", help="PostgreSQL up, databases created and migrated, topics created")
     commands.add_parser("images", help="build every container image with docker or podman")
     commands.add_parser("contract-docs", help="write docs/contract: a JSON Schema per message, AsyncAPI")
+    push = commands.add_parser("push-images", help="tag the services' images for a registry and push them")
+    push.add_argument("--registry", required=True, help="e.g. ghcr.io/acme")
+    push.add_argument("--tag", required=True, help="e.g. v0.2.0")
+    commands.add_parser("check-sizes", help="fail if a shipped file is over 300 lines without a reason")
     commands.add_parser("keys", help="make this checkout's keys (.run/local.env) if missing; print the path")
     args = parser.parse_args(argv)
     if args.command == "up":
@@ -47,6 +51,16 @@ def main(argv: list[str] | None = None) -> int:
         for path in write():
             print(f"wrote {path.relative_to(REPO_ROOT)}")
         return 0
+    if args.command == "push-images":
+        from devstack.images import push_all
+
+        for pushed in push_all(args.registry, args.tag):
+            print(f"pushed {pushed}")
+        return 0
+    if args.command == "check-sizes":
+        from devstack.file_sizes import main as check_sizes
+
+        return check_sizes()
     if args.command == "keys":
         local_keys()
         print(LOCAL_ENV_FILE.relative_to(REPO_ROOT))

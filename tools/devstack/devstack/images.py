@@ -134,3 +134,15 @@ def build_all(tool: str | None = None) -> dict[str, str]:
         )
     built[BROKER_IMAGE.name] = BROKER_IMAGE.local_tag()
     return built
+
+
+def push_all(registry: str, tag: str, tool: str | None = None) -> list[str]:
+    """Tag every service's local image as ``<registry>/<name>:<tag>`` and push it; return the names."""
+    tool = tool or engine()
+    pushed = []
+    for image in SERVICE_IMAGES:
+        target = f"{registry.rstrip('/')}/{image.name}:{tag}"
+        subprocess.run([tool, "tag", image.local_tag(), target], check=True)
+        subprocess.run([tool, "push", target], check=True)
+        pushed.append(target)
+    return pushed
