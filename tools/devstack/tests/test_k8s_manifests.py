@@ -130,6 +130,28 @@ def test_web_and_workers_autoscale_and_have_disruption_budgets(
     assert budgets == deployments | ({"kafka"} if name == "prod" else set())
 
 
+# What each overlay makes of the scaling component: (min, max) replicas and the budget, by component.
+SCALING = {
+    "dev": {"web": ((1, 2), {"maxUnavailable": 1}), "worker": ((1, 2), {"maxUnavailable": 1})},
+    "prod": {"web": ((3, 10), {"minAvailable": 2}), "worker": ((2, 6), {"minAvailable": 1})},
+}
+
+
+def test_the_overlays_patch_the_shared_scaling_component_to_their_numbers(
+    overlay: tuple[str, list[dict[str, Any]]],
+) -> None:
+    name, objects = overlay
+    for obj in objects:
+        component = obj["metadata"].get("labels", {}).get("app.kubernetes.io/component")
+        if component not in ("web", "worker"):
+            continue
+        replicas, budget = SCALING[name][component]
+        if obj["kind"] == "HorizontalPodAutoscaler":
+            assert (obj["spec"]["minReplicas"], obj["spec"]["maxReplicas"]) == replicas, obj["metadata"]
+        if obj["kind"] == "PodDisruptionBudget":
+            assert {k: v for k, v in obj["spec"].items() if k != "selector"} == budget, obj["metadata"]
+
+
 def test_every_secret_key_used_exists_in_the_dev_secret() -> None:
     objects = build("overlays/dev")
     (secret,) = [o for o in objects if o["kind"] == "Secret" and o["metadata"]["name"] == "saga-secrets"]
