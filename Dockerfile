@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Every service's image, from this one file. Build from the repository root; make images builds them
 # all with the names services.json gives:
 #   docker build --build-arg SERVICE=svc_orders --build-arg PACKAGE=svc-orders --build-arg MODULE=orders \

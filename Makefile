@@ -73,11 +73,12 @@ lint: bootstrap ## ruff, mypy (code and tests), the layers (import-linter), file
 	@$(RUN) mypy $(TYPED)
 	@for root in $(TEST_ROOTS); do \
 	  (cd $$root && $(RUN) mypy --config-file $(CURDIR)/pyproject.toml --no-error-summary \
-	     $$(find tests -name '*.py' -not -path '*/migrations/*')) || exit 1; \
+	     $$(find tests $$(test -d container_tests && echo container_tests) -name '*.py' -not -path '*/migrations/*')) \
+	  || exit 1; \
 	done
 	@for service in $(SERVICES); do \
-	  (cd $$service && $(RUN) python manage.py makemigrations --check --dry-run 2>/dev/null >/dev/null) \
-	    || { echo "$$service: models changed without a migration (run makemigrations)"; exit 1; }; \
+	  out=$$(cd $$service && $(RUN) python manage.py makemigrations --check --dry-run 2>&1) \
+	    || { echo "$$out" | tail -20; echo "$$service: models changed without a migration (run makemigrations)"; exit 1; }; \
 	done
 	@$(RUN) python -c 'from devstack.contract_docs import rendered; import sys; \
 	  stale = [str(p) for p, t in rendered().items() if not p.exists() or p.read_text() != t]; \

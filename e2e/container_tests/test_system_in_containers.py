@@ -56,6 +56,6 @@ def test_a_saga_survives_a_restart_of_the_payments_worker(
     assert client.order(order["id"])["status"] == "PENDING"  # nobody authorizes while it is down
     worker.start()
     assert client.wait_until_settled(order["id"], timeout=120)["status"] == "APPROVED"
-    # then every invariant of docs/design.md holds across the four databases
+    # then every invariant of docs/contract.md holds across the four databases
     assert check(snapshot(system.database_urls())) == []
     assert len(SERVICES) == 4

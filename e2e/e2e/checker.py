@@ -1,4 +1,4 @@
-"""The chaos suite's invariant checker: every invariant of docs/design.md over the four databases, plus
+"""The chaos suite's invariant checker: every invariant of docs/contract.md over the four databases, plus
 what only the topics can tell (see ``check_messages``). ``Report.table`` prints the summary."""
 
 from collections import Counter
@@ -11,7 +11,7 @@ from e2e.invariants import Excused, check, check_intents, snapshot
 from e2e.load import APPROVE, LoadResult
 from e2e.topics import RawMessage, read_all
 
-# The topics each service consumes (docs/design.md, "Kafka topics and messages").
+# The topics each service consumes (docs/contract.md, "Kafka topics and messages").
 CONSUMES = {
     "orders": ["orders.commands"],
     "payments": ["payments.commands"],

@@ -1,4 +1,4 @@
-"""The invariants of docs/design.md, checked across all four databases.
+"""The invariants of docs/contract.md, checked across all four databases.
 
 ``snapshot`` reads the rows; ``check`` is pure and returns every violation it finds, so it can be
 tested on hand-made rows and reused by any suite that needs to know the system is consistent.

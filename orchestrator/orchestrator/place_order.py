@@ -1,4 +1,4 @@
-"""The PlaceOrder saga (docs/design.md, "The PlaceOrder saga"), read top to bottom as its steps."""
+"""The PlaceOrder saga (docs/contract.md, "The PlaceOrder saga"), read top to bottom as its steps."""
 
 from decimal import Decimal
 from typing import Any

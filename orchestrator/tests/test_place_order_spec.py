@@ -105,14 +105,23 @@ def test_given_capture_failed_expect_cancel_then_void_latest_first_then_reject()
 
 
 def test_a_failed_compensation_is_asked_again_not_skipped() -> None:
+    voiding = an_order().reply(AUTHORIZED).reply(ShipmentRejected(reason="we do not ship to AQ"))
+    voiding.expect(VOID, to=PAYMENTS_COMMANDS).on_attempt(1)
     (
-        an_order()
-        .reply(AUTHORIZED)
-        .reply(ShipmentRejected(reason="we do not ship to AQ"))
-        .reply(PaymentVoidFailed(reason="payments is busy"))
+        voiding.reply(PaymentVoidFailed(reason="payments is busy"))
         .expect(VOID, to=PAYMENTS_COMMANDS)
+        .on_attempt(2)
         .is_in(SagaState.COMPENSATING)
+        .reply(PaymentVoided())
+        .expect(RejectOrder(reason="we do not ship to AQ"), to=ORDERS_COMMANDS)
     )
+
+
+def test_a_compensation_that_keeps_failing_stops_the_saga_for_an_operator() -> None:
+    voiding = an_order().reply(AUTHORIZED).reply(ShipmentRejected(reason="we do not ship to AQ"))
+    for _ in range(5):
+        voiding.reply(PaymentVoidFailed(reason="payments is busy"))
+    voiding.ends(SagaState.FAILED)
 
 
 def test_given_no_answer_to_authorize_expect_void_of_what_may_have_happened_then_reject() -> None:
@@ -153,6 +162,7 @@ def test_the_specification_fails_on_a_saga_that_does_otherwise() -> None:
             an_order().reply(PaymentDeclined(reason="x")).reply(OrderRejected()).ends(SagaState.COMPLETED)
         ),
         lambda: an_order().reply(AUTHORIZED).ends(SagaState.COMPLETED),
+        lambda: an_order().on_attempt(2),
     ]
     for attempt in wrong:
         try:

@@ -1,4 +1,4 @@
-"""REST API of the orders service (docs/design.md, "REST contract")."""
+"""REST API of the orders service (docs/contract.md, "REST contract")."""
 
 import re
 from typing import Any

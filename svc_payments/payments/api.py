@@ -1,4 +1,4 @@
-"""REST API of the payments service (docs/design.md, "REST contract")."""
+"""REST API of the payments service (docs/contract.md, "REST contract")."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status

@@ -89,7 +89,7 @@ def test_a_void_before_its_authorization_makes_the_late_authorization_decline() 
     assert account_available(account) == account.credit_limit  # nothing held
 
 
-def test_capture_then_refund() -> None:
+def test_capture_is_idempotent() -> None:
     authorize("10.00")
     captured = handle(CapturePayment())
     assert (captured.type, captured.payload["amount"]) == ("PaymentCaptured", "10.00")

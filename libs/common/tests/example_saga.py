@@ -21,7 +21,7 @@ def void(data: Data) -> contracts.VoidPayment:
 
 
 def schedule(data: Data) -> contracts.ScheduleShipment:
-    return contracts.ScheduleShipment(country="DE", address={})
+    return contracts.ScheduleShipment(country="DE", address={"country": "DE"})
 
 
 def cancel(data: Data) -> contracts.CancelShipment:

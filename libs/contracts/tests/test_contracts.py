@@ -21,7 +21,7 @@ from saga_common.messaging.message import (
     registered_messages,
     reply_classes,
 )
-from saga_common.messaging.rules import PayloadError
+from saga_common.messaging.rules import PayloadError, UncheckedField, _rules
 from saga_testing.kafka import kafka_record
 
 EXAMPLES: list[Message] = [
@@ -164,6 +164,13 @@ GOOD_AUTHORIZE = {"customer_id": "c-1", "amount": "25.00", "currency": "EUR"}
         ("payments.AuthorizePayment", {**GOOD_AUTHORIZE, "amount": "x"}, "decimal"),
         ("payments.AuthorizePayment", {**GOOD_AUTHORIZE, "currency": "eur"}, "regex"),
         ("payments.AuthorizePayment", {**GOOD_AUTHORIZE, "currency": "EURO"}, "regex"),
+        ("payments.AuthorizePayment", {**GOOD_AUTHORIZE, "currency": "EUR\n"}, "must match"),
+        ("shipping.CancelShipment", {"country": "\n"}, "must match"),
+        (
+            "orders.OrderCreated",
+            {"customer_id": "c", "total": "1.00", "currency": "EUR", "shipping_address": {}},
+            "must name its country",
+        ),
         ("payments.AuthorizePayment", {**GOOD_AUTHORIZE, "customer_id": ""}, "length"),
         ("payments.AuthorizePayment", {**GOOD_AUTHORIZE, "customer_id": "c" * 65}, "length"),
         ("payments.AuthorizePayment", {**GOOD_AUTHORIZE, "customer_id": 1}, "Expected `str`"),
@@ -226,6 +233,8 @@ def test_the_rules_hold_for_a_sender_too() -> None:
         contracts.AuthorizePayment(customer_id="c-1", amount=Decimal("5.00"), currency="eur")
     with pytest.raises(PayloadError, match="NUL"):
         contracts.AuthorizePayment(customer_id="c\x00", amount=Decimal("5.00"), currency="EUR")
+    with pytest.raises(PayloadError, match="NUL"):
+        contracts.ScheduleShipment(country="DE", address={"country": "DE", "a\x00": "x"})
 
 
 @pytest.mark.parametrize(
@@ -246,6 +255,11 @@ def test_the_rules_hold_for_a_sender_too() -> None:
         (b"o", {"ce_type": "ApproveOrder"}, "namespaced"),
         (b"o", {"ce_type": "sagaref.orders.LaunchRocket.v1"}, "no contract"),
         (b"o", {"ce_type": "sagaref.orders.ApproveOrder.v2"}, "not understood here"),
+        (b"o", {"ce_type": "sagaref.orders.ApproveOrder.v1\n"}, "namespaced"),
+        (b"o", {"ce_id": "{" + ID + "}"}, "canonical"),
+        (b"o", {"ce_id": "urn:uuid:" + ID}, "canonical"),
+        (b"o", {"ce_id": ID.replace("-", "")}, "canonical"),
+        (b"o", {"ce_source": "/x\x00"}, "NUL"),
     ],
 )
 def test_an_event_with_bad_attributes_is_refused(
@@ -279,6 +293,33 @@ def test_reply_causation_carries_the_commands_trace() -> None:
 def test_malformed_data_is_refused(value: bytes) -> None:
     with pytest.raises(EnvelopeError):
         Envelope.from_kafka(b"o", value, headers())
+
+
+def test_a_malformed_trace_context_is_dropped_not_passed_on() -> None:
+    good = "00-" + "a" * 32 + "-" + "b" * 16 + "-01"
+    assert Envelope.from_kafka(b"o", b"{}", headers(traceparent=good)).traceparent == good
+    for bad in ("00-" + "a" * 32 + "-\x00" + "b" * 15 + "-01", "x" * 300, "00-AAAA"):
+        assert Envelope.from_kafka(b"o", b"{}", headers(traceparent=bad)).traceparent is None
+
+
+def test_an_escaped_backslash_before_u0000_is_text_not_a_nul() -> None:
+    envelope = Envelope.from_kafka(
+        b"o", b'{"reason": "C:\\\\u0000"}', headers(ce_type="sagaref.orders.RejectOrder.v1")
+    )
+    assert envelope.message_as(contracts.RejectOrder).reason == "C:\\u0000"
+
+
+def test_every_field_of_every_contract_has_rules_that_check_it() -> None:
+    for cls in registered_messages():
+        assert len(_rules(cls)) == len(cls.__struct_fields__), cls.__name__
+
+
+def test_a_contract_field_no_rule_checks_is_refused() -> None:
+    class Unchecked(Command, frozen=True, kw_only=True):  # not registered: no topic, no namespace
+        note: str | None = None
+
+    with pytest.raises(UncheckedField, match=r"Unchecked\.note"):
+        Unchecked(note="x")
 
 
 def test_data_of_another_type_is_refused() -> None:

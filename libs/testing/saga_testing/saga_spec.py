@@ -24,10 +24,12 @@ D = TypeVar("D")
 class SagaSpec(Generic[D]):
     """One run of a saga, driven by the replies a test gives it."""
 
-    def __init__(self, saga: Saga[D], data: D) -> None:
+    def __init__(self, saga: Saga[D], data: D, *, max_attempts: int = 5) -> None:
         self.saga, self.data = saga, copy.deepcopy(data)
+        self.max_attempts = max_attempts  # the engine's SAGA_STEP_MAX_ATTEMPTS
         self.pending: tuple[ActionKind, int] | None = None
         self.sent: Command | None = None
+        self.attempt = 0
         self.state = SagaState.RUNNING
         self._take(saga.first())
 
@@ -46,8 +48,12 @@ class SagaSpec(Generic[D]):
         assert self.sent is not None
         assert type(reply) in type(self.sent).outcomes, f"{type(reply).__name__} cannot answer {self.sent!r}"
         kind, index = self.pending
-        if not reply.succeeded and self.saga.retries_failures(kind):
-            return self  # a compensation or the final command must succeed: it is asked again
+        if not reply.succeeded and self.saga.retries_failures(kind) and self.attempt < self.max_attempts:
+            # a compensation or the final command must succeed: it is asked again, until its attempts
+            # run out (then the saga stops FAILED for an operator)
+            self.sent = self.saga.action(kind, index).make_command(self.data)
+            self.attempt += 1
+            return self
         hook = self.saga.action(kind, index).on_reply.get(type(reply))
         if hook is not None:
             hook(self.data, reply)
@@ -65,6 +71,11 @@ class SagaSpec(Generic[D]):
         assert (self.state, self.sent) == (state, None), f"the saga is {self.state}, waiting on {self.sent!r}"
         return self
 
+    def on_attempt(self, attempt: int) -> "SagaSpec[D]":
+        """The command just sent is its ``attempt``-th (1 is the first)."""
+        assert self.attempt == attempt, f"the command is on attempt {self.attempt}, not {attempt}"
+        return self
+
     def is_in(self, state: SagaState) -> "SagaSpec[D]":
         """The saga is in ``state`` (still waiting for the command just sent)."""
         assert self.state == state, f"the saga is {self.state}, not {state}"
@@ -72,10 +83,10 @@ class SagaSpec(Generic[D]):
 
     def _take(self, transition: Transition) -> None:
         if isinstance(transition, Invoke):
-            self.pending = (transition.kind, transition.index)
+            self.pending, self.attempt = (transition.kind, transition.index), 1
             self.sent = self.saga.action(transition.kind, transition.index).make_command(self.data)
         elif isinstance(transition, Finish):
-            self.pending, self.sent = None, None
+            self.pending, self.sent, self.attempt = None, None, 0
         self.state = transition.state
 
 

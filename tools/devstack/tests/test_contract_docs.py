@@ -53,15 +53,27 @@ def test_what_a_sender_builds_is_valid_by_its_schema() -> None:
     "payload",
     [
         {"customer_id": "c-1", "amount": "-5.00", "currency": "EUR"},
+        {"customer_id": "c-1", "amount": "0.00", "currency": "EUR"},
         {"customer_id": "c-1", "amount": "1.005", "currency": "EUR"},
         {"customer_id": "c-1", "amount": "5.00", "currency": "eur"},
         {"customer_id": "", "amount": "5.00", "currency": "EUR"},
+        {"customer_id": "c" * 65, "amount": "5.00", "currency": "EUR"},
         {"customer_id": "c-1", "currency": "EUR"},
     ],
 )
-def test_what_the_code_refuses_the_schema_refuses_too(payload: dict[str, Any]) -> None:
-    with pytest.raises(jsonschema.ValidationError):
+def test_the_code_and_the_schema_refuse_the_same_payloads(payload: dict[str, Any]) -> None:
+    with pytest.raises(msgspec.ValidationError):  # the code, as a receiver decodes it
+        msgspec.json.decode(json.dumps(payload), type=shop_contracts.AuthorizePayment)
+    with pytest.raises(jsonschema.ValidationError):  # and the published schema
         jsonschema.validate(payload, schema_of(shop_contracts.AuthorizePayment))
+
+
+def test_an_address_without_its_country_is_refused_by_both() -> None:
+    payload = {"country": "DE", "address": {"city": "Berlin"}}
+    with pytest.raises(msgspec.ValidationError, match="must name its country"):
+        msgspec.json.decode(json.dumps(payload), type=shop_contracts.ScheduleShipment)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(payload, schema_of(shop_contracts.ScheduleShipment))
 
 
 def test_every_reference_in_the_asyncapi_document_resolves() -> None:

@@ -19,6 +19,7 @@ the same way (``saga_common.messaging.message``).
 
 import builtins
 import json
+import re
 import secrets
 import uuid
 from datetime import UTC, datetime
@@ -49,6 +50,11 @@ KAFKA_HEADERS = (
     "traceparent",
 )
 PARTITION_KEY = "partitionkey"  # where an outbox or inbox row keeps the Kafka key among its headers
+
+
+_TRACEPARENT = re.compile(r"00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
+# An escaped NUL in a JSON string (a \u0000 not itself escaped): PostgreSQL's jsonb cannot store it.
+_ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
 class EnvelopeError(ValueError):
@@ -183,10 +189,13 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
         ]
         if missing or not order_id:
             raise EnvelopeError(f"event lacks {missing + ([] if order_id else ['its key (the order id)'])}")
+        message_id = attributes["ce_id"]
         try:
-            uuid.UUID(attributes["ce_id"])
+            canonical = str(uuid.UUID(message_id))
         except ValueError as exc:
-            raise EnvelopeError(f"ce_id is not a uuid: {attributes['ce_id'][:100]!r}") from exc
+            raise EnvelopeError(f"ce_id is not a uuid: {message_id[:100]!r}") from exc
+        if message_id.lower() != canonical:  # one spelling per id, or the inbox would see two ids
+            raise EnvelopeError(f"ce_id must be a uuid in its canonical form, not {message_id[:100]!r}")
         try:
             message_type = message_class_for(attributes["ce_type"])
         except LookupError as exc:  # an unknown type or major version: no retry can mend it
@@ -194,7 +203,7 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
         _check_identity(order_id, attributes)
         _check_data(data)
         return cls(
-            id=attributes["ce_id"],
+            id=canonical,
             type=message_type.type_name(),
             cloudevent_type=attributes["ce_type"],
             source=attributes["ce_source"],
@@ -204,7 +213,7 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
             saga_id=attributes.get("ce_sagaid"),
             causation_id=attributes.get("ce_causationid"),
             time=attributes.get("ce_time", ""),
-            traceparent=attributes.get("traceparent"),
+            traceparent=_valid_traceparent(attributes.get("traceparent")),
         )
 
 
@@ -223,8 +232,14 @@ def _check_data(data: bytes) -> None:
         raise EnvelopeError(f"data is not JSON: {exc}"[:500]) from exc
     if not isinstance(body, dict):
         raise EnvelopeError("data must be a JSON object")
-    if b"\\u0000" in data:
+    if _ESCAPED_NUL.search(data):
         raise EnvelopeError("data holds a NUL character")
+
+
+def _valid_traceparent(value: str | None) -> str | None:
+    """The W3C trace context if well formed; otherwise none (it is advice for tracing tools: a
+    malformed one is dropped rather than passed on, never a reason to refuse the message)."""
+    return value if value is not None and _TRACEPARENT.fullmatch(value) else None
 
 
 def _check_identity(order_id: str, attributes: dict[str, str]) -> None:

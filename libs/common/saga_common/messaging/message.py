@@ -104,7 +104,7 @@ def message_class(type_name: str) -> type[Message]:
 
 def message_class_for(cloudevent_type: str) -> type[Message]:
     """The contract class for a CloudEvents type; refuse unknown types and unsupported major versions."""
-    parsed = _CLOUDEVENT_TYPE.match(cloudevent_type)
+    parsed = _CLOUDEVENT_TYPE.fullmatch(cloudevent_type)
     if parsed is None:
         raise UnknownMessageType(f"not a namespaced, versioned type: {cloudevent_type[:200]!r}")
     cls = _BY_QUALIFIED_NAME.get(parsed["name"])

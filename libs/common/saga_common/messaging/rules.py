@@ -9,7 +9,12 @@ a message and when code constructs one, so a command put on a topic by hand is h
 as one the orchestrator sent. Text is also refused with NUL bytes or lone surrogates (JSON lets them
 in; PostgreSQL and UTF-8 do not).
 
-Patterns are searched for, as msgspec and JSON Schema do: anchor them (``^...$``).
+Patterns are written anchored (``^...$``), as JSON Schema reads them, and must match the whole value
+here: Python's ``$`` also matches before a final newline, which msgspec's own check lets through.
+
+Every field of a contract must be of a shape these rules understand (a ``str``, a ``Decimal`` with
+``Money``, a ``dict`` or ``list`` with ``Bounded``); any other shape is refused when its rules are
+first read, so no field goes unchecked by mistake.
 """
 
 import dataclasses
@@ -36,7 +41,7 @@ class Rule:
 
 @dataclasses.dataclass(frozen=True)
 class Text(Rule):
-    """A string of bounded length, optionally containing a match of ``pattern``, without NUL bytes."""
+    """A string of bounded length, matching ``pattern`` as a whole if given, without NUL bytes."""
 
     max_length: int | None
     min_length: int = 1
@@ -49,7 +54,7 @@ class Text(Rule):
             raise PayloadError(f"{where}: length must be {self.min_length} to {self.max_length}")
         if "\x00" in value or not _encodable(value):
             raise PayloadError(f"{where}: NUL bytes and lone surrogates are not allowed")
-        if self.pattern is not None and re.search(self.pattern, value) is None:
+        if self.pattern is not None and re.fullmatch(self.pattern, value) is None:
             raise PayloadError(f"{where}: must match {self.pattern}")
 
 
@@ -94,8 +99,8 @@ class Bounded(Rule):
             raise PayloadError(f"{where}: nested too deeply")
         entries = value.items() if isinstance(value, dict) else enumerate(value)
         for key, item in entries:
-            if isinstance(key, str) and len(key) > self.max_text:
-                raise PayloadError(f"{where}: key longer than {self.max_text}")
+            if isinstance(key, str) and (len(key) > self.max_text or "\x00" in key or not _encodable(key)):
+                raise PayloadError(f"{where}: a key longer than {self.max_text}, or with NUL")
             if isinstance(item, list | dict):
                 if len(item) > self.max_items:
                     raise PayloadError(f"{where}.{key}: at most {self.max_items} entries")
@@ -122,9 +127,13 @@ def _encodable(value: str) -> bool:
     return True
 
 
+class UncheckedField(TypeError):
+    """A contract field of a shape the rules do not understand (its values would go unchecked)."""
+
+
 @functools.cache
 def _rules(cls: type) -> tuple[tuple[str, tuple[Rule, ...]], ...]:
-    """The rules of each field of a Struct, from its ``Annotated`` hints; every ``str`` has one."""
+    """The rules of each field of a Struct, from its ``Annotated`` hints; every field must have one."""
     hints = typing.get_type_hints(cls, include_extras=True)
     found = []
     for name in cls.__struct_fields__:  # type: ignore[attr-defined]  # a msgspec Struct
@@ -134,8 +143,12 @@ def _rules(cls: type) -> tuple[tuple[str, tuple[Rule, ...]], ...]:
         rules = [rule for rule in (_as_rule(m, base) for m in metadata) if rule is not None]
         if base is str and not rules:
             rules.append(Text(max_length=None, min_length=0))  # still no NUL bytes, no lone surrogates
-        if rules:
-            found.append((name, tuple(rules)))
+        needed = {str: Text, Decimal: Money}.get(base) or (
+            Bounded if typing.get_origin(base) in (dict, list) else None
+        )
+        if needed is None or not any(isinstance(rule, needed) for rule in rules):
+            raise UncheckedField(f"{cls.__name__}.{name}: {hints[name]} has no rule that checks it")
+        found.append((name, tuple(rules)))
     return tuple(found)
 
 

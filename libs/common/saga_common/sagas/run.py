@@ -38,7 +38,14 @@ class SagaRun:
     ) -> None:
         self.saga, self.instance, self.policy = saga, instance, policy
         self._steps = steps
-        self.data = data if data is not None else saga.load_data(instance.data)
+        self._data = data
+
+    @property
+    def data(self) -> Any:
+        """The saga's data, read from its row when first needed (a reply that is ignored never needs it)."""
+        if self._data is None:
+            self._data = self.saga.load_data(self.instance.data)
+        return self._data
 
     @property
     def steps(self) -> list[SagaStep]:

@@ -10,7 +10,7 @@ class BearerTokenScheme(SimpleJWTScheme):
     name = "bearerAuth"
 
 
-# Every error is JSON: {"detail": ...} or {field: [messages]} (docs/design.md). Documented on every
+# Every error is JSON: {"detail": ...} or {field: [messages]} (docs/contract.md). Documented on every
 # operation so clients and schemathesis know each status an endpoint can answer.
 ERROR_RESPONSES = {
     "400": "The request is malformed or a field is invalid (field errors name the field).",

@@ -22,7 +22,7 @@ class SagaDriver:
     def start(self, order_id: str = "o-1") -> SagaInstance:
         cause = wrap(
             contracts.OrderCreated(
-                customer_id="c-1", total=Decimal("9.99"), currency="EUR", shipping_address={}
+                customer_id="c-1", total=Decimal("9.99"), currency="EUR", shipping_address={"country": "DE"}
             ),
             order_id=order_id,
             correlation_id="k",

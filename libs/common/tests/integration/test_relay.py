@@ -22,6 +22,11 @@ from shop_contracts import ORDERS_COMMANDS, ApproveOrder, RejectOrder
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def event_headers(order_id: str) -> dict[str, str]:
+    """An outbox row's headers as the outbox writes them (a CloudEvent's, and its key)."""
+    return {"ce_specversion": "1.0", "ce_id": str(uuid.uuid4()), "partitionkey": order_id}
+
+
 def send_approve(order_id: str) -> str:
     return outbox.send(ApproveOrder(), order_id=order_id, correlation_id="corr").id
 
@@ -139,12 +144,12 @@ def test_a_row_the_broker_refuses_for_good_is_set_aside_and_the_rest_flows(kafka
         Published.objects.create(
             id=too_large,
             destination=topic_name(ORDERS_COMMANDS),
-            body={"order_id": "o-2", "payload": "x" * 1_200_000},
-            headers={},
+            body={"reason": "x" * 1_200_000},
+            headers=event_headers("o-2"),
         )
         bad_topic = str(uuid.uuid4())
         Published.objects.create(
-            id=bad_topic, destination="not a topic!", body={"order_id": "o-3"}, headers={}
+            id=bad_topic, destination="not a topic!", body={}, headers=event_headers("o-3")
         )
         last = send_approve("o-4")
     # when the relay runs a batch: the client refuses the large row itself (set aside at once); the
@@ -170,7 +175,7 @@ def test_innocent_rows_sent_with_a_refused_one_are_published_after_all(kafka_top
         first = send_approve("o-1")
         bad_topic = str(uuid.uuid4())
         Published.objects.create(
-            id=bad_topic, destination="not a topic!", body={"order_id": "o-2"}, headers={}
+            id=bad_topic, destination="not a topic!", body={}, headers=event_headers("o-2")
         )
     with transaction.atomic():
         last = send_approve("o-3")
@@ -185,3 +190,18 @@ def test_innocent_rows_sent_with_a_refused_one_are_published_after_all(kafka_top
     # and an operator can send it again once the cause is fixed
     call_command("requeue_refused", bad_topic)
     assert outbox_backlog()[0] == 1
+
+
+def test_requeue_leaves_rows_of_the_old_envelope_format_alone(kafka_topics: str) -> None:
+    old, new = str(uuid.uuid4()), str(uuid.uuid4())
+    with transaction.atomic():
+        refused = StatusChoice.FAILED
+        Published.objects.create(
+            id=old, destination="x", body={"id": old}, headers={"id": old}, status=refused
+        )
+        Published.objects.create(
+            id=new, destination="x", body={}, headers=event_headers("o-1"), status=refused
+        )
+    call_command("requeue_refused")
+    assert outbox_backlog()[0] == 1  # only the CloudEvent row goes out again
+    assert Published.objects.get(id=old).status == refused

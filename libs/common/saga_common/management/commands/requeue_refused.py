@@ -16,4 +16,10 @@ class Command(BaseCommand):
         rows = Published.objects.filter(status=StatusChoice.FAILED)
         if options["ids"]:
             rows = rows.filter(id__in=options["ids"])
-        self.stdout.write(f"{rows.update(status=StatusChoice.SCHEDULE)} rows scheduled again")
+        # Rows written before messages were CloudEvents would go out without their key and headers, and
+        # every consumer would dead-letter them: leave those where they are.
+        old_format = rows.exclude(headers__has_key="ce_specversion")
+        if old_format.exists():
+            self.stdout.write(f"{old_format.count()} rows are in the old envelope format; left as they are")
+        sent = rows.filter(headers__has_key="ce_specversion").update(status=StatusChoice.SCHEDULE)
+        self.stdout.write(f"{sent} rows scheduled again")

@@ -28,5 +28,12 @@ class Migration(migrations.Migration):
                 base_field=models.UUIDField(), default=list, size=None
             ),
         ),
+        # A default in the database too: during a rollout, orchestrators still running the older code
+        # insert steps without this column. (Retries they send are not added to it; replies to those
+        # are recorded as ignored, and the step is retried once more by the new code.)
+        migrations.RunSQL(
+            "ALTER TABLE saga_step ALTER COLUMN command_ids SET DEFAULT '{}'::uuid[]",
+            "ALTER TABLE saga_step ALTER COLUMN command_ids DROP DEFAULT",
+        ),
         migrations.RunPython(fill_command_ids, migrations.RunPython.noop),
     ]
