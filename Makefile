@@ -8,11 +8,14 @@ RUN := $(UV) run --frozen
 # The services' folders, from the one list of services (services.json).
 SERVICES := $(shell python3 -c 'import json; print(" ".join(s["folder"] for s in json.load(open("services.json"))["services"]))')
 SERVICE_PACKAGES := $(shell python3 -c 'import json; print(" ".join(s["folder"] + "/" + s["module"] for s in json.load(open("services.json"))["services"]))')
+# The apps (the console): tested and type-checked like the services, but no database, so no migrations.
+APPS := $(shell python3 -c 'import json; print(" ".join(a["folder"] for a in json.load(open("services.json")).get("apps", [])))')
+APP_PACKAGES := $(shell python3 -c 'import json; print(" ".join(a["folder"] + "/" + a["module"] for a in json.load(open("services.json")).get("apps", [])))')
 # Every suite that runs against local processes; e2e/container_tests runs once, after them.
-SUITES := libs/common libs/contracts tools/devstack $(SERVICES) e2e/tests
-TEST_ROOTS := libs/common libs/contracts tools/devstack $(SERVICES) e2e
+SUITES := libs/common libs/contracts tools/devstack $(SERVICES) $(APPS) e2e/tests
+TEST_ROOTS := libs/common libs/contracts tools/devstack $(SERVICES) $(APPS) e2e
 TYPED := libs/common/saga_common libs/contracts/shop_contracts libs/testing/saga_testing tools/devstack/devstack \
-         bench/bench e2e/e2e $(SERVICE_PACKAGES)
+         bench/bench e2e/e2e $(SERVICE_PACKAGES) $(APP_PACKAGES)
 
 .PHONY: help bootstrap up down test test-suites chaos images e2e bench lint format clean contract-docs
 

@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("prepare", help="PostgreSQL up, databases created and migrated, topics created")
     commands.add_parser("images", help="build every container image with docker or podman")
     commands.add_parser("contract-docs", help="write docs/contract: a JSON Schema per message, AsyncAPI")
-    push = commands.add_parser("push-images", help="tag the services' images for a registry and push them")
+    push = commands.add_parser("push-images", help="tag our images (services, apps) for a registry; push")
     push.add_argument("--registry", required=True, help="e.g. ghcr.io/acme")
     push.add_argument("--tag", required=True, help="e.g. v0.2.0")
     commands.add_parser("check-sizes", help="fail if a shipped file is over 300 lines without a reason")

@@ -4,16 +4,19 @@ starting ``# Size:``. A long file is usually two responsibilities; the reason sa
 from collections.abc import Iterable
 from pathlib import Path
 
-from devstack.services import REPO_ROOT, SERVICES
+from devstack.services import APPS, REPO_ROOT, SERVICES
 
 MAX_LINES = 300
 REASON = "# Size:"
 
 
 def shipped_roots(root: Path = REPO_ROOT) -> list[Path]:
-    """The code the images ship: the framework, the contracts and every service's package."""
+    """The code the images ship: the framework, the contracts, the typed client (in the console's image)
+    and every service's and app's package."""
     libraries = [root / "libs" / "common" / "saga_common", root / "libs" / "contracts" / "shop_contracts"]
-    return libraries + [root / s.folder / s.module for s in SERVICES]
+    libraries += [root / "libs" / "client" / "saga_client"]
+    packages = [root / s.folder / s.module for s in SERVICES] + [root / a.folder / a.module for a in APPS]
+    return libraries + packages
 
 
 def oversized(roots: Iterable[Path]) -> list[tuple[Path, int]]:

@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack.services import REPO_ROOT, SERVICES, Service
+from devstack.services import APPS, REPO_ROOT, SERVICES, App, Service
 
 logger = logging.getLogger(__name__)
 
@@ -25,25 +25,28 @@ OFFICIAL_PYTHON_BASE = "python:3.11-slim"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 
 
-SERVICE_DOCKERFILE = "Dockerfile"  # one for every service, at the repository root (the build context)
+SERVICE_DOCKERFILE = "Dockerfile"  # one for every service and app, at the repository root (the build context)
 
 
 @dataclass(frozen=True)
 class Image:
     name: str  # the name the kustomize base uses; overlays map it to a registry and tag
     dockerfile: str  # relative to the repository root
-    build_args: tuple[tuple[str, str], ...] = ()  # what makes the one Dockerfile build this service
+    build_args: tuple[tuple[str, str], ...] = ()  # what makes the one Dockerfile build this service or app
 
     def local_tag(self, tag: str = TAG) -> str:
         return f"localhost/{self.name}:{tag}"
 
 
-def service_image(service: Service) -> Image:
+def service_image(service: Service | App) -> Image:
     args = (("SERVICE", service.folder), ("PACKAGE", service.package), ("MODULE", service.module))
     return Image(f"saga-{service.name}", SERVICE_DOCKERFILE, args)
 
 
 SERVICE_IMAGES = tuple(service_image(s) for s in SERVICES)
+APP_IMAGES = tuple(service_image(a) for a in APPS)  # the console: same Dockerfile, no migrations to run
+# Ours, from the one Dockerfile: what make images builds and push-images pushes, what the manifests run.
+PROJECT_IMAGES = SERVICE_IMAGES + APP_IMAGES
 # What the end-to-end suite runs besides the services, built locally here (official images elsewhere).
 POSTGRES_IMAGE = Image("saga-postgres", "tools/devstack/images/postgres/Dockerfile")
 BROKER_IMAGE = Image("saga-tansu", "tools/devstack/images/tansu/Dockerfile")
@@ -117,7 +120,7 @@ def build_all(tool: str | None = None) -> dict[str, str]:
     tool = tool or engine()
     base = base_image(tool)
     built: dict[str, str] = {}
-    for image in SERVICE_IMAGES:
+    for image in PROJECT_IMAGES:
         args = {"BASE_IMAGE": base, **dict(image.build_args)}
         build(tool, image.local_tag(), REPO_ROOT / image.dockerfile, REPO_ROOT, args)
         built[image.name] = image.local_tag()
@@ -137,10 +140,11 @@ def build_all(tool: str | None = None) -> dict[str, str]:
 
 
 def push_all(registry: str, tag: str, tool: str | None = None) -> list[str]:
-    """Tag every service's local image as ``<registry>/<name>:<tag>`` and push it; return the names."""
+    """Tag every service's and app's local image as ``<registry>/<name>:<tag>`` and push it; return the
+    names."""
     tool = tool or engine()
     pushed = []
-    for image in SERVICE_IMAGES:
+    for image in PROJECT_IMAGES:
         target = f"{registry.rstrip('/')}/{image.name}:{tag}"
         subprocess.run([tool, "tag", image.local_tag(), target], check=True)
         subprocess.run([tool, "push", target], check=True)
