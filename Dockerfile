@@ -1,11 +1,15 @@
-# Every service's image, from this one file. Build from the repository root; make images builds them
-# all with the names services.json gives:
+# Every service's image, and every app's (the console), from this one file. Build from the repository
+# root; make images builds them all with the names services.json gives:
 #   docker build --build-arg SERVICE=svc_orders --build-arg PACKAGE=svc-orders --build-arg MODULE=orders \
 #     -t localhost/saga-orders:dev .
+#   docker build --build-arg SERVICE=console --build-arg PACKAGE=console --build-arg MODULE=console \
+#     -t localhost/saga-console:dev .
 # The final image holds a virtual environment with that service, the libraries it depends on
-# (saga-common, shop-contracts) and their locked dependencies, and the service's manage.py: no other
-# service, no tests, no dev-only code. Gunicorn by default; the worker runs the same image with
-# "python manage.py run_worker", the migrations with "python manage.py migrate".
+# (saga-common, shop-contracts; the console's: saga-client, saga-common) and their locked dependencies,
+# and its manage.py: no other service, no tests, no dev-only code. Gunicorn by default, serving
+# "$MODULE.wsgi"; a service's worker runs the same image with "python manage.py run_worker", its
+# migrations with "python manage.py migrate". Nothing here migrates: the console, which has no database,
+# runs only the default command.
 ARG BASE_IMAGE=python:3.11-slim
 
 # --- build: resolve the workspace and install one member into /app/.venv ---------------------------
