@@ -1,6 +1,8 @@
 """The kustomize overlays build, validate strictly against Kubernetes' schemas, and keep our rules:
 our images only, probes everywhere, locked-down containers, autoscaling and disruption budgets,
-migrations once per rollout, network policies that allow only the paths the system uses."""
+migrations once per rollout, network policies that allow only the paths the system uses, and one
+entry point (the Ingress) for the APIs and the console (services.json's apps, run like a service's web
+without a database)."""
 
 import base64
 import copy
@@ -18,12 +20,13 @@ import pytest
 import yaml
 from django.http.request import validate_host
 
-from devstack.images import SERVICE_IMAGES, THIRD_PARTY_IMAGES
-from devstack.services import REPO_ROOT, SERVICES
+from devstack.images import PROJECT_IMAGES, THIRD_PARTY_IMAGES
+from devstack.services import APPS, REPO_ROOT, SERVICES
 from saga_common.dev_keys import DEV_SECRET_KEY, DEV_SIGNING_KEY
 
 OVERLAYS = ("dev", "prod")
 K8S_VERSION = "1.33.0"
+APP_NAMES = [app.name for app in APPS]
 
 
 def build(path: str) -> list[dict[str, Any]]:
@@ -66,15 +69,15 @@ def test_strict_validation_catches_a_misspelt_field() -> None:
 def test_only_our_images_and_pinned_upstream_ones(overlay: tuple[str, list[dict[str, Any]]]) -> None:
     name, objects = overlay
     used = {c["image"] for _, spec in pod_specs(objects) for c in containers(spec)}
-    ours = {image.local_tag() for image in SERVICE_IMAGES} if name == "dev" else None
+    ours = {image.local_tag() for image in PROJECT_IMAGES} if name == "dev" else None
     for image in used - set(THIRD_PARTY_IMAGES):
         if ours is not None:
             assert image in ours, f"{image} is not built by make images"
         else:
-            assert any(image.split(":")[0].endswith(i.name.removeprefix("saga-")) for i in SERVICE_IMAGES)
+            assert any(image.split(":")[0].endswith(i.name.removeprefix("saga-")) for i in PROJECT_IMAGES)
             assert ":" in image
             assert not image.endswith(":latest")
-    assert {i.local_tag() for i in SERVICE_IMAGES} <= used or name != "dev"
+    assert {i.local_tag() for i in PROJECT_IMAGES} <= used or name != "dev"
 
 
 def test_every_long_running_container_has_probes(overlay: tuple[str, list[dict[str, Any]]]) -> None:
@@ -201,8 +204,8 @@ def test_web_and_workers_are_annotated_for_scraping(overlay: tuple[str, list[dic
     _, objects = overlay
     port = common_config(objects)["METRICS_PORT"]
     for obj in objects:
-        if obj["kind"] != "Deployment":
-            continue
+        if obj["kind"] != "Deployment" or obj["metadata"]["labels"]["app.kubernetes.io/name"] in APP_NAMES:
+            continue  # the apps serve no metrics (test_every_app_runs_like_a_services_web_without_metrics)
         annotations = obj["spec"]["template"]["metadata"]["annotations"]
         (container,) = obj["spec"]["template"]["spec"]["containers"]
         assert annotations == {
@@ -292,12 +295,17 @@ def test_web_and_workers_wait_for_migrations_and_never_apply_them(
     overlay: tuple[str, list[dict[str, Any]]],
 ) -> None:
     _, objects = overlay
+    apps = {f"Deployment/{app.name}-web" for app in APPS}
     for where, spec in pod_specs(objects):
         if not where.startswith("Deployment/"):
             continue
         for container in containers(spec):
             for command in migrate_commands(container):
                 assert "--check" in command, f"{where}/{container['name']} migrates: {command}"
+        if where in apps:  # no database: nothing to migrate, nothing to wait for
+            assert not spec.get("initContainers")
+            assert not any(migrate_commands(c) for c in containers(spec))
+            continue
         # an init container that retries `migrate --check` until it passes
         inits = spec.get("initContainers", [])
         waits = [c for c in inits if migrate_commands(c) and "until" in shell_words(c)]
@@ -390,6 +398,165 @@ def test_topic_replication_fits_the_brokers(overlay: tuple[str, list[dict[str, A
         assert kafka["spec"]["podManagementPolicy"] == "Parallel"
         services = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Service"}
         assert services["kafka-broker"]["spec"]["publishNotReadyAddresses"] is True
+
+
+# --- the console (services.json's apps): a web like the services', without database or metrics --------
+
+
+def of_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {o["metadata"]["name"]: o for o in objects if o["kind"] == kind}
+
+
+def container_env(container: dict[str, Any], objects: list[dict[str, Any]]) -> dict[str, Any]:
+    """What a container's environment holds: its ConfigMaps' values, then its own (which win); a value
+    from a Secret as its secretKeyRef."""
+    config_maps = of_kind(objects, "ConfigMap")
+    values: dict[str, Any] = {}
+    for source in container.get("envFrom", []):
+        values |= config_maps[source["configMapRef"]["name"]]["data"]
+    for variable in container.get("env", []):
+        values[variable["name"]] = variable.get("value", variable.get("valueFrom"))
+    return values
+
+
+def test_every_app_runs_like_a_services_web_without_metrics(
+    overlay: tuple[str, list[dict[str, Any]]],
+) -> None:
+    """Each app (the console) has its Service on 8000 and a web Deployment hardened, probed, sized and
+    scaled as its siblings are (the overlays patch them alike), and no database or metrics port: the
+    services' gunicorn settings would serve metrics from the outbox tables an app does not have."""
+    _, objects = overlay
+    deployments, services = of_kind(objects, "Deployment"), of_kind(objects, "Service")
+    sibling = deployments[f"{SERVICES[0].name}-web"]
+    (sibling_web,) = sibling["spec"]["template"]["spec"]["containers"]
+    assert APPS, "services.json lists the console"
+    for app in APPS:
+        labels = {"app.kubernetes.io/name": app.name, "app.kubernetes.io/component": "web"}
+        service = services[app.name]
+        assert service["spec"]["selector"] == labels
+        assert service["spec"]["ports"] == [{"name": "http", "port": 8000, "targetPort": "http"}]
+        deployment = deployments[f"{app.name}-web"]
+        assert deployment["metadata"]["labels"] == labels | {"app.kubernetes.io/part-of": "saga"}
+        assert deployment["spec"]["replicas"] == sibling["spec"]["replicas"]
+        pod = deployment["spec"]["template"]
+        assert pod["metadata"]["labels"] == labels
+        assert "annotations" not in pod["metadata"]  # nothing to scrape
+        for key in ("securityContext", "enableServiceLinks", "terminationGracePeriodSeconds", "volumes"):
+            assert pod["spec"][key] == sibling["spec"]["template"]["spec"][key], f"{app.name}: {key}"
+        (web,) = pod["spec"]["containers"]
+        assert web["name"] == "web"
+        assert web["image"].split(":")[0].endswith(f"saga-{app.name}")
+        assert web["ports"] == [{"name": "http", "containerPort": 8000}]
+        for key in ("securityContext", "resources", "lifecycle", "volumeMounts"):
+            assert web[key] == sibling_web[key], f"{app.name}: {key}"
+        for probe in ("readinessProbe", "livenessProbe"):  # the same probe, sent with its own Host
+            http = web[probe]["httpGet"]
+            assert http["httpHeaders"] == [{"name": "Host", "value": app.name}]
+            expected = copy.deepcopy(sibling_web[probe])
+            expected["httpGet"]["httpHeaders"] = http["httpHeaders"]
+            assert web[probe] == expected, f"{app.name}: {probe}"
+        env = container_env(web, objects)
+        assert "DATABASE_URL" not in env
+        assert env["METRICS_PORT"] == "0"
+        assert env["DJANGO_SECRET_KEY"] == {
+            "secretKeyRef": {"name": "saga-secrets", "key": "django-secret-key"}
+        }
+        # it mints no tokens here (tilt's overlay turns dev sign-in on): no signing key either
+        assert str(env.get("CONSOLE_DEV_SIGN_IN", "")).lower() not in environ.Env.BOOLEAN_TRUE_STRINGS
+        assert "JWT_SIGNING_KEY" not in env
+        assert env["CONSOLE_TOKEN_HEADER"] == "X-Forwarded-Access-Token"
+        # the APIs it calls: each service's Service, in the namespace, on its port
+        for api in SERVICES:
+            url = env[f"{api.name.upper()}_API_URL"]
+            assert url == f"http://{api.name}:{services[api.name]['spec']['ports'][0]['port']}", url
+
+
+# The one entry point: which Service each path of the Ingress leads to.
+ROUTES = {
+    "/api/v1/orders": "orders",
+    "/api/v1/accounts": "payments",
+    "/api/v1/payments": "payments",
+    "/api/v1/shipments": "shipping",
+    "/api/v1/sagas": "orchestrator",
+    "/": "console",
+}
+
+
+def ingress_paths(objects: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The one Ingress's one rule, and its paths by path."""
+    (ingress,) = of_kind(objects, "Ingress").values()
+    (rule,) = ingress["spec"]["rules"]
+    return rule, {entry["path"]: entry for entry in rule["http"]["paths"]}
+
+
+def routed(paths: dict[str, dict[str, Any]], request_path: str) -> str:
+    """The Service a request goes to: the longest Prefix path whose elements begin the request's."""
+    elements = [e for e in request_path.split("?")[0].split("/") if e]
+    matching = [
+        path
+        for path, entry in paths.items()
+        if entry["pathType"] == "Prefix" and elements[: len(p := [e for e in path.split("/") if e])] == p
+    ]
+    return str(paths[max(matching, key=len)]["backend"]["service"]["name"])
+
+
+def backend_pods(objects: list[dict[str, Any]], service: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pod templates of the workloads a Service selects."""
+    return [
+        o["spec"]["template"]
+        for o in objects
+        if o["kind"] in ("Deployment", "StatefulSet")
+        and selects({"matchLabels": service["spec"]["selector"]}, o["spec"]["template"]["metadata"]["labels"])
+    ]
+
+
+def test_the_ingress_routes_the_apis_by_path_and_the_rest_to_the_console(
+    overlay: tuple[str, list[dict[str, Any]]],
+) -> None:
+    name, objects = overlay
+    rule, paths = ingress_paths(objects)
+    assert {path: entry["backend"]["service"]["name"] for path, entry in paths.items()} == ROUTES
+    assert set(ROUTES.values()) == {s.name for s in SERVICES} | set(APP_NAMES)  # every web, one door
+    services = of_kind(objects, "Service")
+    for path, entry in paths.items():
+        assert entry["pathType"] == "Prefix", path
+        backend = entry["backend"]["service"]
+        service = services[backend["name"]]  # the Service exists, with the port the Ingress names
+        (port,) = [
+            p
+            for p in service["spec"]["ports"]
+            if p["port"] == backend["port"].get("number") or p["name"] == backend["port"].get("name")
+        ]
+        assert port["port"] == 8000, path
+        (pod,) = backend_pods(objects, service)  # and leads to the web pods, on their http port
+        assert pod["metadata"]["labels"] == {"app.kubernetes.io/name": backend["name"]} | {
+            "app.kubernetes.io/component": "web"
+        }
+        (container,) = pod["spec"]["containers"]
+        assert port["targetPort"] in {p["name"] for p in container["ports"]}, path
+    # requests land where the services serve them (their urls.py), everything else at the console
+    for request, service_name in {
+        "/api/v1/orders": "orders",
+        "/api/v1/orders/0b5e2c9e-4a51-4f0e-9a67-1d2d3c4b5a69": "orders",
+        "/api/v1/accounts/c-1": "payments",
+        "/api/v1/payments?order_id=x": "payments",
+        "/api/v1/shipments": "shipping",
+        "/api/v1/sagas/0b5e2c9e-4a51-4f0e-9a67-1d2d3c4b5a69/retry": "orchestrator",
+        "/api/v1/ordersx": "console",
+        "/": "console",
+        "/signin": "console",
+        "/ops/sagas": "console",
+    }.items():
+        assert routed(paths, request) == service_name, request
+    # its host (prod's public one) is one the webs answer to, and its certificate covers it
+    hosts = common_config(objects)["DJANGO_ALLOWED_HOSTS"].split(",")
+    (ingress,) = of_kind(objects, "Ingress").values()
+    if name == "prod":
+        assert rule["host"]
+        assert validate_host(rule["host"], hosts)
+        assert [rule["host"]] in [tls["hosts"] for tls in ingress["spec"]["tls"]]
+    else:
+        assert "host" not in rule  # dev: whatever name reaches the controller
 
 
 # --- network policies ----------------------------------------------------------------------------------
@@ -508,7 +675,7 @@ def workload_pods(objects: Objects) -> dict[str, Pod]:
 @dataclass
 class Cluster:
     """The overlay's pods and some others: DNS, Prometheus, a pod of ours without the services' labels,
-    and pods of another namespace (one wearing a worker's labels)."""
+    pods of another namespace (one wearing a worker's labels) and an ingress controller."""
 
     objects: list[dict[str, Any]]
     pods: dict[str, Pod]
@@ -517,6 +684,7 @@ class Cluster:
     stranger: Pod
     elsewhere: Pod
     impostor: Pod
+    ingress_controller: Pod
 
     @classmethod
     def of(cls, objects: list[dict[str, Any]]) -> "Cluster":
@@ -530,6 +698,7 @@ class Cluster:
             stranger=Pod(namespace, {"app.kubernetes.io/name": "debug-shell"}),
             elsewhere=Pod("elsewhere", {"app.kubernetes.io/name": "something"}, {"https": 443}),
             impostor=Pod("elsewhere", pods["orders-worker"].labels),
+            ingress_controller=Pod("ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx"}),
         )
 
 
@@ -642,3 +811,31 @@ def test_the_evaluator_notices_a_loosened_policy(overlay: tuple[str, list[dict[s
     assert connects(objects, loose.stranger, loose.pods["kafka"], 9092)
     assert connects(objects, loose.pods["orders-web"], loose.pods["kafka"], 9092)
     assert not connects(overlay[1], loose.stranger, loose.pods["kafka"], 9092)
+
+
+def test_the_ingress_controller_reaches_every_backend_and_the_console_only_the_apis(cluster: Cluster) -> None:
+    """Whatever the Ingress routes to accepts the controller on the Service's target port; the console
+    reaches the four APIs' http port and nothing else of ours (no database, broker or metrics)."""
+    _, paths = ingress_paths(cluster.objects)
+    services = of_kind(cluster.objects, "Service")
+    for path, entry in paths.items():
+        service = services[entry["backend"]["service"]["name"]]
+        (port,) = service["spec"]["ports"]
+        backends = [
+            p
+            for p in cluster.pods.values()
+            if selects({"matchLabels": service["spec"]["selector"]}, p.labels)
+        ]
+        assert backends, path
+        for pod in backends:
+            number = (
+                pod.ports[port["targetPort"]] if isinstance(port["targetPort"], str) else port["targetPort"]
+            )
+            assert ingress(cluster.objects, cluster.ingress_controller, pod, number), path
+    for app in APP_NAMES:
+        console = cluster.pods[f"{app}-web"]
+        for name, pod in cluster.pods.items():
+            for port_name, port in pod.ports.items():
+                expected = name in {f"{s}-web" for s in SERVICE_NAMES} and port_name == "http"
+                assert connects(cluster.objects, console, pod, port) is expected, (app, name, port_name)
+        assert not egress(cluster.objects, console, cluster.elsewhere, 443), app
