@@ -1,8 +1,9 @@
-"""REST API of the orchestrator: read sagas, and the operator actions on stuck ones."""
+"""REST API of the orchestrator: read sagas (and how many are in each state), and the operator actions
+on stuck ones."""
 
 from uuid import UUID
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,6 +18,20 @@ from saga_common.web.pagination import PAGE_PARAMETERS, paginated_response
 
 
 class StepSerializer(serializers.ModelSerializer):
+    participant = serializers.SerializerMethodField(
+        help_text="the service that handles the step's command (null: a command this version does not know)"
+    )
+    max_attempts = serializers.IntegerField(
+        source="give_up_after",
+        help_text="the attempt after which the saga gives up on the step (counted like attempts: an "
+        "operator's retry grants a new round)",
+    )
+    deadline_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="when the current attempt times out and the command is sent again (or, after the "
+        "last attempt, given up); null once the step is over",
+    )
+
     class Meta:
         model = SagaStep
         fields = [
@@ -28,7 +43,13 @@ class StepSerializer(serializers.ModelSerializer):
             "kind",
             "command_type",
             "reply_type",
+            "participant",
+            "max_attempts",
+            "deadline_at",
         ]
+
+    def get_participant(self, step: SagaStep) -> str | None:
+        return selectors.step_participant(step.command_type)
 
 
 class EventSerializer(serializers.ModelSerializer):
@@ -63,24 +84,55 @@ class OperatorApi(APIView):
     permission_classes = [IsOperator]
 
 
+class TypeFilter(QueryFilters):
+    type = TextField(max_length=64, required=False, help_text="the saga type, e.g. place_order")
+
+
 class SagaListApi(OperatorApi):
-    class FilterSerializer(QueryFilters):
+    class FilterSerializer(TypeFilter):
         order_id = TextField(max_length=64, required=False)
         state = serializers.ChoiceField(choices=[s.value for s in SagaState], required=False)
 
     @extend_schema(
+        operation_id="sagas_list",
         parameters=[FilterSerializer, *PAGE_PARAMETERS],
         responses=paginated(SagaOutputSerializer, "PaginatedSagaList"),
     )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        sagas = selectors.saga_list(**filters.validated_data)
+        found = filters.validated_data
+        sagas = selectors.saga_list(
+            order_id=found.get("order_id"), state=found.get("state"), saga_type=found.get("type")
+        )
         return paginated_response(sagas, request, self, SagaOutputSerializer)
 
 
+SagaCountsSerializer = inline_serializer(
+    name="SagaCounts",
+    fields={
+        "counts": inline_serializer(
+            name="SagaCountsByState",
+            fields={state.value: serializers.IntegerField(min_value=0) for state in SagaState},
+        ),
+        "total": serializers.IntegerField(min_value=0),
+    },
+)
+
+
+class SagaCountsApi(OperatorApi):
+    """How many sagas are in each state (every state, zeros included), optionally of one type."""
+
+    @extend_schema(operation_id="sagas_counts", parameters=[TypeFilter], responses=SagaCountsSerializer)
+    def get(self, request: Request) -> Response:
+        filters = TypeFilter(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        counts = selectors.saga_counts(saga_type=filters.validated_data.get("type"))
+        return Response({"counts": counts, "total": sum(counts.values())})
+
+
 class SagaDetailApi(OperatorApi):
-    @extend_schema(responses=SagaOutputSerializer)
+    @extend_schema(operation_id="sagas_retrieve", responses=SagaOutputSerializer)
     def get(self, request: Request, saga_id: UUID) -> Response:
         return Response(SagaOutputSerializer(selectors.saga_get(saga_id=saga_id)).data)
 
@@ -88,7 +140,7 @@ class SagaDetailApi(OperatorApi):
 class SagaRetryApi(OperatorApi):
     """Send a FAILED saga's stopped step again, with a fresh round of attempts."""
 
-    @extend_schema(request=None, responses=SagaOutputSerializer)
+    @extend_schema(operation_id="sagas_retry", request=None, responses=SagaOutputSerializer)
     def post(self, request: Request, saga_id: UUID) -> Response:
         services.saga_retry(saga_id=saga_id)
         return Response(SagaOutputSerializer(selectors.saga_get(saga_id=saga_id)).data)
@@ -97,7 +149,7 @@ class SagaRetryApi(OperatorApi):
 class SagaCompensateApi(OperatorApi):
     """Abandon a saga before its pivot (or resume its failed compensation); 409 once the pivot was sent."""
 
-    @extend_schema(request=None, responses=SagaOutputSerializer)
+    @extend_schema(operation_id="sagas_compensate", request=None, responses=SagaOutputSerializer)
     def post(self, request: Request, saga_id: UUID) -> Response:
         services.saga_compensate(saga_id=saga_id)
         return Response(SagaOutputSerializer(selectors.saga_get(saga_id=saga_id)).data)

@@ -1,11 +1,15 @@
-"""Reads of the orchestrator: sagas with their steps and history."""
+"""Reads of the orchestrator: sagas with their steps and history, and how many sagas are in each state."""
 
+from functools import cache
 from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
 
+from saga_common.messaging.message import Command, registered_messages
+from saga_common.sagas.definition import SagaState
 from saga_common.sagas.models import SagaInstance
+from shop_contracts.topics import WRITERS_AND_READERS
 
 
 def _sagas() -> QuerySet[SagaInstance]:
@@ -17,11 +21,42 @@ def saga_get(*, saga_id: UUID) -> SagaInstance:
     return get_object_or_404(_sagas(), id=saga_id)
 
 
-def saga_list(*, order_id: str | None = None, state: str | None = None) -> QuerySet[SagaInstance]:
-    """Sagas, newest first, optionally of one order or in one state."""
+def saga_list(
+    *, order_id: str | None = None, state: str | None = None, saga_type: str | None = None
+) -> QuerySet[SagaInstance]:
+    """Sagas, newest first, optionally of one order, in one state, of one type (e.g. ``place_order``)."""
     sagas = _sagas()
     if order_id is not None:
         sagas = sagas.filter(order_id=order_id)
     if state is not None:
         sagas = sagas.filter(state=state)
+    if saga_type is not None:
+        sagas = sagas.filter(saga_type=saga_type)
     return sagas
+
+
+def saga_counts(*, saga_type: str | None = None) -> dict[str, int]:
+    """How many sagas are in each state (every state, zeros included), in one GROUP BY query."""
+    sagas = SagaInstance.objects.all()
+    if saga_type is not None:
+        sagas = sagas.filter(saga_type=saga_type)
+    counts = dict.fromkeys((state.value for state in SagaState), 0)
+    for state, number in sagas.order_by().values_list("state").annotate(number=Count("id")):
+        counts[state] = number
+    return counts
+
+
+@cache
+def _participant_by_command() -> dict[str, str]:
+    """Each command's short type name -> the service that reads its topic (shop_contracts.topics)."""
+    return {
+        cls.type_name(): WRITERS_AND_READERS[cls.topic][1][0]
+        for cls in registered_messages()
+        if issubclass(cls, Command) and cls.topic in WRITERS_AND_READERS
+    }
+
+
+def step_participant(command_type: str) -> str | None:
+    """The service that handles a step's command (``payments`` for AuthorizePayment); None for a
+    command this code no longer knows (a step recorded by an older version)."""
+    return _participant_by_command().get(command_type)

@@ -80,6 +80,7 @@ class OrderListCreateApi(APIView):
         status = serializers.ChoiceField(choices=OrderStatus.choices, required=False)
 
     @extend_schema(
+        operation_id="orders_list",
         parameters=[FilterSerializer, *PAGE_PARAMETERS],
         responses=paginated(OrderOutputSerializer, "PaginatedOrderList"),
     )
@@ -90,6 +91,7 @@ class OrderListCreateApi(APIView):
         return paginated_response(orders, request, self, OrderOutputSerializer)
 
     @extend_schema(
+        operation_id="orders_create",
         request=InputSerializer,
         responses={201: OrderOutputSerializer},
         parameters=[
@@ -138,7 +140,7 @@ def _ordering_customer(request: Request, serializer: serializers.Serializer) -> 
 
 
 class OrderDetailApi(APIView):
-    @extend_schema(responses=OrderOutputSerializer)
+    @extend_schema(operation_id="orders_retrieve", responses=OrderOutputSerializer)
     def get(self, request: Request, order_id: str) -> Response:
         order = selectors.order_get(order_id=order_id, visible_to=visible_customer(request))
         return Response(OrderOutputSerializer(order).data)

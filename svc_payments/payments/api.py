@@ -32,7 +32,9 @@ class AccountCreateApi(APIView):
         currency = PatternField(r"^[A-Z]{3}$", help_text="ISO 4217")
         credit_limit = CreditLimitField()
 
-    @extend_schema(request=InputSerializer, responses={201: AccountOutputSerializer})
+    @extend_schema(
+        operation_id="accounts_create", request=InputSerializer, responses={201: AccountOutputSerializer}
+    )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -45,7 +47,7 @@ class AccountCreateApi(APIView):
 
 
 class AccountDetailApi(APIView):
-    @extend_schema(responses=AccountOutputSerializer)
+    @extend_schema(operation_id="accounts_retrieve", responses=AccountOutputSerializer)
     def get(self, request: Request, customer_id: str) -> Response:
         account = selectors.account_get(customer_id=customer_id, visible_to=visible_customer(request))
         return Response(AccountOutputSerializer(account).data)
@@ -61,6 +63,7 @@ class PaymentListApi(APIView):
             fields = ["id", "order_id", "amount", "currency", "status"]
 
     @extend_schema(
+        operation_id="payments_list",
         parameters=[FilterSerializer, *PAGE_PARAMETERS],
         responses=paginated(OutputSerializer, "PaginatedPaymentList"),
     )

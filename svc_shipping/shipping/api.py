@@ -23,6 +23,7 @@ class ShipmentListApi(APIView):
             fields = ["id", "order_id", "status", "country"]
 
     @extend_schema(
+        operation_id="shipments_list",
         parameters=[FilterSerializer, *PAGE_PARAMETERS],
         responses=paginated(OutputSerializer, "PaginatedShipmentList"),
     )
