@@ -1,6 +1,7 @@
 """Evaluate the Tiltfile in starlark (starlark-pyo3) with recording stand-ins for Tilt's built-ins, in
 both modes, and check what it asks Tilt to do: an image with live update and a resource for every
-service, port-forwards 8001-8004, and dependencies that name real resources and workloads."""
+service and app (the console), port-forwards 8001-8004 and 8000, and dependencies that name real
+resources and workloads."""
 
 import json
 import os
@@ -15,10 +16,13 @@ import starlark
 import yaml
 
 from devstack.local_keys import LOCAL_ENV_FILE, NAMES
-from devstack.services import REPO_ROOT, SERVICES
+from devstack.services import APPS, REPO_ROOT, SERVICES
 from saga_common.dev_keys import DEV_SECRET_KEY, DEV_SIGNING_KEY
 
 PORTS = {s.name: s.port for s in SERVICES}
+# The libraries synced into each image besides its own folder (where the dev target installed them).
+SERVICE_LIBRARIES = ["libs/common", "libs/contracts"]
+APP_LIBRARIES = ["libs/common", "libs/client"]  # the typed client; saga_common's tokens, logs, gunicorn
 
 
 @dataclass
@@ -104,26 +108,32 @@ def test_every_service_has_an_image_with_live_update(cluster: TiltRecorder) -> N
         if o["kind"] in ("Deployment", "Job")
         for c in o["spec"]["template"]["spec"]["containers"]
     }
-    for service in SERVICES:
-        ref = f"localhost/saga-{service.name}"
-        assert ref in builds
+    units = [(s, SERVICE_LIBRARIES) for s in SERVICES] + [(a, APP_LIBRARIES) for a in APPS]
+    assert set(builds) == {f"localhost/saga-{unit.name}" for unit, _ in units}
+    for unit, libraries in units:
+        ref = f"localhost/saga-{unit.name}"
         assert ref in images_in_manifests  # Tilt swaps in its build only for images the YAML names
         build = builds[ref]
-        assert build["dockerfile"] == "Dockerfile"  # one for every service
+        assert build["dockerfile"] == "Dockerfile"  # one for every service and app
         assert build["target"] == "dev"
         assert build["build_args"] == {
-            "SERVICE": service.folder,
-            "PACKAGE": service.package,
-            "MODULE": service.module,
+            "SERVICE": unit.folder,
+            "PACKAGE": unit.package,
+            "MODULE": unit.module,
             "UV_INSTALL_FLAGS": "",
         }
         assert "AS dev" in (REPO_ROOT / build["dockerfile"]).read_text()
         steps = [step["builtin"] for step in build["live_update"]]
         assert steps == ["sync", "sync", "sync", "run"]
-        synced = {tuple(step["args"]) for step in build["live_update"] if step["builtin"] == "sync"}
-        assert (service.folder, f"/app/{service.folder}") in synced
+        synced = [tuple(step["args"]) for step in build["live_update"] if step["builtin"] == "sync"]
+        assert synced == [(folder, f"/app/{folder}") for folder in [*libraries, unit.folder]]
         (install,) = [step for step in build["live_update"] if step["builtin"] == "run"]
-        assert "uv.lock" in install["trigger"]
+        assert install["args"] == [
+            f"cd /app && /opt/uv/bin/uv sync --frozen --no-dev --package {unit.package}"
+        ]
+        # a dependency change of the unit or of any library it syncs re-installs
+        expected = ["uv.lock", *(f"{folder}/pyproject.toml" for folder in [*libraries, unit.folder])]
+        assert sorted(install["trigger"]) == sorted(expected)
 
 
 def test_every_k8s_resource_names_a_workload_and_real_dependencies(cluster: TiltRecorder) -> None:
@@ -139,6 +149,8 @@ def test_every_k8s_resource_names_a_workload_and_real_dependencies(cluster: Tilt
         assert set(call.get("resource_deps", [])) <= named
         assert call["labels"]
     forwards = {call["_args"][0]: call.get("port_forwards") for call in resources}
+    for app in APPS:
+        assert forwards[f"{app.name}-web"] == [f"{app.port}:8000"]
     for service in SERVICES:
         assert forwards[f"{service.name}-web"] == [f"{service.port}:8000"]
         deps = {c["_args"][0]: c.get("resource_deps", []) for c in resources}[f"{service.name}-worker"]
@@ -160,6 +172,23 @@ def test_web_and_worker_start_after_their_migrations(cluster: TiltRecorder) -> N
         assert not {"kafka", "create-topics"} & deps[f"{service.name}-web"]
 
 
+def test_apps_sign_in_for_development_and_wait_for_nothing(cluster: TiltRecorder) -> None:
+    """The console in Tilt's cluster: dev sign-in on, minting with the dev cluster's signing key (the
+    one the services check), which only the tilt overlay gives it; no migrations to wait for."""
+    deployments = {o["metadata"]["name"]: o for o in cluster.yaml_objects if o["kind"] == "Deployment"}
+    resources = {call["_args"][0]: call for call in cluster.kwargs_of("k8s_resource")}
+    for app in APPS:
+        (container,) = deployments[f"{app.name}-web"]["spec"]["template"]["spec"]["containers"]
+        env = {variable["name"]: variable for variable in container["env"]}
+        assert env["CONSOLE_DEV_SIGN_IN"]["value"] == "1"
+        assert env["JWT_SIGNING_KEY"]["valueFrom"] == {
+            "secretKeyRef": {"name": "saga-secrets", "key": "jwt-signing-key"}
+        }
+        assert container["readinessProbe"]["httpGet"]["path"] == "/healthz/ready"
+        assert not resources[f"{app.name}-web"].get("resource_deps")
+        assert resources[f"{app.name}-web"]["labels"] == [app.name]
+
+
 def test_local_mode_runs_everything_as_local_processes(local: TiltRecorder) -> None:
     assert "docker_build" not in local.calls
     assert not local.yaml_objects
@@ -175,6 +204,19 @@ def test_local_mode_runs_everything_as_local_processes(local: TiltRecorder) -> N
             assert process["resource_deps"] == ["prepare"]
             assert service.folder in process["deps"]
             assert "libs/common/saga_common" in process["deps"]
+    for app in APPS:  # the console: one process, dev sign-in, the APIs where the services listen
+        web = resources[f"{app.name}-web"]
+        assert f"--bind 127.0.0.1:{app.port}" in web["serve_cmd"]
+        assert f"gunicorn {app.module}.wsgi " in web["serve_cmd"]
+        assert web["serve_dir"] == app.folder
+        assert web["resource_deps"] == ["prepare"]
+        assert {app.folder, "libs/client/saga_client", "libs/common/saga_common", "uv.lock"} <= set(
+            web["deps"]
+        )
+        assert web["serve_env"] == {
+            "CONSOLE_DEV_SIGN_IN": "1",
+            **{f"{s.name.upper()}_API_URL": f"http://127.0.0.1:{s.port}" for s in SERVICES},
+        }
     for call in resources.values():
         assert set(call.get("resource_deps", [])) <= set(resources)
 
@@ -223,7 +265,10 @@ def test_local_web_and_workers_start_with_the_generated_keys(local: TiltRecorder
         for name, call in resources.items()
         if any(word in str(call.get("serve_cmd", "")) for word in ("gunicorn", "manage.py", "run_worker"))
     }
-    assert sorted(django) == sorted(f"{s.name}-{c}" for s in SERVICES for c in ("web", "worker"))
+    expected = [f"{s.name}-{c}" for s in SERVICES for c in ("web", "worker")] + [
+        f"{a.name}-web" for a in APPS
+    ]
+    assert sorted(django) == sorted(expected)
     assert resources["prepare"]["cmd"] == "uv run --frozen devstack prepare"  # it writes .run/local.env
     for name, call in django.items():
         assert "prepare" in call["resource_deps"], name
