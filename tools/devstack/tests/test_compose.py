@@ -5,9 +5,10 @@ from typing import Any
 
 import pytest
 import yaml
+from django.http.request import validate_host
 
-from devstack.images import SERVICE_IMAGES
-from devstack.services import REPO_ROOT, SERVICES
+from devstack.images import PROJECT_IMAGES
+from devstack.services import APPS, REPO_ROOT, SERVICES
 from e2e.compose import ComposeError, interpolate, load_compose
 
 KEYS = {"JWT_SIGNING_KEY": "k1", "DJANGO_SECRET_KEY": "k2"}
@@ -24,12 +25,13 @@ def test_every_service_of_the_list_has_its_migrations_web_and_worker_and_nothing
     raw: dict[str, Any],
 ) -> None:
     expected = {f"{s.name}-{role}" for s in SERVICES for role in ("migrate", "web", "worker")}
+    expected |= {f"{a.name}-web" for a in APPS}  # an app is one web process: no migrations, no worker
     assert set(raw) == expected | INFRASTRUCTURE
 
 
 def test_each_container_gets_its_services_image_database_and_port() -> None:
     compose = load_compose(KEYS)
-    images = {image.name for image in SERVICE_IMAGES}
+    images = {image.name for image in PROJECT_IMAGES}
     for service in SERVICES:
         for role in ("migrate", "web", "worker"):
             spec = compose[f"{service.name}-{role}"]
@@ -46,10 +48,36 @@ def test_each_container_gets_its_services_image_database_and_port() -> None:
 
 
 def test_ports_are_those_of_make_up_and_dependencies_name_real_services(raw: dict[str, Any]) -> None:
-    for service in SERVICES:
-        assert raw[f"{service.name}-web"]["ports"] == [f"127.0.0.1:{service.port}:8000"]
+    for name, port in [(s.name, s.port) for s in SERVICES] + [(a.name, a.port) for a in APPS]:
+        assert raw[f"{name}-web"]["ports"] == [f"127.0.0.1:{port}:8000"]
     for name, spec in raw.items():
         assert set(spec.get("depends_on", {})) <= set(raw), name
+
+
+def test_each_app_runs_its_image_against_the_services_webs(raw: dict[str, Any]) -> None:
+    """The console: its image's default command (gunicorn), the four APIs by their compose names, which
+    accept that Host, started after them; dev sign-in with the caller's keys unless turned off."""
+    compose = load_compose(KEYS)
+    for app in APPS:
+        spec = compose[f"{app.name}-web"]
+        images = {image.name for image in PROJECT_IMAGES}
+        assert spec.image == f"localhost/saga-{app.name}:dev"
+        assert spec.image.split("/")[1].split(":")[0] in images
+        assert spec.command == []  # no migrations, no worker: what the image runs
+        env = spec.environment
+        assert not {"DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "METRICS_PORT"} & set(env)
+        assert (env["JWT_SIGNING_KEY"], env["DJANGO_SECRET_KEY"]) == ("k1", "k2")  # the caller's keys
+        assert env["CONSOLE_DEV_SIGN_IN"] == "1"
+        assert validate_host("localhost", env["DJANGO_ALLOWED_HOSTS"].split(","))
+        for service in SERVICES:
+            url = env[f"{service.name.upper()}_API_URL"]
+            host = f"{service.name}-web"
+            assert url == f"http://{host}:8000"
+            assert host in raw  # a compose service's name is its host name on the network
+            assert validate_host(host, compose[host].environment["DJANGO_ALLOWED_HOSTS"].split(","))
+        assert set(raw[f"{app.name}-web"]["depends_on"]) == {f"{s.name}-web" for s in SERVICES}
+    off = load_compose({**KEYS, "CONSOLE_DEV_SIGN_IN": "0"})
+    assert all(off[f"{a.name}-web"].environment["CONSOLE_DEV_SIGN_IN"] == "0" for a in APPS)
 
 
 def test_the_registry_and_tag_are_settings() -> None:
