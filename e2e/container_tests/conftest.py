@@ -20,6 +20,7 @@ def system() -> Iterator[ContainerSystem]:
                 containers.start_postgres()
                 containers.start_broker()
                 containers.start_services()
+                containers.start_apps()
                 yield containers
             finally:
                 containers.stop()

@@ -1,9 +1,12 @@
-"""The saga end to end in containers, through the public REST API only, then the invariants."""
+"""The saga end to end in containers, through the public REST API only, then the invariants; and the
+console's image serving its pages."""
 
 import time
 import uuid
 
-from devstack.services import SERVICES
+import requests
+
+from devstack.services import APPS, SERVICES
 from e2e.client import SystemClient
 from e2e.containers import ContainerSystem
 from e2e.invariants import check, snapshot
@@ -59,3 +62,15 @@ def test_a_saga_survives_a_restart_of_the_payments_worker(
     # then every invariant of docs/contract.md holds across the four databases
     assert check(snapshot(system.database_urls())) == []
     assert len(SERVICES) == 4
+
+
+def test_the_console_serves_its_sign_in_page(system: ContainerSystem) -> None:
+    """The console's image runs as compose.yaml defines it (dev sign-in on) and answers through its
+    published port: ready, and the sign-in page as HTML."""
+    assert [app.name for app in APPS] == ["console"]
+    console = system.url("console")
+    assert requests.get(f"{console}/healthz/ready", timeout=10).status_code == 200
+    page = requests.get(f"{console}/signin", timeout=10)
+    assert page.status_code == 200
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert "Sign in" in page.text

@@ -1,5 +1,6 @@
 """The whole system in containers, started with testcontainers from compose.yaml's definitions:
-PostgreSQL, a Kafka-protocol broker and every service's web and worker, on one network.
+PostgreSQL, a Kafka-protocol broker, every service's web and worker and every app's web (the
+console), on one network.
 
 compose.yaml is the one source of each container's image, command and environment (``e2e.compose``);
 its variables are the settings, so the same suite runs with the official images where a registry
@@ -11,7 +12,8 @@ answers and with the ones `make images` builds here:
 
 What testcontainers does its own way: ports are published where Docker chooses (not compose's fixed
 ones), one-shot services run to completion in order (the databases and migrations, then the topics),
-and the apache/kafka image gets the KRaft settings it needs.
+the apache/kafka image gets the KRaft settings it needs, and a web answers to its compose name (the
+console calls the APIs by it) only because it is given that network alias.
 
 With no Docker engine, `podman_socket()` starts podman's API service and sets the testcontainers
 settings ENVIRONMENT.md gives (no Ryuk, docker_host connection mode).
@@ -32,7 +34,7 @@ from testcontainers.core.network import Network
 from testcontainers.core.wait_strategies import LogMessageWaitStrategy
 
 from devstack.local_keys import local_keys
-from devstack.services import REPO_ROOT, SERVICES, Service
+from devstack.services import APPS, REPO_ROOT, SERVICES, Service
 from e2e.compose import ComposeService, load_compose
 
 POSTGRES_PASSWORD = "e2e-only-password"
@@ -137,12 +139,24 @@ class ContainerSystem:
             self.run_once(f"{service.name}-migrate")
         self.run_once("topics")
         for service in SERVICES:
-            web = self.container(f"{service.name}-web").with_exposed_ports(8000)
+            # its compose name on the network too: the console reaches it as http://<name>-web:8000
+            name = f"{service.name}-web"
+            web = self.container(name, alias=name).with_exposed_ports(8000)
             web.start()
-            self.containers[f"{service.name}-web"] = web
+            self.containers[name] = web
             self.start_worker(service)
         for service in SERVICES:
             self._wait_ready(self.url(service.name))
+
+    def start_apps(self) -> None:
+        """Every app's web (the console), once the services' webs answer: it calls them."""
+        for app in APPS:
+            name = f"{app.name}-web"
+            web = self.container(name, alias=name).with_exposed_ports(8000)
+            web.start()
+            self.containers[name] = web
+        for app in APPS:
+            self._wait_ready(self.url(app.name))
 
     def start_worker(self, service: Service) -> None:
         worker = self.container(f"{service.name}-worker")
@@ -150,6 +164,7 @@ class ContainerSystem:
         self.containers[f"{service.name}-worker"] = worker
 
     def url(self, service_name: str) -> str:
+        """A service's or app's web as seen from this machine (the published port)."""
         web = self.containers[f"{service_name}-web"]
         return f"http://{web.get_container_host_ip()}:{web.get_exposed_port(8000)}"
 
