@@ -1,6 +1,10 @@
-"""The shared library's own table: how far each consumer group has handled each partition."""
+"""The shared library's own tables: how far each consumer group has handled each partition, the
+messages the consumer gave up on (dead letters), and the worker's last look at its consumer lag."""
+
+import uuid
 
 from django.db import models
+from django.utils import timezone
 
 
 class ConsumerProgress(models.Model):
@@ -26,3 +30,72 @@ class ConsumerProgress(models.Model):
 
     def __str__(self) -> str:
         return f"{self.group} {self.topic}[{self.partition}] up to {self.handled_up_to}"
+
+
+class DeadLetterStatus(models.TextChoices):
+    PENDING = "PENDING"  # waiting for an operator
+    REPLAYED = "REPLAYED"  # put back on its topic through the outbox, once
+    DISCARDED = "DISCARDED"  # an operator decided it is not to be handled
+
+
+class DeadLetter(models.Model):
+    """A message the inbox consumer gave up on, kept byte for byte so an operator can replay it.
+
+    Written by the consumer when it dead-letters (``saga_common.messaging.dead_letters``), next to the
+    copy it sends to ``<topic>.dlq``; replayed or discarded by an operator (``saga_common.operations``).
+    One row per Kafka record: a redelivery of the same record (a crash between this row and the
+    consumer's offset commit) finds the row already there.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    topic = models.CharField(max_length=255)  # where it came from (and goes back to): not the .dlq
+    partition = models.IntegerField()
+    offset = models.BigIntegerField()
+    # NULL, not "": the record carried no id or type that could be read, and the API says null.
+    message_id = models.CharField(max_length=100, null=True)  # noqa: DJ001 (ce_id)
+    message_type = models.CharField(max_length=255, null=True)  # noqa: DJ001
+    # The record as it came: bytes, and headers in saga_common.messaging.records' JSON form.
+    key = models.BinaryField(null=True)
+    headers = models.JSONField(default=list)
+    payload = models.BinaryField(null=True)
+    error = models.TextField()
+    attempts = models.PositiveIntegerField()
+    received_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(
+        max_length=16, choices=DeadLetterStatus.choices, default=DeadLetterStatus.PENDING
+    )
+    # The operator's token subject; NULL until one acts (as acted_at).
+    acted_by = models.CharField(max_length=64, null=True)  # noqa: DJ001
+    acted_at = models.DateTimeField(null=True)
+
+    class Meta:
+        db_table = "saga_dead_letter"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["topic", "partition", "offset"], name="one_dead_letter_per_record"
+            )
+        ]
+        # the operator's list (by status, newest first) and the pending counts
+        indexes = [models.Index(fields=["status", "-received_at"], name="saga_dead_letter_status")]
+
+    def __str__(self) -> str:
+        return f"{self.topic}[{self.partition}]@{self.offset} {self.status}"
+
+
+class MessagingSnapshot(models.Model):
+    """What the worker last measured at the broker for its consumer group: the lag per topic.
+
+    The worker writes it every ``MESSAGING_SNAPSHOT_SECONDS`` (``saga_common.operations.health``), so the
+    web answers an operator from its own database, never waiting on the broker; ``observed_at`` says
+    how fresh it is (a worker that cannot reach the broker leaves it growing old).
+    """
+
+    group = models.CharField(max_length=255, unique=True)
+    consumer_lag = models.JSONField(default=dict)  # {topic: messages not yet committed}
+    observed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "saga_messaging_snapshot"
+
+    def __str__(self) -> str:
+        return f"{self.group} at {self.observed_at}"

@@ -14,8 +14,9 @@ so a batch never applies half, and a failing message costs only its own retries.
 Failures are sorted into two kinds:
 - retryable (the database is unreachable): retried with backoff, without limit, never dead-lettered;
 - terminal (unparseable message, unknown type, handler raising): the transaction rolls back the effect
-  and the inbox row; after ``INBOX_MAX_ATTEMPTS`` the message goes to ``<topic>.dlq`` with the error,
-  and the consumer moves on.
+  and the inbox row; after ``INBOX_MAX_ATTEMPTS`` the message is kept as a dead letter in this
+  service's database (``saga_common.messaging.dead_letters``: an operator replays or discards it), goes
+  to ``<topic>.dlq`` with the error, and the consumer moves on.
 """
 
 import logging
@@ -28,6 +29,7 @@ from confluent_kafka import Message as KafkaMessage
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 
+from saga_common.messaging.dead_letters import record_dead_letter
 from saga_common.messaging.envelope import Envelope, EnvelopeError
 from saga_common.messaging.inbox import Handler, HandlerRegistry, handle_batch, handle_once
 from saga_common.messaging.kafka import (
@@ -210,7 +212,9 @@ class InboxConsumer:
         return False
 
     def dead_letter(self, kafka_message: KafkaMessage, error: Exception, attempts: int) -> None:
-        """Send the message, with why it failed, to ``<topic>.dlq``; wait for the broker's ack."""
+        """Keep the message as a dead letter in the database, then send it, with why it failed, to
+        ``<topic>.dlq``; wait for the broker's ack. The row comes first: a crash in between means a
+        redelivery, which records nothing twice and sends the copy then."""
         topic = kafka_message.topic() or "unknown"
         logger.error(
             "dead-lettering %s[%s]@%s after %d attempt(s): %r",
@@ -220,6 +224,14 @@ class InboxConsumer:
             attempts,
             error,
         )
+        try:
+            record_dead_letter(kafka_message, error, attempts)
+        except _RETRYABLE:
+            raise  # the database is away: the consumer retries, the message is not lost
+        except Exception:  # never loop on a row that cannot be written: the .dlq copy still keeps it
+            logger.exception(
+                "dead letter %s[%s]@%s not recorded", topic, kafka_message.partition(), kafka_message.offset()
+            )
         if self._dlq_producer is None:
             self._dlq_producer = Producer(producer_config())
         headers = [

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Received
 
-from saga_common.faults import crash_point
+from saga_common.faults import crash_point, fail_point
 from saga_common.messaging.envelope import Envelope
 from saga_common.messaging.message import Message
 from saga_common.observability.logs import bind
@@ -91,6 +91,7 @@ def handle_batch(work: list[tuple[Envelope, Handler]]) -> list[bool]:
             fresh.discard(envelope.id)
             with bind_message(envelope):
                 if handled:
+                    fail_point(envelope.type)  # a test-only switch (saga_common.faults); off unless set
                     handler(envelope)
                 else:
                     logger.info("duplicate %s %s ignored", envelope.type, envelope.id)

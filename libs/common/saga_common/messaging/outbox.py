@@ -7,9 +7,15 @@ nothing here reads) and published to Kafka by ``saga_common.messaging.relay``. A
 CloudEvent as it will go out (``saga_common.messaging.envelope``): its ``body`` is the event's data,
 its ``headers`` the Kafka headers plus the key (``partitionkey``, the order id), and its
 ``destination`` the topic.
+
+A raw row (``enqueue_raw``) instead carries a Kafka record exactly as it once came, to go out again
+byte for byte: an operator's replay of a dead letter. Its body is the record in
+``saga_common.messaging.records``' JSON form and its headers mark it (``RAW_RECORD``); the relay sends
+the record it holds rather than the body.
 """
 
 import json
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -18,9 +24,13 @@ from django.utils import timezone
 from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published
 
-from saga_common.messaging.envelope import Envelope
+from saga_common.messaging.envelope import PARTITION_KEY, Envelope
 from saga_common.messaging.kafka import topic_name
 from saga_common.messaging.message import Message
+from saga_common.messaging.records import RawRecord, record_to_json
+
+# The header that marks a raw row (saga_common.messaging.relay reads it); no CloudEvent has it.
+RAW_RECORD = "saga-raw-record"
 
 _INSERT_ROW = f"""
     INSERT INTO {Published._meta.db_table} (id, destination, body, headers, added, expires_at, retry, status)
@@ -48,6 +58,29 @@ def enqueue(envelope: Envelope, topic: str) -> None:
                 topic_name(topic),
                 envelope.data.decode(),
                 json.dumps(envelope.stored_headers()),
+                now,
+                now + _EXPIRES_AFTER,
+                StatusChoice.SCHEDULE,
+            ],
+        )
+
+
+def enqueue_raw(record: RawRecord, destination: str, *, row_id: uuid.UUID) -> None:
+    """Write ``record`` to the outbox as it is, bound for ``destination`` (a deployed topic name, taken
+    as it is); must run inside ``transaction.atomic``. ``row_id`` is the row's primary key: a caller that
+    derives it from what it replays cannot enqueue the same thing twice."""
+    if not connection.in_atomic_block:
+        raise OutboxOutsideTransaction("write outbox rows inside transaction.atomic()")
+    key = record.key.decode("utf-8", "replace").replace("\x00", "") if record.key is not None else None
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_ROW,
+            [
+                row_id,
+                destination,
+                json.dumps(record_to_json(record)),
+                json.dumps({RAW_RECORD: "1", **({PARTITION_KEY: key} if key else {})}),
                 now,
                 now + _EXPIRES_AFTER,
                 StatusChoice.SCHEDULE,

@@ -14,6 +14,8 @@ Guarantees:
 - a committed row is picked up at once: the relay sleeps on PostgreSQL ``LISTEN`` and a trigger
   (migration ``saga_common.0001_outbox_relay``) notifies on commit; polling stays the fallback;
 - SIGTERM (``stop()``) lets the current batch finish, flush and be marked before exiting.
+
+A raw row (``outbox.enqueue_raw``, an operator's replay) goes out as the record it holds, byte for byte.
 """
 
 import logging
@@ -31,6 +33,8 @@ from django_outbox_pattern.models import Published
 from saga_common.faults import crash_point
 from saga_common.messaging.envelope import KAFKA_HEADERS, PARTITION_KEY
 from saga_common.messaging.kafka import producer_config
+from saga_common.messaging.outbox import RAW_RECORD
+from saga_common.messaging.records import record_from_text
 from saga_common.observability.metrics import OUTBOX_PUBLISHED, OUTBOX_REFUSED
 
 logger = logging.getLogger(__name__)
@@ -44,7 +48,7 @@ OUTBOX_CHANNEL = "saga_outbox"  # notified by the trigger of migration saga_comm
 # The id is renamed: named "id", the text would be what ORDER BY sorts by, and the partial index would
 # go unused.
 _SCHEDULED_ROWS = f"""
-    SELECT id::text AS row_id, destination, body::text, headers->>'{PARTITION_KEY}',
+    SELECT id::text AS row_id, destination, body::text, headers->>'{PARTITION_KEY}', headers ? '{RAW_RECORD}',
            {", ".join(f"headers->>'{name}'" for name in KAFKA_HEADERS)}
     FROM {Published._meta.db_table}
     WHERE status = %s
@@ -69,7 +73,7 @@ REFUSALS = frozenset(
         KafkaError._INVALID_ARG,
     }
 )
-Row = tuple[Any, ...]  # row id, destination, body, key, then the value of each of KAFKA_HEADERS
+Row = tuple[Any, ...]  # row id, destination, body, key, raw or not, then the value of each of KAFKA_HEADERS
 
 
 class RelayDeliveryError(RuntimeError):
@@ -189,19 +193,20 @@ class OutboxRelay:
 
             return record
 
-        for row_id, destination, body, order_id, *header_values in rows:
-            # str values go out as UTF-8: the client encodes them, faster than .encode() here
-            sent_headers: list[tuple[str, str | bytes | None]] = [
-                (name, value)
-                for name, value in zip(KAFKA_HEADERS, header_values, strict=True)
-                if value is not None
-            ]
+        for row in rows:
+            row_id, destination = row[0], row[1]
+            try:
+                key, value, sent_headers = _outgoing(row)
+            except ValueError as exc:  # a raw row that holds no record: set aside, never retried
+                outcomes[row_id] = KafkaError(KafkaError._INVALID_ARG, str(exc))
+                self._refused_before_sending.add(row_id)
+                continue
             while True:
                 try:
                     producer.produce(
                         destination,
-                        value=body,
-                        key=order_id,
+                        value=value,
+                        key=key,
                         headers=sent_headers,
                         on_delivery=on_delivery(row_id),
                     )
@@ -225,6 +230,16 @@ class OutboxRelay:
         if self._producer is None:
             self._producer = Producer(self._producer_config)
         return self._producer
+
+
+def _outgoing(row: Row) -> tuple[Any, Any, list[tuple[str, str | bytes | None]]]:
+    """The key, value and headers a row goes out with (a raw row's: its record; ValueError if none)."""
+    _row_id, _destination, body, order_id, raw, *values = row
+    if raw:
+        key, value, headers = record_from_text(body)
+        return key, value, [*headers]
+    # str values go out as UTF-8: the client encodes them, faster than .encode() here
+    return order_id, body, [(n, v) for n, v in zip(KAFKA_HEADERS, values, strict=True) if v is not None]
 
 
 def _report_refused(rows: list[Row], refused: dict[str, KafkaError]) -> None:

@@ -2,8 +2,11 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand
+from django.db.models import Q
 from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published
+
+from saga_common.messaging.outbox import RAW_RECORD
 
 
 class Command(BaseCommand):
@@ -17,9 +20,11 @@ class Command(BaseCommand):
         if options["ids"]:
             rows = rows.filter(id__in=options["ids"])
         # Rows written before messages were CloudEvents would go out without their key and headers, and
-        # every consumer would dead-letter them: leave those where they are.
-        old_format = rows.exclude(headers__has_key="ce_specversion")
+        # every consumer would dead-letter them: leave those where they are. (A replayed dead letter's raw
+        # row carries its record's own headers in its body.)
+        sendable = Q(headers__has_key="ce_specversion") | Q(headers__has_key=RAW_RECORD)
+        old_format = rows.exclude(sendable)
         if old_format.exists():
             self.stdout.write(f"{old_format.count()} rows are in the old envelope format; left as they are")
-        sent = rows.filter(headers__has_key="ce_specversion").update(status=StatusChoice.SCHEDULE)
+        sent = rows.filter(sendable).update(status=StatusChoice.SCHEDULE)
         self.stdout.write(f"{sent} rows scheduled again")
