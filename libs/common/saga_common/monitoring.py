@@ -52,15 +52,27 @@ def messaging_status(
 ) -> MessagingStatus:
     backlog, oldest = outbox_backlog()
     topics = consumed_topics(handlers)
-    group = group_id or settings.KAFKA_CONSUMER_GROUP
-    # A consumer that never subscribes does not join the group: it only reads the group's offsets.
-    probe = Consumer({**common_config(), "group.id": group, "enable.auto.commit": False})
+    probe = offsets_probe(group_id)
     try:
-        lag = {topic: _lag(probe, topic, timeout) for topic in topics}
+        lag = consumer_lag(probe, topics, timeout)
         dead = {dlq_name(topic): _depth(probe, dlq_name(topic), timeout) for topic in topics}
     finally:
         probe.close()
     return MessagingStatus(backlog, oldest, outbox_refused(), lag, dead)
+
+
+def offsets_probe(group_id: str | None = None) -> Consumer:
+    """A client that reads the consumer group's committed offsets (``group_id``, default this service's).
+
+    It never subscribes, so it does not join the group: the group's members are not disturbed.
+    """
+    group = group_id or settings.KAFKA_CONSUMER_GROUP
+    return Consumer({**common_config(), "group.id": group, "enable.auto.commit": False})
+
+
+def consumer_lag(probe: Consumer, topics: list[str], timeout: float) -> dict[str, int]:
+    """Per topic, the messages the probe's group has not committed yet (asks the broker)."""
+    return {topic: _lag(probe, topic, timeout) for topic in topics}
 
 
 def _partitions(consumer: Consumer, topic: str, timeout: float) -> list[TopicPartition]:

@@ -139,6 +139,10 @@ SAGA_STEP_TIMEOUT_SECONDS = env.float("SAGA_STEP_TIMEOUT_SECONDS", default=10.0)
 SAGA_STEP_MAX_ATTEMPTS = env.int("SAGA_STEP_MAX_ATTEMPTS", default=5)
 SAGA_STEP_MAX_WAIT_SECONDS = env.float("SAGA_STEP_MAX_WAIT_SECONDS", default=120.0)
 
+# How often the worker records its consumer lag for the operators' messaging health (the web reads the
+# record, never the broker: saga_common.operations.health).
+MESSAGING_SNAPSHOT_SECONDS = env.float("MESSAGING_SNAPSHOT_SECONDS", default=5.0)
+
 # A file the worker touches while all of its loops run (a liveness probe checks its age); empty: none.
 WORKER_HEARTBEAT_FILE = env.str("WORKER_HEARTBEAT_FILE", default="")
 # django-prometheus would query the database for unapplied migrations whenever any command starts.

@@ -1,4 +1,5 @@
-"""Run a service's background work until SIGTERM/SIGINT: the outbox relay, the inbox consumer, and
+"""Run a service's background work until SIGTERM/SIGINT: the outbox relay, the inbox consumer (and,
+beside it, the messaging snapshot: its lag, recorded for the operators' messaging health), and
 housekeeping (the periodic jobs of ``settings.WORKER_PERIODIC_TASKS``: pruning, saga deadlines)."""
 
 import logging
@@ -17,6 +18,7 @@ from saga_common.messaging.consumer import InboxConsumer
 from saga_common.messaging.inbox import HandlerRegistry
 from saga_common.messaging.relay import OutboxRelay
 from saga_common.monitoring import serve_worker_metrics
+from saga_common.operations.health import SnapshotLoop
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +75,8 @@ def run_worker(*, relay: bool = True, consumer: bool = True, housekeeping: bool 
         loops["relay"] = OutboxRelay(stop_event=stop_event).run
     if consumer:
         loops["consumer"] = InboxConsumer(message_handlers(), stop_event=stop_event).run
+        # A thread of its own: a broker that does not answer must delay neither messages nor deadlines.
+        loops["snapshot"] = SnapshotLoop(message_handlers(), stop_event=stop_event).run
     if housekeeping and settings.WORKER_PERIODIC_TASKS:
         loops["housekeeping"] = Housekeeping(settings.WORKER_PERIODIC_TASKS, stop_event).run
     failures: list[BaseException] = []

@@ -1,4 +1,5 @@
-"""URL patterns every service mounts: health checks, the OpenAPI schema and its docs (Swagger UI).
+"""URL patterns every service mounts: health checks, the OpenAPI schema and its docs (Swagger UI), and
+the operators' messaging endpoints (``saga_common.web.operations``: health, dead letters).
 
 Metrics are not among them: they are served on a port of their own (``METRICS_PORT``, see
 ``saga_common.web.gunicorn_conf``), which the public never reaches.
@@ -9,6 +10,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.permissions import AllowAny
 
 from saga_common.web.health import LiveView, ReadyView
+from saga_common.web.operations import (
+    DeadLetterDiscardApi,
+    DeadLetterListApi,
+    DeadLetterReplayApi,
+    MessagingHealthApi,
+)
 
 common_urlpatterns = [
     path("healthz/live", LiveView.as_view(), name="healthz-live"),
@@ -25,6 +32,18 @@ common_urlpatterns = [
             url_name="schema", authentication_classes=[], permission_classes=[AllowAny]
         ),
         name="api-docs",
+    ),
+    path("api/v1/operations/messaging", MessagingHealthApi.as_view(), name="operations-messaging"),
+    path("api/v1/operations/dead-letters", DeadLetterListApi.as_view(), name="dead-letters"),
+    path(
+        "api/v1/operations/dead-letters/<uuid:dead_letter_id>/replay",
+        DeadLetterReplayApi.as_view(),
+        name="dead-letter-replay",
+    ),
+    path(
+        "api/v1/operations/dead-letters/<uuid:dead_letter_id>/discard",
+        DeadLetterDiscardApi.as_view(),
+        name="dead-letter-discard",
     ),
 ]
 
