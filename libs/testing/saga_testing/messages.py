@@ -5,14 +5,18 @@ from django_outbox_pattern.models import Published
 from saga_common.messaging.envelope import Envelope
 from saga_common.messaging.inbox import HandlerRegistry, handle_once
 from saga_common.messaging.message import Message
+from saga_common.messaging.outbox import RAW_RECORD
+from saga_common.messaging.records import record_from_json
 
 SOURCE = "/tests"  # the CloudEvents source of the messages tests send by hand
 
 
 def outbox_messages() -> list[Envelope]:
-    """Every message in this database's outbox, oldest first."""
+    """Every message in this database's outbox, oldest first (a replayed dead letter's as it will go out)."""
     return [
-        Envelope.from_stored(headers, body)
+        Envelope.from_kafka(*record_from_json(body))
+        if RAW_RECORD in headers
+        else Envelope.from_stored(headers, body)
         for headers, body in Published.objects.order_by("added").values_list("headers", "body")
     ]
 
