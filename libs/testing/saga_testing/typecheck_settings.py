@@ -14,3 +14,11 @@ SHIPPING_COUNTRIES = ["DE"]
 SAGA_MESSAGE_HANDLERS = ""
 SAGA_CONTRACTS = "shop_contracts"
 IDEMPOTENCY_KEY_RETENTION_HOURS = 24
+# The console's own settings (console.settings; it has no models, so not among the apps).
+CONSOLE_API_URLS: dict[str, str] = {}
+CONSOLE_API_TIMEOUT_SECONDS = 3.0
+CONSOLE_REFRESH_SECONDS = 2
+CONSOLE_DEV_SIGN_IN = False
+CONSOLE_TOKEN_HEADER = "X-Forwarded-Access-Token"
+JWT_SIGNING_KEY = ""
+TRACE_URL_TEMPLATE = ""

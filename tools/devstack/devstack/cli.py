@@ -113,6 +113,8 @@ def up() -> int:
             time.monotonic() - started,
             ", ".join(f"{s.name} {stack.url(s.name)}" for s in SERVICES),
         )
+        for app in stack.apps:
+            logging.info("the %s: open %s and sign in", app.name, stack.url(app.name))
         logging.info(
             "tokens the services accept: set -a; . %s; set +a, then manage.py issue_token",
             LOCAL_ENV_FILE.relative_to(REPO_ROOT),

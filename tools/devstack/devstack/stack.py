@@ -15,7 +15,7 @@ from devstack import postgres
 from devstack.broker import broker_answers, free_port, start_broker
 from devstack.local_keys import local_keys
 from devstack.processes import ProcessGroup
-from devstack.services import REPO_ROOT, SERVICES, Service
+from devstack.services import APPS, REPO_ROOT, SERVICES, App, Service
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,10 @@ class StackConfig:
     postgres_url: str = field(
         default_factory=lambda: os.environ.get("POSTGRES_URL", postgres.DEFAULT_SERVER_URL)
     )
-    ports: dict[str, int] = field(default_factory=lambda: {s.name: s.port for s in SERVICES})
+    # The services' ports, and the apps' (the console): an app runs only if it has a port here.
+    ports: dict[str, int] = field(
+        default_factory=lambda: {s.name: s.port for s in SERVICES} | {a.name: a.port for a in APPS}
+    )
     web_workers: int = 2
     web_threads: int = 4
     run_dir: Path = REPO_ROOT / ".run"
@@ -107,6 +110,51 @@ class Stack:
         for service in SERVICES:
             self.start_web(service)
             self.start_worker(service)
+        for app in self.apps:
+            self.start_app(app)
+
+    @property
+    def apps(self) -> list[App]:
+        return [app for app in APPS if app.name in self.config.ports]
+
+    def start_app(self, app: App) -> None:
+        """The console: gunicorn like the webs, pointed at this stack's APIs, with development sign-in
+        (it mints tokens with this checkout's key, which the services accept)."""
+        env = {
+            **os.environ,
+            **self.config.keys,
+            **{f"{s.name.upper()}_API_URL": self.url(s.name) for s in SERVICES},
+            "CONSOLE_DEV_SIGN_IN": "1",
+            "METRICS_PORT": "0",
+            "LOG_FORMAT": os.environ.get("LOG_FORMAT", "plain"),
+            **self.config.extra_env,
+        }
+        self.processes.start(
+            f"{app.name}-web",
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                f"{app.module}.wsgi",
+                "--config",
+                "python:saga_common.web.gunicorn_conf",
+                "--bind",
+                f"127.0.0.1:{self.config.ports[app.name]}",
+                "--workers",
+                "1",
+                "--threads",
+                "8",
+                "--graceful-timeout",
+                "10",
+                "--no-control-socket",
+                "--access-logfile",
+                "-",
+                "--access-logformat",
+                "%(m)s %(U)s%(q)s %(s)s %(M)sms",
+            ],
+            env=env,
+            cwd=app.directory,
+        )
 
     def start_web(self, service: Service) -> None:
         """gunicorn, as the images run it (saga_common.web.gunicorn_conf). Its metrics get a port of their
@@ -187,7 +235,7 @@ class Stack:
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Wait until every service answers /healthz/ready; fail early if a process died."""
         deadline = time.monotonic() + timeout
-        pending = [s.name for s in SERVICES]
+        pending = [s.name for s in SERVICES] + [app.name for app in self.apps]
         while pending:
             exited = self.processes.first_exited()
             if exited is not None:

@@ -13,10 +13,10 @@ from typing import Any
 def post_worker_init(worker: Any) -> None:
     from django.conf import settings
 
+    if not settings.METRICS_PORT:
+        return  # before the import below: the console has none of the outbox tables it reads
     from saga_common.monitoring import serve_metrics
 
-    if not settings.METRICS_PORT:
-        return
     if worker.cfg.workers > 1:
         raise RuntimeError(
             f"METRICS_PORT needs one gunicorn worker process, not {worker.cfg.workers} "

@@ -1,0 +1,28 @@
+"""Error pages: plain words, never a stack trace."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return render(
+        request,
+        "console/error.html",
+        {"title": "This form expired", "message": "Reload the page and try again."},
+        status=403,
+    )
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(
+        request, "console/error.html", {"title": "Not found", "message": "There is no such page."}, status=404
+    )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "console/error.html",
+        {"title": "Something went wrong", "message": "It was logged. Try again in a moment."},
+        status=500,
+    )

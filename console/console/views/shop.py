@@ -1,0 +1,146 @@
+"""The storefront: a customer's account, placing an order, and their orders as they are decided."""
+
+import functools
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_POST
+
+from console.api import client_for, problems_of
+from console.auth import Person, customer_only, person_of
+from console.display import error_text
+from saga_client.errors import ApiError, NotFound
+from saga_client.models import OrderItem, OrderRequest, ShippingAddress
+
+ITEM_ROWS = 3
+CURRENCIES = ("EUR", "USD", "GBP")
+SHOWN_ORDERS = 10
+
+
+def _person(request: HttpRequest) -> Person:
+    person = person_of(request)
+    assert person is not None  # customer_only saw to it
+    return person
+
+
+@require_GET
+@customer_only
+def storefront(request: HttpRequest) -> HttpResponse:
+    return _render_storefront(request, form={}, errors="")
+
+
+def _render_storefront(request: HttpRequest, *, form: dict[str, Any], errors: str) -> HttpResponse:
+    person = _person(request)
+    client = client_for(person)
+    problems = problems_of(request)
+    account, no_account = None, False
+    try:
+        account = problems.load("payments", lambda: client.get_account(person.subject))
+    except NotFound:
+        no_account = True
+    context = {
+        "account": account,
+        "no_account": no_account,
+        "form": form,
+        "errors": errors,
+        "item_rows": _item_rows(form),
+        "currencies": CURRENCIES,
+        "placed": request.GET.get("placed", ""),
+        **_orders_context(request, person),
+    }
+    return render(request, "console/shop/shop.html", context, status=400 if errors else 200)
+
+
+@require_GET
+@customer_only
+def orders_fragment(request: HttpRequest) -> HttpResponse:
+    return render(request, "console/shop/orders.html", _orders_context(request, _person(request)))
+
+
+def _orders_context(request: HttpRequest, person: Person) -> dict[str, Any]:
+    """The customer's newest orders, each with its payment and shipment; live while any is PENDING."""
+    client = client_for(person)
+    problems = problems_of(request)
+    page = problems.load("orders", lambda: client.list_orders(customer_id=person.subject, limit=SHOWN_ORDERS))
+    rows = []
+    for order in page.results if page else ():
+        payments = problems.load("payments", functools.partial(client.payments_of, order.id)) or []
+        shipments = problems.load("shipping", functools.partial(client.shipments_of, order.id)) or []
+        rows.append(
+            {
+                "order": order,
+                "payment": payments[0] if payments else None,
+                "shipment": shipments[0] if shipments else None,
+            }
+        )
+    pending = page is None or any(order.status == "PENDING" for order in page.results)
+    return {
+        "orders": rows,
+        "orders_loaded": page is not None,
+        "orders_live": pending,
+        "problems": problems.banners,
+    }
+
+
+@require_POST
+@customer_only
+def place_order(request: HttpRequest) -> HttpResponse:
+    person = _person(request)
+    form = request.POST.dict()
+    try:
+        order = _order_from_form(request)
+    except ValueError as exc:
+        return _render_storefront(request, form=form, errors=str(exc))
+    try:
+        placed = client_for(person).place_order(order, idempotency_key=form.get("idempotency_key") or None)
+    except ApiError as exc:
+        if exc.status >= 500:
+            return _render_storefront(request, form=form, errors="The orders service failed; try again.")
+        return _render_storefront(request, form=form, errors=error_text(exc.detail))
+    return HttpResponseRedirect(f"/shop?placed={placed.id}")
+
+
+def _order_from_form(request: HttpRequest) -> OrderRequest:
+    post = request.POST
+    items = []
+    for row in range(ITEM_ROWS):
+        sku = post.get(f"sku_{row}", "").strip()
+        if not sku:
+            continue
+        try:
+            quantity = int(post.get(f"quantity_{row}", ""))
+            unit_price = Decimal(post.get(f"unit_price_{row}", ""))
+        except (ValueError, InvalidOperation):
+            raise ValueError(
+                f"Item {row + 1}: the quantity is a whole number and the price a number."
+            ) from None
+        items.append(OrderItem(sku=sku, quantity=quantity, unit_price=unit_price))
+    if not items:
+        raise ValueError("Add at least one item.")
+    address = ShippingAddress(
+        name=post.get("name", "").strip(),
+        line1=post.get("line1", "").strip(),
+        line2=post.get("line2", "").strip(),
+        city=post.get("city", "").strip(),
+        postal_code=post.get("postal_code", "").strip(),
+        country=post.get("country", "").strip().upper(),
+    )
+    return OrderRequest(currency=post.get("currency", "EUR"), items=tuple(items), shipping_address=address)
+
+
+def _item_rows(form: dict[str, Any]) -> list[dict[str, str]]:
+    defaults = [{"sku": "BOOK-1", "quantity": "1", "unit_price": "12.50"}]
+    rows = []
+    for row in range(ITEM_ROWS):
+        default = defaults[row] if row < len(defaults) and not form else {}
+        rows.append(
+            {
+                "index": str(row),
+                "sku": form.get(f"sku_{row}", default.get("sku", "")),
+                "quantity": form.get(f"quantity_{row}", default.get("quantity", "")),
+                "unit_price": form.get(f"unit_price_{row}", default.get("unit_price", "")),
+            }
+        )
+    return rows
