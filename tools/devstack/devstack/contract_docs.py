@@ -1,8 +1,14 @@
-"""Generate the machine-readable contract from shop_contracts: a JSON Schema per message and an AsyncAPI
-document of the topics, written to docs/contract/ (``make contract-docs``). A test regenerates them and
-fails when the checked-in files drifted from the code."""
+"""Generate the machine-readable contract: a JSON Schema per message and an AsyncAPI document of the
+topics (from shop_contracts), and each service's OpenAPI document (from its code, by drf-spectacular),
+written to docs/contract/ (``make contract-docs``). A test regenerates them and fails when the
+checked-in files drifted from the code; the typed client (libs/client) is tested against the OpenAPI
+documents."""
 
 import json
+import os
+import subprocess
+import sys
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +16,7 @@ import msgspec
 import yaml
 
 import shop_contracts
-from devstack.services import REPO_ROOT
+from devstack.services import REPO_ROOT, SERVICES, Service
 from saga_common.messaging.envelope import CONTENT_TYPE, SPEC_VERSION
 from saga_common.messaging.message import Command, Event, Message, Reply, registered_messages
 from shop_contracts.topics import WRITERS_AND_READERS
@@ -18,6 +24,7 @@ from shop_contracts.topics import WRITERS_AND_READERS
 CONTRACT_DIR = REPO_ROOT / "docs" / "contract"
 SCHEMA_DIR = CONTRACT_DIR / "schemas"
 ASYNCAPI_FILE = CONTRACT_DIR / "asyncapi.yaml"
+OPENAPI_DIR = CONTRACT_DIR / "openapi"
 JSON_SCHEMA = "https://json-schema.org/draft/2020-12/schema"
 
 # The Kafka headers of every message (CloudEvents' binary content mode, plus the W3C trace context).
@@ -115,6 +122,36 @@ def asyncapi_document() -> dict[str, Any]:
     }
 
 
+@cache
+def openapi_documents() -> dict[str, str]:
+    """Each service's OpenAPI document as drf-spectacular generates it (its ``/api/schema/``), as JSON.
+
+    Each service is its own Django project, so each is asked in a process of its own (all at once);
+    read once per process.
+    """
+    running = {service.name: _spectacular(service) for service in SERVICES}
+    documents = {}
+    for name, process in running.items():
+        out, err = process.communicate(timeout=300)
+        if process.returncode != 0:
+            raise RuntimeError(f"the OpenAPI schema of {name} could not be generated:\n{err[-2000:]}")
+        documents[name] = json.dumps(json.loads(out), indent=2, ensure_ascii=False) + "\n"
+    return documents
+
+
+def _spectacular(service: Service) -> "subprocess.Popen[str]":
+    # The service's own settings, whatever the caller's environment names (a test run's settings).
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": f"{service.module}.settings"}
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "spectacular", "--format", "openapi-json"],
+        cwd=service.directory,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def rendered() -> dict[Path, str]:
     """Every generated file and its text."""
     files = {
@@ -123,17 +160,21 @@ def rendered() -> dict[Path, str]:
     }
     header = "# Generated from shop_contracts by `make contract-docs`: do not edit by hand.\n"
     files[ASYNCAPI_FILE] = header + yaml.safe_dump(asyncapi_document(), sort_keys=False, width=100)
+    for name, document in openapi_documents().items():
+        files[OPENAPI_DIR / f"{name}.json"] = document
     return files
 
 
 def write() -> list[Path]:
-    """Write the files (and remove schemas of messages that no longer exist); return what changed."""
+    """Write the files (and remove those of messages or services that no longer exist); return what
+    changed."""
     files = rendered()
     changed = [path for path, text in files.items() if not path.exists() or path.read_text() != text]
-    SCHEMA_DIR.mkdir(parents=True, exist_ok=True)
+    for directory in (SCHEMA_DIR, OPENAPI_DIR):
+        directory.mkdir(parents=True, exist_ok=True)
     for path in changed:
         path.write_text(files[path])
-    for stale in set(SCHEMA_DIR.glob("*.json")) - set(files):
+    for stale in (set(SCHEMA_DIR.glob("*.json")) | set(OPENAPI_DIR.glob("*.json"))) - set(files):
         stale.unlink()
         changed.append(stale)
     return changed

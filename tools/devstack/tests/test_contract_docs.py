@@ -11,6 +11,7 @@ import yaml
 
 import shop_contracts
 from devstack import contract_docs
+from devstack.services import SERVICES
 from saga_common.messaging.message import registered_messages
 
 
@@ -23,6 +24,8 @@ def test_the_checked_in_contract_is_what_the_code_generates() -> None:
     assert drifted == [], "run `make contract-docs` and commit the result"
     on_disk = {p.name for p in contract_docs.SCHEMA_DIR.glob("*.json")}
     assert on_disk == {f"{cls.cloudevent_type()}.json" for cls in registered_messages()}
+    openapi = {p.name for p in contract_docs.OPENAPI_DIR.glob("*.json")}
+    assert openapi == {f"{service.name}.json" for service in SERVICES}  # one per service, no stale one
 
 
 def test_a_changed_contract_is_drift(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -36,6 +39,28 @@ def test_a_changed_contract_is_drift(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(contract_docs, "message_schema", changed)
     drifted = [p.name for p, t in contract_docs.rendered().items() if p.read_text() != t]
     assert "sagaref.payments.AuthorizePayment.v1.json" in drifted
+
+
+def test_a_changed_rest_api_is_drift(monkeypatch: pytest.MonkeyPatch) -> None:
+    # given a service whose API gained a field in the code but not in the checked-in document
+    real = contract_docs.openapi_documents()
+    document = json.loads(real["payments"])
+    document["components"]["schemas"]["AccountOutput"]["properties"]["held"] = {"type": "string"}
+    changed = {**real, "payments": json.dumps(document, indent=2) + "\n"}
+    monkeypatch.setattr(contract_docs, "openapi_documents", lambda: changed)
+    drifted = [p.name for p, t in contract_docs.rendered().items() if p.read_text() != t]
+    assert drifted == ["payments.json"]
+
+
+def test_every_rest_operation_has_a_chosen_operation_id() -> None:
+    # drf-spectacular's made-up ids (api_v1_orders_retrieve, with numeral suffixes on collisions) change
+    # when a path does; clients (saga_client) name operations by these ids
+    for service in SERVICES:
+        document = json.loads((contract_docs.OPENAPI_DIR / f"{service.name}.json").read_text())
+        ids = [op["operationId"] for ops in document["paths"].values() for op in ops.values()]
+        assert len(ids) == len(set(ids)), service.name
+        assert not [i for i in ids if i.startswith("api_")], service.name
+        assert document["info"]["title"]
 
 
 def schema_of(cls: type[Any]) -> dict[str, Any]:
