@@ -114,6 +114,7 @@ def test_a_record_delivered_again_after_a_crash_is_kept_once(kafka_topics: str) 
     consumer.dead_letter(message, HandlerBroke("second time"), 1)
     (letter,) = DeadLetter.objects.all()
     assert "first time" in letter.error
+    assert record_dead_letter(message, HandlerBroke("third time"), 1) is False
     assert len(read_topic(dlq_name(topic_name(ORDERS_COMMANDS)), expected=2)) == 2  # the copy: at least once
 
 
