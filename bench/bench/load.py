@@ -11,60 +11,59 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from pathlib import Path
 
-import requests
-
 from devstack.local_keys import jwt_signing_key
+from saga_client import OrderItem, OrderRequest, ShippingAddress, ShopClient, ShopClientError
+from saga_client.models import Order
 from saga_common.web.tokens import CUSTOMER, mint_token
 
 MIX = (("approve", 0.8), ("decline", 0.1), ("ship-reject", 0.1))
 RICH, BROKE = "bench-rich", "bench-broke"
 
 
-def body(kind: str) -> dict[str, object]:
-    return {
-        "currency": "EUR",
-        "items": [{"sku": "SKU-1", "quantity": 1, "unit_price": "1.00"}],
-        "shipping_address": {
-            "name": "Bench",
-            "line1": "1 Main St",
-            "city": "Berlin",
-            "postal_code": "10115",
-            "country": "AQ" if kind == "ship-reject" else "DE",
-        },
-    }
+def body(kind: str) -> OrderRequest:
+    return OrderRequest(
+        currency="EUR",
+        items=(OrderItem(sku="SKU-1", quantity=1, unit_price=Decimal("1.00")),),
+        shipping_address=ShippingAddress(
+            name="Bench",
+            line1="1 Main St",
+            city="Berlin",
+            postal_code="10115",
+            country="AQ" if kind == "ship-reject" else "DE",
+        ),
+    )
 
 
 def main(url: str, rate: float, seconds: float, out: Path) -> None:
-    tokens = {
-        c: f"Bearer {mint_token(jwt_signing_key(), c, [CUSTOMER], lifetime_seconds=3600)}"
-        for c in (RICH, BROKE)
-    }
+    tokens = {c: mint_token(jwt_signing_key(), c, [CUSTOMER], lifetime_seconds=3600) for c in (RICH, BROKE)}
     local = threading.local()
     accepted: list[dict[str, object]] = []
     errors = 0
     lock = threading.Lock()
 
+    def clients() -> dict[str, ShopClient]:
+        """This thread's clients, one per customer over one connection pool (as a session each was)."""
+        mine: dict[str, ShopClient] | None = getattr(local, "clients", None)
+        if mine is None:
+            shop = ShopClient({"orders": url}, timeout=30)
+            mine = local.clients = {customer: shop.with_token(token) for customer, token in tokens.items()}
+        return mine
+
     def post(kind: str, scheduled: float) -> None:
         nonlocal errors
-        session = getattr(local, "session", None) or requests.Session()
-        local.session = session
         customer = BROKE if kind == "decline" else RICH
+        order: Order | None
         try:
-            response = session.post(
-                f"{url}/api/v1/orders",
-                json=body(kind),
-                headers={"Authorization": tokens[customer]},
-                timeout=30,
-            )
-            ok = response.status_code == 201
-        except requests.RequestException:
-            ok = False
+            order = clients()[customer].place_order(body(kind))
+        except ShopClientError:
+            order = None
         with lock:
-            if ok:
+            if order is not None:
                 # the time it was due to be sent: latency counts any wait in this process too
-                accepted.append({"id": response.json()["id"], "kind": kind, "scheduled": scheduled})
+                accepted.append({"id": str(order.id), "kind": kind, "scheduled": scheduled})
             else:
                 errors += 1
 

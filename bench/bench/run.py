@@ -27,7 +27,6 @@ from typing import Any
 
 import psutil
 import psycopg2
-import requests
 
 from bench import relay
 from bench.limits import kafka_round_trip_rate, pgbench_commits_per_second
@@ -37,6 +36,7 @@ from devstack.broker import free_port
 from devstack.local_keys import jwt_signing_key
 from devstack.services import REPO_ROOT, SERVICES
 from devstack.stack import Stack, StackConfig
+from saga_client import ShopClient
 from saga_common.web.tokens import OPERATOR, mint_token
 
 RESULTS = REPO_ROOT / "bench" / "results"
@@ -237,13 +237,9 @@ def start_stack(run_dir: Path) -> Stack:
     stack.prepare()
     stack.start()
     stack.wait_ready()
-    operator = f"Bearer {mint_token(jwt_signing_key(), 'bench', [OPERATOR])}"
-    requests.post(
-        f"{stack.url('payments')}/api/v1/accounts",
-        json={"customer_id": RICH, "currency": "EUR", "credit_limit": "999999999.00"},
-        headers={"Authorization": operator},
-        timeout=10,
-    ).raise_for_status()
+    operator = mint_token(jwt_signing_key(), "bench", [OPERATOR])
+    with ShopClient({"payments": stack.url("payments")}, token=operator) as payments:
+        payments.open_account(RICH, "999999999.00")
     assert BROKE != RICH  # BROKE never gets an account: its orders are declined
     return stack
 

@@ -12,9 +12,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import requests
-
 from e2e.client import SystemClient
+from saga_client import ShopClientError
 
 # What the order should end as, when nothing gives up on it.
 APPROVE, DECLINE, SHIP_REJECT = "approve", "decline", "ship-reject"
@@ -60,12 +59,12 @@ class OrderLoad:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                response = self.client.place_order(customer, country=country, idempotency_key=key)
-            except requests.RequestException:
-                response = None
-            if response is not None and response.status_code == 201:
+                order = self.client.place_order(customer, country=country, idempotency_key=key)
+            except ShopClientError:  # not reached, or not taken (e.g. 409 while the first is in flight)
+                order = None
+            if order is not None:
                 with self._lock:
-                    self.result.acknowledged[response.json()["id"]] = kind
+                    self.result.acknowledged[str(order.id)] = kind
                 return
             with self._lock:
                 self.result.retries += 1

@@ -10,9 +10,9 @@ import random
 import threading
 from collections import Counter
 
-import requests
-
 from e2e.client import SystemClient
+from saga_client import ApiError, ServiceUnavailable, UnexpectedResponse
+from saga_client.models import Saga
 
 PIVOT_STEP = "capture_payment"
 
@@ -28,12 +28,13 @@ class OperatorActions:
         while not stop.wait(self.interval):
             try:
                 self.act_once()
-            except requests.RequestException as exc:  # a fault may have the orchestrator down
-                self.outcomes[f"not reached ({type(exc).__name__})"] += 1
+            except (ServiceUnavailable, ApiError) as exc:  # a fault may have the orchestrator down
+                cause = exc.__cause__ or exc  # the connection error, or the ServerError
+                self.outcomes[f"not reached ({type(cause).__name__})"] += 1
 
     def act_once(self) -> None:
         running = self.client.sagas(state="RUNNING")
-        at_pivot = [s for s in running if s["current_step"] == PIVOT_STEP]
+        at_pivot = [s for s in running if s.current_step == PIVOT_STEP]
         if at_pivot and self.random.random() < 0.4:
             self._act(self.random.choice(at_pivot), "compensate", "at pivot")
             return
@@ -44,7 +45,7 @@ class OperatorActions:
         candidates = running + failed
         if candidates:
             saga = self.random.choice(candidates)
-            self._act(saga, self.random.choice(["retry", "compensate"]), saga["state"])
+            self._act(saga, self.random.choice(["retry", "compensate"]), saga.state)
 
     def heal(self) -> int:
         """Retry every FAILED saga once; return how many were retried."""
@@ -53,14 +54,22 @@ class OperatorActions:
             self._act(saga, "retry", "healing FAILED")
         return len(failed)
 
-    def _act(self, saga: dict[str, object], action: str, situation: str) -> None:
-        status, body = self.client.saga_action(str(saga["id"]), action)
+    def _act(self, saga: Saga, action: str, situation: str) -> None:
+        acted: Saga | None = None
+        try:
+            acted = self.client.saga_action(saga.id, action)
+            status, body = 200, ""
+        except ApiError as exc:
+            status, body = exc.status, str(exc.detail)
+        except UnexpectedResponse as exc:  # a 200 whose body is not a saga
+            status, body = 200, str(exc)
+            self.violations.append(f"operator {action} on saga {saga.id} answered what is no saga: {exc}")
         outcome = {200: "accepted", 409: "refused"}.get(status, f"HTTP {status}")
         self.outcomes[f"{action} ({situation}) {outcome}"] += 1
         if status not in (200, 409):
-            self.violations.append(f"operator {action} on saga {saga['id']} answered {status}: {body}")
+            self.violations.append(f"operator {action} on saga {saga.id} answered {status}: {body}")
         # A 200 can be an idempotent no-op (the capture failed meanwhile and the saga compensates on
         # its own); an accepted compensation is one the history records as the operator's.
-        history = body.get("history", []) if status == 200 else []
-        if situation == "at pivot" and any(e.get("event") == "OperatorCompensate" for e in history):
-            self.violations.append(f"compensate accepted on saga {saga['id']} after its pivot was sent")
+        history = acted.history if acted is not None else ()
+        if situation == "at pivot" and any(e.event == "OperatorCompensate" for e in history):
+            self.violations.append(f"compensate accepted on saga {saga.id} after its pivot was sent")

@@ -67,8 +67,8 @@ def test_every_worker_keeps_its_heartbeat_fresh(stack: Stack, service: str) -> N
 
 def test_workers_serve_saga_and_messaging_metrics(stack: Stack, client: SystemClient) -> None:
     client.open_account("metrics-customer", "100.00")
-    order = client.place_order("metrics-customer").json()
-    assert client.wait_until_settled(order["id"])["status"] == "APPROVED"
+    order = client.place_order("metrics-customer")
+    assert client.wait_until_settled(order.id).status == "APPROVED"
     port = stack.metrics_ports["orchestrator-worker"]
     text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
     completed = [line for line in text.splitlines() if line.startswith("saga_finished_total{")]
