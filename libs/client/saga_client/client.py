@@ -7,7 +7,6 @@ Idempotency-Key, so a caller that does not know whether its order arrived places
 same key and gets the same order.
 """
 
-import time
 import uuid
 from collections.abc import Mapping
 from decimal import Decimal
@@ -16,9 +15,7 @@ from typing import Any, Self
 from uuid import UUID
 
 import httpx
-import msgspec
 
-from saga_client.errors import ServiceUnavailable, UnexpectedResponse, error_for
 from saga_client.models import (
     Account,
     DeadLetter,
@@ -31,12 +28,8 @@ from saga_client.models import (
     SagaCounts,
     Shipment,
 )
-from saga_client.operations import OPERATIONS, SERVICES, Operation
-
-RETRIED_STATUSES = frozenset({502, 503, 504})  # a proxy or the service's server is briefly away
-BACKOFF_SECONDS = 0.1  # before the first retry; doubled each time, at most MAX_BACKOFF_SECONDS
-MAX_BACKOFF_SECONDS = 1.0
-USER_AGENT = "saga-client/0.1"
+from saga_client.operations import OPERATIONS, SERVICES
+from saga_client.sending import Request, call, connection_pools
 
 
 class ShopClient:
@@ -60,18 +53,8 @@ class ShopClient:
         self.token = token
         self.timeout = timeout
         self.read_retries = read_retries
-        by_url: dict[str, httpx.Client] = {}
-        # One TLS context for them all: building one per connection pool is most of a client's cost.
-        verify = httpx.create_ssl_context() if transport is None else True
-        for url in sorted(set(self.urls.values())):
-            by_url[url] = httpx.Client(
-                base_url=url,
-                timeout=timeout,
-                transport=transport or httpx.HTTPTransport(verify=verify),
-                headers={"User-Agent": USER_AGENT},
-            )
-        self._http = {service: by_url[url] for service, url in self.urls.items()}
-        self._clients = list(by_url.values())
+        self._http = connection_pools(self.urls, timeout, transport)
+        self._clients = list({id(client): client for client in self._http.values()}.values())
         self._owner = True
 
     def with_token(self, token: str | None) -> "ShopClient":
@@ -248,69 +231,5 @@ class ShopClient:
         target = operation.service or service
         if target is None:
             raise ValueError(f"{name} needs the service to ask")
-        response = self._send(operation, target, path or {}, query or {}, body, headers or {})
-        if not response.is_success:
-            raise error_for(response.status_code, _detail(response), target, operation.operation_id)
-        if operation.response is None:
-            return None
-        try:
-            return msgspec.json.decode(response.content, type=operation.response)
-        except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
-            raise UnexpectedResponse(
-                f"{target} {operation.operation_id}: HTTP {response.status_code}: {exc}",
-                service=target,
-                operation=operation.operation_id,
-            ) from exc
-
-    def _send(
-        self,
-        operation: Operation,
-        service: str,
-        path: Mapping[str, object],
-        query: Mapping[str, object | None],
-        body: object,
-        headers: Mapping[str, str],
-    ) -> httpx.Response:
-        http = self._client_for(service)
-        sent_headers = {"Accept": "application/json", **headers}
-        if self.token is not None:
-            sent_headers["Authorization"] = f"Bearer {self.token}"
-        content = None
-        if body is not None:
-            content = msgspec.json.encode(body)
-            sent_headers["Content-Type"] = "application/json"
-        params = {key: str(value) for key, value in query.items() if value is not None}
-        attempts = 1 + (max(0, self.read_retries) if operation.idempotent else 0)
-        for attempt in range(1, attempts + 1):
-            last = attempt == attempts
-            try:
-                response = http.request(
-                    operation.method,
-                    operation.url_path(**path),
-                    params=params,
-                    content=content,
-                    headers=sent_headers,
-                )
-            except httpx.TransportError as exc:  # refused, reset, timed out, a broken answer
-                if last:
-                    reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                    raise ServiceUnavailable(service, operation.operation_id, reason) from exc
-            else:
-                if last or response.status_code not in RETRIED_STATUSES:
-                    return response
-                response.close()
-            time.sleep(min(BACKOFF_SECONDS * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS))
-        raise AssertionError("unreachable: the last attempt returns or raises")
-
-
-def _detail(response: httpx.Response) -> dict[str, Any]:
-    """An error answer's JSON object, or its text as ``{"detail": ...}``."""
-    try:
-        parsed = msgspec.json.decode(response.content)
-    except msgspec.DecodeError:
-        parsed = None
-    if isinstance(parsed, dict):
-        return parsed
-    if parsed is not None:
-        return {"detail": parsed}
-    return {"detail": response.text[:1000] or response.reason_phrase}
+        request = Request(operation, target, path or {}, query or {}, body, headers or {})
+        return call(self._client_for(target), request, token=self.token, read_retries=self.read_retries)

@@ -187,7 +187,7 @@ def client() -> Iterator[ShopClient]:
 def pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The backoff the client waited, without waiting."""
     waited: list[float] = []
-    monkeypatch.setattr("saga_client.client.time.sleep", waited.append)
+    monkeypatch.setattr("saga_client.sending.time.sleep", waited.append)
     return waited
 
 
