@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("broker", help="run the broker (Tansu) in the foreground on 127.0.0.1:9092")
     commands.add_parser("prepare", help="PostgreSQL up, databases created and migrated, topics created")
     commands.add_parser("images", help="build every container image with docker or podman")
-    commands.add_parser("contract-docs", help="write docs/contract: a JSON Schema per message, AsyncAPI")
+    commands.add_parser("contract-docs", help="write docs/contract: message schemas, AsyncAPI, OpenAPI")
     push = commands.add_parser("push-images", help="tag our images (services, apps) for a registry; push")
     push.add_argument("--registry", required=True, help="e.g. ghcr.io/acme")
     push.add_argument("--tag", required=True, help="e.g. v0.2.0")
