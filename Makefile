@@ -12,12 +12,13 @@ SERVICE_PACKAGES := $(shell python3 -c 'import json; print(" ".join(s["folder"] 
 APPS := $(shell python3 -c 'import json; print(" ".join(a["folder"] for a in json.load(open("services.json")).get("apps", [])))')
 APP_PACKAGES := $(shell python3 -c 'import json; print(" ".join(a["folder"] + "/" + a["module"] for a in json.load(open("services.json")).get("apps", [])))')
 # Every suite that runs against local processes; e2e/container_tests runs once, after them.
-SUITES := libs/common libs/contracts tools/devstack $(SERVICES) $(APPS) e2e/tests
-TEST_ROOTS := libs/common libs/contracts tools/devstack $(SERVICES) $(APPS) e2e
-TYPED := libs/common/saga_common libs/contracts/shop_contracts libs/testing/saga_testing tools/devstack/devstack \
+# e2e/browser_tests drives the console in Chromium against its own stack.
+SUITES := libs/common libs/contracts libs/client tools/devstack $(SERVICES) $(APPS) e2e/tests e2e/browser_tests
+TEST_ROOTS := libs/common libs/contracts libs/client tools/devstack $(SERVICES) $(APPS) e2e
+TYPED := libs/common/saga_common libs/contracts/shop_contracts libs/client/saga_client libs/testing/saga_testing tools/devstack/devstack \
          bench/bench e2e/e2e $(SERVICE_PACKAGES) $(APP_PACKAGES)
 
-.PHONY: help bootstrap up down test test-suites chaos images e2e bench lint format clean contract-docs
+.PHONY: help bootstrap up down test test-suites chaos chromium images e2e bench lint format clean contract-docs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,7 +33,7 @@ up: bootstrap ## run the whole system in the foreground (PostgreSQL, broker, 4 w
 down: bootstrap ## stop a system started by 'make up' in another terminal
 	@$(RUN) devstack down
 
-test: bootstrap images ## run every test suite: real PostgreSQL and one broker for the run, then the containers (e2e)
+test: bootstrap images chromium ## run every test suite: real PostgreSQL and one broker for the run, then the containers (e2e)
 	@$(RUN) devstack with-services -- $(MAKE) --no-print-directory test-suites
 
 # Runs inside `uv run devstack with-services`, so the project's environment is already active.
@@ -46,6 +47,9 @@ test-suites:
 	pytest -p no:cacheprovider -q e2e/container_tests --junitxml=.run/junit/e2e-containers.xml || status=1; \
 	python -m devstack.junit_summary .run/junit; \
 	exit $$status
+
+chromium: ## install Debian's Chromium for the browser tests (if missing)
+	@bash tools/devstack/install-chromium.sh
 
 contract-docs: bootstrap ## regenerate docs/contract (JSON Schema per message, AsyncAPI) from shop_contracts
 	@$(RUN) devstack contract-docs
@@ -76,7 +80,7 @@ lint: bootstrap ## ruff, mypy (code and tests), the layers (import-linter), file
 	@$(RUN) mypy $(TYPED)
 	@for root in $(TEST_ROOTS); do \
 	  (cd $$root && $(RUN) mypy --config-file $(CURDIR)/pyproject.toml --no-error-summary \
-	     $$(find tests $$(test -d container_tests && echo container_tests) -name '*.py' -not -path '*/migrations/*')) \
+	     $$(find tests $$(test -d container_tests && echo container_tests browser_tests) -name '*.py' -not -path '*/migrations/*')) \
 	  || exit 1; \
 	done
 	@for service in $(SERVICES); do \
