@@ -2,12 +2,18 @@
 
 ``Problems`` collects what a page could not load. A service that does not answer, or answers with a
 server error, becomes a banner naming it, and the rest of the page renders without that part. A page
-never shows a stack trace.
+never shows a stack trace. An API that refuses the person's token (expired, or signed by a key it does
+not trust) sends them to sign in again (``SignInAgain``, handled by ``auth.SignedInPersonMiddleware``).
+
+Reads are not retried here (``read_retries=0``): the pages poll every few seconds anyway, and a page
+asks its services side by side (``load_each``), so it waits about ``CONSOLE_API_TIMEOUT_SECONDS`` for
+the slowest one rather than the sum of every retry of every service.
 """
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -16,8 +22,9 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
 from console.auth import Person
+from console.display import error_text
 from saga_client import ShopClient
-from saga_client.errors import ApiError, ServiceUnavailable
+from saga_client.errors import ApiError, NotFound, ServiceUnavailable, Unauthorized, UnexpectedResponse
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -31,7 +38,9 @@ def client_for(person: Person) -> ShopClient:
     global _shared
     with _lock:
         if _shared is None:
-            _shared = ShopClient(settings.CONSOLE_API_URLS, timeout=settings.CONSOLE_API_TIMEOUT_SECONDS)
+            _shared = ShopClient(
+                settings.CONSOLE_API_URLS, timeout=settings.CONSOLE_API_TIMEOUT_SECONDS, read_retries=0
+            )
     return _shared.with_token(person.token)
 
 
@@ -59,17 +68,60 @@ class Problems:
             )
 
     def load(self, service: str, read: Callable[[], T]) -> T | None:
-        """``read()``, or None with a banner if ``service`` is down or failing."""
-        try:
-            return read()
-        except ServiceUnavailable as exc:
-            self.service_down(service, exc.reason)
-        except ApiError as exc:
-            if exc.status < 500:
-                raise
-            logger.warning("%s answered %s: %s", service, exc.status, exc.detail)
-            self.service_down(service, f"it answered {exc.status}")
-        return None
+        """``read()``, or None with a banner if ``service`` is down or failing. A 404 is the caller's
+        to handle (an account not opened yet is not a failure); a 401 means signing in again."""
+        outcome = _attempt(read)
+        if isinstance(outcome, Failure):
+            self.record(service, outcome)
+            return None
+        return outcome
+
+    def load_each(self, reads: Mapping[str, Callable[[], T]]) -> dict[str, T | None]:
+        """Each service's ``read()``, asked side by side; None (and a banner) for each that failed."""
+        with ThreadPoolExecutor(max_workers=len(reads) or 1) as pool:
+            outcomes = dict(zip(reads, pool.map(_attempt, reads.values()), strict=True))
+        loaded: dict[str, T | None] = {}
+        for service, outcome in outcomes.items():
+            if isinstance(outcome, Failure):
+                self.record(service, outcome)
+                loaded[service] = None
+            else:
+                loaded[service] = outcome
+        return loaded
+
+    def record(self, service: str, failure: "Failure") -> None:
+        error = failure.error
+        if isinstance(error, Unauthorized):
+            raise SignInAgain(service) from error
+        if isinstance(error, NotFound):
+            raise error
+        if isinstance(error, ServiceUnavailable):
+            self.service_down(service, error.reason)
+        elif isinstance(error, ApiError) and error.status >= 500:
+            logger.warning("%s answered %s: %s", service, error.status, error.detail)
+            self.service_down(service, f"it answered {error.status}")
+        elif isinstance(error, ApiError):
+            logger.warning("%s refused a read with %s: %s", service, error.status, error.detail)
+            self.service_down(service, f"it refused the request with {error.status}")
+        else:
+            logger.warning("%s answered something unreadable: %s", service, error)
+            self.service_down(service, "its answer could not be read")
+
+
+class SignInAgain(Exception):
+    """An API refused the person's token: their session is over, whatever the console thought."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    error: ApiError | ServiceUnavailable | UnexpectedResponse
+
+
+def _attempt(read: Callable[[], T]) -> "T | Failure":
+    try:
+        return read()
+    except (ApiError, ServiceUnavailable, UnexpectedResponse) as exc:
+        return Failure(exc)
 
 
 def problems_of(request: HttpRequest) -> Problems:
@@ -87,3 +139,18 @@ def action_result(outcome: str, refused: str, changed_event: str) -> HttpRespons
     response = HttpResponse(html)
     response["HX-Trigger"] = changed_event
     return response
+
+
+def act(problems: Problems, service: str, call: Callable[[], T]) -> tuple[T | None, str]:
+    """Do what a button asks; return the result, or None and why it was not done (the API's refusal in
+    its own words, or which service did not answer). Never retried: the person presses again."""
+    outcome = _attempt(call)
+    if not isinstance(outcome, Failure):
+        return outcome, ""
+    error = outcome.error
+    if isinstance(error, Unauthorized):
+        raise SignInAgain(service) from error
+    if isinstance(error, ApiError) and error.status < 500:
+        return None, error_text(error.detail)
+    problems.record(service, outcome)
+    return None, problems.banners[-1]

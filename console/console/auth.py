@@ -11,11 +11,12 @@ The token itself never reaches the page: templates get a ``Person`` without it.
 """
 
 import functools
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import jwt
 from django.conf import settings
@@ -24,6 +25,7 @@ from django.shortcuts import render
 
 from saga_common.web.tokens import ALGORITHM, CUSTOMER, OPERATOR
 
+logger = logging.getLogger(__name__)
 SESSION_TOKEN = "access_token"
 
 
@@ -80,6 +82,17 @@ class SignedInPersonMiddleware:
         request.person = signed_in_person(request)  # type: ignore[attr-defined]
         return self.get_response(request)
 
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """An API refused the token (expired, or not one it trusts): sign in again, not an error page."""
+        from console.api import SignInAgain
+
+        if not isinstance(exception, SignInAgain):
+            return None
+        logger.info("%s refused %s's token; signing them out", exception, person_of(request))
+        if settings.CONSOLE_DEV_SIGN_IN:
+            request.session.flush()
+        return _sign_in_first(request)
+
 
 def person_of(request: HttpRequest) -> Person | None:
     person: Person | None = getattr(request, "person", None)
@@ -105,8 +118,18 @@ def person_context(request: HttpRequest) -> dict[str, Any]:
 View = Callable[..., HttpResponse]
 
 
+def _page_of(request: HttpRequest) -> str:
+    """The page the person is on: for an htmx fragment or button, the page that holds it (htmx names it
+    in HX-Current-URL), not the fragment's own URL; sign-in checks it is this site's before going back."""
+    current = request.headers.get("HX-Current-URL", "")
+    if request.headers.get("HX-Request") and current:
+        parts = urlsplit(current)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return request.get_full_path()
+
+
 def _sign_in_first(request: HttpRequest) -> HttpResponse:
-    target = "/signin?" + urlencode({"next": request.get_full_path()})
+    target = "/signin?" + urlencode({"next": _page_of(request)})
     if request.headers.get("HX-Request"):
         # A live fragment whose session ended: send the whole page to sign-in, not a fragment of it.
         response = HttpResponse(status=401)

@@ -3,6 +3,7 @@
 from typing import Any
 
 import httpx
+import pytest
 import respx
 from django.test import Client
 
@@ -172,14 +173,88 @@ def test_an_account_that_exists_is_refused_with_the_reason(operator: Client, api
     assert b"Not opened: bob already has an account" in response.content
 
 
-def test_a_crash_inside_a_page_is_a_plain_error_page(operator: Client, apis: respx.MockRouter) -> None:
-    apis.get(f"http://orchestrator.test/api/v1/sagas/{SAGA}").respond(200, content=b"{not json")
+def test_a_crash_inside_a_page_is_a_plain_error_page(
+    operator: Client, apis: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    apis.get(f"http://orchestrator.test/api/v1/sagas/{SAGA}").respond(json=saga_json(SAGA))
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("a bug in the console")
+
+    monkeypatch.setattr("console.views.sagas.step_rows", broken)
     operator.raise_request_exception = False
     response = operator.get(f"/ops/sagas/{SAGA}")
     assert response.status_code == 500
     assert b"Something went wrong" in response.content
     assert b"Traceback" not in response.content
-    assert b"DecodeError" not in response.content
+    assert b"a bug in the console" not in response.content
+
+
+def test_an_answer_the_client_cannot_read_is_a_banner(operator: Client, apis: respx.MockRouter) -> None:
+    apis.get(f"http://orchestrator.test/api/v1/sagas/{SAGA}").respond(200, content=b"{not json")
+    response = operator.get(f"/ops/sagas/{SAGA}")
+    assert response.status_code == 200
+    assert b"The orchestrator service is not answering (its answer could not be read)" in response.content
+
+
+def test_a_token_the_api_refuses_means_signing_in_again(operator: Client, apis: respx.MockRouter) -> None:
+    apis.get(f"http://orchestrator.test/api/v1/sagas/{SAGA}").respond(401, json={"detail": "token expired"})
+    response = operator.get(f"/ops/sagas/{SAGA}")
+    assert response.status_code == 302
+    assert response["Location"] == f"/signin?next=%2Fops%2Fsagas%2F{SAGA}"
+    assert operator.get("/ops/sagas").status_code == 302  # the session is over
+
+
+def test_a_live_fragment_sends_the_page_it_sits_in_back_to_sign_in(
+    operator: Client, apis: respx.MockRouter
+) -> None:
+    apis.get("http://orchestrator.test/api/v1/sagas").respond(401, json={"detail": "token expired"})
+    response = operator.get(
+        "/ops/sagas/table?state=FAILED",
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL="http://console.example/ops/sagas?state=FAILED",
+    )
+    assert response.status_code == 401
+    assert response["HX-Redirect"] == "/signin?next=%2Fops%2Fsagas%3Fstate%3DFAILED"
+
+
+def test_a_filter_with_url_characters_stays_one_filter_when_the_table_refreshes(
+    operator: Client, apis: respx.MockRouter
+) -> None:
+    sagas = apis.get("http://orchestrator.test/api/v1/sagas").respond(json=page([]))
+    apis.get("http://orchestrator.test/api/v1/sagas/counts").respond(json={"counts": {}, "total": 0})
+    html = operator.get("/ops/sagas", {"order_id": "x&state=FAILED#y"}).content.decode()
+    assert 'hx-get="/ops/sagas/table?order_id=x%26state%3DFAILED%23y"' in html
+    operator.get("/ops/sagas/table?order_id=x%26state%3DFAILED%23y")
+    params = sagas.calls.last.request.url.params
+    assert params["order_id"] == "x&state=FAILED#y"
+    assert "state" not in params
+
+
+def test_the_services_are_asked_side_by_side_and_never_retried(
+    operator: Client, apis: respx.MockRouter
+) -> None:
+    route = apis.get(url__regex=r".*/api/v1/operations/messaging").mock(
+        side_effect=httpx.ConnectTimeout("slow")
+    )
+    html = operator.get("/ops/messaging").content.decode()
+    assert route.call_count == 4  # one per service: no retries behind the page's back
+    assert html.count("is not answering") == 4
+
+
+def test_operator_buttons_need_the_csrf_token_which_htmx_sends_as_a_header(apis: respx.MockRouter) -> None:
+    client = Client(enforce_csrf_checks=True)
+    form = client.get("/signin").content.decode()
+    token = form.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+    client.post("/signin", {"role": "operator", "csrfmiddlewaretoken": token})
+    retry = apis.post(f"http://orchestrator.test/api/v1/sagas/{SAGA}/retry").respond(json=saga_json(SAGA))
+    assert client.post(f"/ops/sagas/{SAGA}/retry", HTTP_HX_REQUEST="true").status_code == 403
+    assert not retry.called
+    page_html = client.get("/ops/accounts").content.decode()
+    header_token = page_html.split('"X-CSRFToken": "')[1].split('"')[0]
+    response = client.post(f"/ops/sagas/{SAGA}/retry", HTTP_HX_REQUEST="true", HTTP_X_CSRFTOKEN=header_token)
+    assert response.status_code == 200
+    assert retry.call_count == 1
 
 
 def test_account_lookup(operator: Client, apis: respx.MockRouter) -> None:

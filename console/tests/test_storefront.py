@@ -130,3 +130,56 @@ def test_a_customer_without_an_account_is_told_so(customer: Client, apis: respx.
     apis.get("http://payments.test/api/v1/accounts/alice").respond(404, json={"detail": "Not found."})
     apis.get("http://orders.test/api/v1/orders").respond(json=page([]))
     assert b"You have no account yet" in customer.get("/shop").content
+
+
+def test_pressing_place_order_again_after_a_timeout_sends_the_same_key(
+    customer: Client, apis: respx.MockRouter
+) -> None:
+    placed = apis.post("http://orders.test/api/v1/orders").mock(side_effect=httpx.ReadTimeout("slow"))
+    apis.get("http://payments.test/api/v1/accounts/alice").respond(json=account_json())
+    apis.get("http://orders.test/api/v1/orders").respond(json=page([]))
+    form = customer.get("/shop").content.decode()
+    key = form.split('name="idempotency_key" value="')[1].split('"')[0]
+    body = {
+        "sku_0": "BOOK-1",
+        "quantity_0": "1",
+        "unit_price_0": "1.00",
+        "currency": "EUR",
+        "name": "Ada",
+        "line1": "x",
+        "city": "y",
+        "postal_code": "1",
+        "country": "DE",
+        "idempotency_key": key,
+    }
+    first = customer.post("/shop/orders", body)
+    assert first.status_code == 400
+    assert b"Press Place order again" in first.content
+    assert f'name="idempotency_key" value="{key}"'.encode() in first.content  # kept for the next press
+    placed.mock(side_effect=None, return_value=httpx.Response(201, json=order_json(ORDER)))
+    again = customer.post("/shop/orders", body)
+    assert again.status_code == 302
+    assert [call.request.headers["Idempotency-Key"] for call in placed.calls] == [key, key]
+
+
+def test_a_refused_order_gets_a_new_key_for_the_corrected_form(
+    customer: Client, apis: respx.MockRouter
+) -> None:
+    apis.post("http://orders.test/api/v1/orders").respond(400, json={"items": ["bad"]})
+    apis.get("http://payments.test/api/v1/accounts/alice").respond(json=account_json())
+    apis.get("http://orders.test/api/v1/orders").respond(json=page([]))
+    body = {
+        "sku_0": "BOOK-1",
+        "quantity_0": "1",
+        "unit_price_0": "1.00",
+        "currency": "EUR",
+        "name": "Ada",
+        "line1": "x",
+        "city": "y",
+        "postal_code": "1",
+        "country": "DE",
+        "idempotency_key": "old-key",
+    }
+    response = customer.post("/shop/orders", body)
+    assert b'name="idempotency_key" value="old-key"' not in response.content
+    assert b'name="idempotency_key" value="' in response.content

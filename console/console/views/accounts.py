@@ -6,10 +6,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from console.api import client_for, problems_of
+from console.api import act, client_for, problems_of
 from console.auth import operator_only, person_of
-from console.display import error_text
-from saga_client.errors import ApiError, NotFound
+from saga_client.errors import NotFound
 
 
 @require_http_methods(["GET", "POST"])
@@ -25,16 +24,17 @@ def accounts(request: HttpRequest) -> HttpResponse:
         customer_id = request.POST.get("customer_id", "").strip()
         try:
             credit_limit = Decimal(request.POST.get("credit_limit", ""))
-            account = problems.load(
-                "payments",
-                lambda: client.open_account(customer_id, credit_limit, request.POST.get("currency", "EUR")),
+        except InvalidOperation:
+            refused = "The credit limit is a number, such as 500.00."
+        else:
+            currency = request.POST.get("currency", "EUR")
+            account, why = act(
+                problems, "payments", lambda: client.open_account(customer_id, credit_limit, currency)
             )
             if account is not None:
                 outcome = f"Opened the account of {account.customer_id}."
-        except InvalidOperation:
-            refused = "The credit limit is a number, such as 500.00."
-        except ApiError as exc:
-            refused = f"Not opened: {error_text(exc.detail)}"
+            else:
+                refused = f"Not opened: {why}"
     else:
         customer_id = request.GET.get("customer_id", "").strip()[:64]
         if customer_id:
@@ -42,8 +42,6 @@ def accounts(request: HttpRequest) -> HttpResponse:
                 account = problems.load("payments", lambda: client.get_account(customer_id))
             except NotFound:
                 refused = f"{customer_id} has no account."
-            except ApiError as exc:
-                refused = error_text(exc.detail)
     context = {
         "account": account,
         "customer_id": customer_id,

@@ -9,10 +9,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
-from console.api import action_result, client_for, problems_of
+from console.api import act, action_result, client_for, problems_of
 from console.auth import Person, operator_only, person_of
-from console.display import error_text
-from saga_client.errors import ApiError
 
 SERVICES = ("orders", "payments", "shipping", "orchestrator")
 STATUSES = ("PENDING", "REPLAYED", "DISCARDED")
@@ -40,15 +38,11 @@ def health_live(request: HttpRequest) -> HttpResponse:
 def _health_context(request: HttpRequest) -> dict[str, Any]:
     client = client_for(_person(request))
     problems = problems_of(request)
-    services = []
-    for service in SERVICES:
-        services.append(
-            {
-                "name": service,
-                "health": problems.load(service, functools.partial(client.messaging_health, service)),
-            }
-        )
-    return {"services": services, "problems": problems.banners}
+    health = problems.load_each({s: functools.partial(client.messaging_health, s) for s in SERVICES})
+    return {
+        "services": [{"name": service, "health": health[service]} for service in SERVICES],
+        "problems": problems.banners,
+    }
 
 
 def _status(request: HttpRequest) -> str:
@@ -76,12 +70,14 @@ def _dead_letters_context(
 ) -> dict[str, Any]:
     client = client_for(_person(request))
     problems = problems_of(request)
-    rows: list[dict[str, Any]] = []
-    for service in SERVICES:
-        page = problems.load(
-            service, functools.partial(client.list_dead_letters, service, status=status, limit=PAGE_SIZE)
-        )
-        rows.extend({"service": service, "letter": letter} for letter in (page.results if page else []))
+    pages = problems.load_each(
+        {s: functools.partial(client.list_dead_letters, s, status=status, limit=PAGE_SIZE) for s in SERVICES}
+    )
+    rows: list[dict[str, Any]] = [
+        {"service": service, "letter": letter}
+        for service, page in pages.items()
+        for letter in (page.results if page else ())
+    ]
     rows.sort(key=lambda row: row["letter"].received_at, reverse=True)
     return {
         "status": status,
@@ -99,16 +95,10 @@ def dead_letter_action(request: HttpRequest, service: str, letter_id: UUID, acti
     if service not in SERVICES:
         raise Http404("no such service")
     client = client_for(_person(request))
-    act = client.replay_dead_letter if action == "replay" else client.discard_dead_letter
-    outcome = refused = ""
-    try:
-        letter = problems_of(request).load(service, lambda: act(service, str(letter_id)))
-        if letter is None:
-            refused = problems_of(request).banners[-1]
-        else:
-            outcome = f"{action.capitalize()}ed dead letter {letter.id} of {service}."
-    except ApiError as exc:
-        refused = f"{action.capitalize()} refused: {error_text(exc.detail)}"
+    call = client.replay_dead_letter if action == "replay" else client.discard_dead_letter
+    letter, why = act(problems_of(request), service, lambda: call(service, str(letter_id)))
+    outcome = f"{action.capitalize()}ed dead letter {letter.id} of {service}." if letter is not None else ""
+    refused = f"{action.capitalize()} refused: {why}" if why else ""
     if request.headers.get("HX-Request"):
         return action_result(outcome, refused, "dead-letters-changed")
     context = _dead_letters_context(request, _status(request), outcome=outcome, refused=refused)

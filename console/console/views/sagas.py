@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 from django.conf import settings
@@ -9,11 +10,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
-from console.api import action_result, client_for, problems_of
+from console.api import act, action_result, client_for, problems_of
 from console.auth import Person, operator_only, person_of
-from console.display import error_text
 from console.timeline import step_rows
-from saga_client.errors import ApiError, NotFound
+from saga_client.errors import NotFound
 
 STATES = ("RUNNING", "COMPENSATING", "FAILED", "COMPLETED", "COMPENSATED")
 SAGA_TYPES = ("place_order",)
@@ -68,7 +68,7 @@ def _list_context(request: HttpRequest) -> dict[str, Any]:
     counts = problems.load("orchestrator", lambda: client.saga_counts(type=filters["type"] or None))
     return {
         "filters": filters,
-        "query": "&".join(f"{key}={value}" for key, value in query.items()),
+        "query": urlencode(query),
         "sagas": page.results if page else [],
         "sagas_loaded": page is not None,
         "counts": [(state, counts.counts.get(state, 0)) for state in STATES] if counts else [],
@@ -132,15 +132,10 @@ def _saga_context(
 def saga_action(request: HttpRequest, saga_id: UUID, action: str) -> HttpResponse:
     """Retry or Compensate; a refusal (409, with the engine's reason) is shown, not hidden."""
     client = client_for(_person(request))
-    act = client.retry_saga if action == "retry" else client.compensate_saga
-    outcome = refused = ""
-    try:
-        if problems_of(request).load("orchestrator", lambda: act(str(saga_id))) is None:
-            refused = problems_of(request).banners[-1]
-        else:
-            outcome = f"{action.capitalize()} accepted."
-    except ApiError as exc:
-        refused = f"{action.capitalize()} refused: {error_text(exc.detail)}"
+    call = client.retry_saga if action == "retry" else client.compensate_saga
+    saga, why = act(problems_of(request), "orchestrator", lambda: call(str(saga_id)))
+    outcome = f"{action.capitalize()} accepted." if saga is not None else ""
+    refused = f"{action.capitalize()} refused: {why}" if why else ""
     if request.headers.get("HX-Request"):
         return action_result(outcome, refused, "saga-changed")
     context = _saga_context(request, saga_id, outcome=outcome, refused=refused)

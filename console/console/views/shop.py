@@ -1,6 +1,7 @@
 """The storefront: a customer's account, placing an order, and their orders as they are decided."""
 
 import functools
+import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -8,10 +9,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
-from console.api import client_for, problems_of
+from console.api import act, client_for, problems_of
 from console.auth import Person, customer_only, person_of
-from console.display import error_text
-from saga_client.errors import ApiError, NotFound
+from saga_client.errors import NotFound
 from saga_client.models import OrderItem, OrderRequest, ShippingAddress
 
 ITEM_ROWS = 3
@@ -48,6 +48,7 @@ def _render_storefront(request: HttpRequest, *, form: dict[str, Any], errors: st
         "item_rows": _item_rows(form),
         "currencies": CURRENCIES,
         "placed": request.GET.get("placed", ""),
+        "idempotency_key": form.get("idempotency_key") or str(uuid.uuid4()),
         **_orders_context(request, person),
     }
     return render(request, "console/shop/shop.html", context, status=400 if errors else 200)
@@ -93,12 +94,18 @@ def place_order(request: HttpRequest) -> HttpResponse:
         order = _order_from_form(request)
     except ValueError as exc:
         return _render_storefront(request, form=form, errors=str(exc))
-    try:
-        placed = client_for(person).place_order(order, idempotency_key=form.get("idempotency_key") or None)
-    except ApiError as exc:
-        if exc.status >= 500:
-            return _render_storefront(request, form=form, errors="The orders service failed; try again.")
-        return _render_storefront(request, form=form, errors=error_text(exc.detail))
+    # The form's key: pressing Place order again after a timeout places the order once, not twice.
+    key = form.get("idempotency_key") or str(uuid.uuid4())
+    form["idempotency_key"] = key
+    placed, why = act(
+        problems_of(request), "orders", lambda: client_for(person).place_order(order, idempotency_key=key)
+    )
+    if placed is None:
+        if "orders" not in problems_of(request).down:
+            form.pop("idempotency_key")  # refused: nothing was placed, and a corrected form is a new order
+        else:  # maybe placed, maybe not: pressing again with the same key tells
+            why = "The orders service did not confirm the order. Press Place order again: with this form it is placed once, however often you press."  # noqa: E501
+        return _render_storefront(request, form=form, errors=why)
     return HttpResponseRedirect(f"/shop?placed={placed.id}")
 
 
