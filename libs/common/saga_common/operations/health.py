@@ -115,8 +115,7 @@ class SnapshotLoop:
             if not self._failing:
                 logger.warning("messaging snapshot not taken (%r); trying every %.1fs", exc, self.interval)
             self._failing = True
-            self._close_probe()
-            connection.close()
+            self._forget_connections()
             return False
         if self._failing:
             logger.info("messaging snapshot taken again")
@@ -127,3 +126,16 @@ class SnapshotLoop:
         if self._probe is not None:
             self._probe.close()
             self._probe = None
+
+    def _forget_connections(self) -> None:
+        """Start afresh next time. Closing what already failed may fail too: that must not end the loop
+        (an exception out of it would stop the whole worker), so it is only logged."""
+        try:
+            self._close_probe()
+        except Exception as exc:
+            logger.debug("closing the offsets probe failed: %r", exc)
+        self._probe = None
+        try:
+            connection.close()
+        except Exception as exc:
+            logger.debug("closing the database connection failed: %r", exc)
