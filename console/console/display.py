@@ -10,7 +10,7 @@ def error_text(detail: Any) -> str:
     if isinstance(detail, Mapping):
         if isinstance(detail.get("detail"), str):
             return str(detail["detail"])
-        parts = [f"{name}: {error_text(value)}" for name, value in detail.items()]
+        parts = [f"{_field(name)}: {error_text(value)}" for name, value in detail.items()]
         return "; ".join(parts) or "refused"
     if isinstance(detail, list):
         return "; ".join(error_text(item) for item in detail)
@@ -27,3 +27,9 @@ def seconds(start: datetime | None, end: datetime | None) -> str:
     if elapsed < 10:
         return f"{elapsed:.1f} s"
     return f"{elapsed:.0f} s"
+
+
+def _field(name: Any) -> str:
+    """A field's name as a person reads it: list positions count from 1 ("item 1"), underscores go."""
+    text = str(name)
+    return f"item {int(text) + 1}" if text.isdigit() else text.replace("_", " ")

@@ -44,5 +44,7 @@ urlpatterns = [
     path("ops/accounts", accounts.accounts, name="accounts"),
 ]
 
+handler400 = "console.views.errors.bad_request"
+handler403 = "console.views.errors.forbidden"
 handler404 = "console.views.errors.not_found"
 handler500 = "console.views.errors.server_error"

@@ -146,3 +146,9 @@ def test_unknown_pages_are_a_plain_404_page() -> None:
     response = Client().get("/no/such/page")
     assert response.status_code == 404
     assert b"There is no such page" in response.content
+
+
+def test_a_body_too_large_for_django_is_the_console_s_own_400_page(customer: Client) -> None:
+    response = customer.post("/shop/orders", {"sku_0": "A" * (3 * 1024 * 1024)})
+    assert response.status_code == 400
+    assert b"That request was refused" in response.content

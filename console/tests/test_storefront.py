@@ -95,7 +95,7 @@ def test_an_order_the_service_refuses_shows_why_and_keeps_the_form(
     )  # fmt: skip
     assert response.status_code == 400
     html = response.content.decode()
-    assert "shipping_address: country: bad" in html
+    assert "shipping address: country: bad" in html
     assert 'value="ZZ"' in html
 
 
@@ -183,3 +183,12 @@ def test_a_refused_order_gets_a_new_key_for_the_corrected_form(
     response = customer.post("/shop/orders", body)
     assert b'name="idempotency_key" value="old-key"' not in response.content
     assert b'name="idempotency_key" value="' in response.content
+
+
+def test_field_errors_read_as_a_person_would_say_them() -> None:
+    from console.display import error_text
+
+    assert (
+        error_text({"items": {"0": {"unit_price": ["too many digits"]}}})
+        == "items: item 1: unit price: too many digits"
+    )

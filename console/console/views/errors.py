@@ -26,3 +26,19 @@ def server_error(request: HttpRequest) -> HttpResponse:
         {"title": "Something went wrong", "message": "It was logged. Try again in a moment."},
         status=500,
     )
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's own refusals (a body over DATA_UPLOAD_MAX_MEMORY_SIZE, too many fields, a bad Host)."""
+    return render(
+        request,
+        "console/error.html",
+        {"title": "That request was refused", "message": "It was too large or malformed."},
+        status=400,
+    )
+
+
+def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(
+        request, "console/error.html", {"title": "Not for you", "message": "You may not do that."}, status=403
+    )
