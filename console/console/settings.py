@@ -109,3 +109,11 @@ TRACE_URL_TEMPLATE = env.str("TRACE_URL_TEMPLATE", default="")
 
 METRICS_PORT = env.int("METRICS_PORT", default=0)  # read by saga_common.web.gunicorn_conf
 LOGGING = logging_config(env.str("LOG_FORMAT", default="json"), env.str("LOG_LEVEL", default="INFO"))
+# Django logs an oversized or over-long form at ERROR with a traceback; it is the sender's mistake,
+# answered 400 (views.errors.bad_request) and in the access log: not an error of ours.
+LOGGING["loggers"].update(
+    {
+        name: {"level": "CRITICAL"}
+        for name in ("django.security.RequestDataTooBig", "django.security.TooManyFieldsSent")
+    }
+)
