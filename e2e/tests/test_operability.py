@@ -71,12 +71,15 @@ def test_workers_serve_saga_and_messaging_metrics(stack: Stack, client: SystemCl
     assert client.wait_until_settled(order.id).status == "APPROVED"
     port = stack.metrics_ports["orchestrator-worker"]
     text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
-    completed = [line for line in text.splitlines() if line.startswith("saga_finished_total{")]
+    completed = [line for line in text.splitlines() if line.startswith("sagaref_saga_finished_total{")]
     assert any('state="COMPLETED"' in line and float(line.split()[-1]) >= 1 for line in completed)
     assert (
-        'saga_step_duration_seconds_count{outcome="SUCCEEDED",saga="place_order",step="capture_payment"}'
+        'sagaref_saga_step_duration_seconds_count{outcome="SUCCEEDED",saga="place_order",step="capture_payment"}'
         in text
     )
-    assert "consumer_lag_messages{topic=" in text
-    assert "outbox_backlog_rows" in text
-    assert 'inbox_messages_total{outcome="handled"' in text
+    assert 'sagaref_saga_duration_seconds_count{saga="place_order",state="COMPLETED"}' in text
+    assert 'sagaref_sagas{saga="place_order",state="FAILED"}' in text
+    assert "sagaref_worker_heartbeat_timestamp_seconds" in text
+    assert "sagaref_consumer_lag_messages{topic=" in text
+    assert "sagaref_outbox_backlog_rows" in text
+    assert 'sagaref_inbox_messages_total{outcome="handled"' in text

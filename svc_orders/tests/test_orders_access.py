@@ -179,7 +179,7 @@ def test_metrics_and_correlation_ids(api: APIClient, client_for: Any) -> None:
     assert place(api)["X-Correlation-ID"]  # one is made up when the caller sends none
     # What the metrics port serves (saga_common.web.gunicorn_conf); the public API port has no /metrics.
     text = generate_latest(REGISTRY).decode()
-    assert 'django_http_responses_total_by_status_total{status="201"}' in text
-    assert "outbox_backlog_rows 2.0" in text
+    assert 'sagaref_django_http_responses_total_by_status_total{status="201"}' in text
+    assert "sagaref_outbox_backlog_rows 2.0" in text
     public = client_for(None).get("/metrics")
     assert (public.status_code, public.json()) == (404, {"detail": "Not found."})

@@ -138,7 +138,7 @@ def test_metrics_are_served_on_the_metrics_port_only(server: dict[str, str]) -> 
     assert (public.status_code, public.json()) == (404, {"detail": "Not found."})
     metrics = requests.get(server["metrics"], timeout=5)
     assert metrics.status_code == 200
-    assert "django_http_requests_total_by_method_total" in metrics.text
+    assert "sagaref_django_http_requests_total_by_method_total" in metrics.text
 
 
 def run_to_exit(command: list[str], env: dict[str, str]) -> tuple[int, str]:

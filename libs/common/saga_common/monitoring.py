@@ -3,12 +3,13 @@
 - the outbox backlog: unpublished rows and the age of the oldest (the relay's lag), and the rows the
   relay set aside because the broker refused them for good (they need an operator);
 - the consumer lag: per topic, messages not yet committed by this service's consumer group;
-- the dead-letter depth: messages in each ``<topic>.dlq`` this service consumes from.
+- the dead-letter depth: messages in each ``<topic>.dlq`` this service consumes from;
+- in the orchestrator's worker, its sagas: how many in each state, the oldest one still running, and
+  how many run longer than their steps' attempts allow (``saga_gauges``).
 
-
-Gauges of all three are computed when Prometheus scrapes (``MessagingCollector``), so they are never
+Gauges of all of them are computed when Prometheus scrapes (``MessagingCollector``), so they are never
 stale; each process serves its metrics at ``/metrics`` on ``METRICS_PORT`` (``serve_metrics``), never
-on the public API port.
+on the public API port. Their names start with ``sagaref_`` like every metric of the project.
 """
 
 import logging
@@ -17,6 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
+from django.apps import apps
 from django.conf import settings
 from django.db import connection
 from django_outbox_pattern.choices import StatusChoice
@@ -27,6 +29,7 @@ from prometheus_client.registry import Collector
 
 from saga_common.messaging.inbox import HandlerRegistry
 from saga_common.messaging.kafka import common_config, dlq_name, topic_name
+from saga_common.observability.metrics import NAMESPACE
 
 logger = logging.getLogger(__name__)
 
@@ -122,8 +125,65 @@ def outbox_backlog() -> tuple[int, float | None]:
     return int(count), (max(0.0, float(age)) if age is not None else None)
 
 
+def _gauge(name: str, documentation: str, **kwargs: Any) -> GaugeMetricFamily:
+    return GaugeMetricFamily(f"{NAMESPACE}_{name}", documentation, **kwargs)
+
+
+def step_allowance_seconds() -> float:
+    """How long one step may take through all of its attempts under the settings' retry policy (the
+    waits of ``saga_common.sagas.definition.RetryPolicy``: doubling from the timeout, capped)."""
+    timeout, cap = settings.SAGA_STEP_TIMEOUT_SECONDS, settings.SAGA_STEP_MAX_WAIT_SECONDS
+    return float(sum(min(timeout * 2**attempt, cap) for attempt in range(settings.SAGA_STEP_MAX_ATTEMPTS)))
+
+
+# Per saga type: the oldest running saga's age, and how many have run longer than their steps allow.
+_RUNNING_SAGAS = """
+    SELECT saga_type, max(age), count(*) FILTER (WHERE age > %s * greatest(taken, 1)) FROM (
+        SELECT i.saga_type, extract(epoch FROM now() - i.created_at) AS age,
+               (SELECT count(*) FROM {steps} s WHERE s.saga_id = i.id) AS taken
+        FROM {instances} i WHERE i.state IN ('RUNNING', 'COMPENSATING')
+    ) AS running GROUP BY saga_type
+"""
+
+
+def saga_gauges() -> Iterator[GaugeMetricFamily]:
+    """The orchestrator's sagas: by type and state; per type the oldest one still running (or
+    compensating) and how many of those run longer than their steps' attempts allow (each step taken
+    so far its whole ``step_allowance_seconds``), which the deadline sweep should have prevented.
+
+    The count by state reads the whole table: cheap up to millions of sagas on the state index."""
+    instances = apps.get_model("sagas", "SagaInstance")._meta.db_table
+    steps = apps.get_model("sagas", "SagaStep")._meta.db_table
+    states = [value for value, _ in apps.get_model("sagas", "SagaInstance")._meta.get_field("state").choices]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT saga_type, state, count(*) FROM {instances} GROUP BY saga_type, state")
+        counts = {(saga, state): count for saga, state, count in cursor.fetchall()}
+        cursor.execute(_RUNNING_SAGAS.format(instances=instances, steps=steps), [step_allowance_seconds()])
+        running = {saga: (float(oldest), overdue) for saga, oldest, overdue in cursor.fetchall()}
+    types = sorted({saga for saga, _ in counts})
+    by_state = _gauge(
+        "sagas", "Sagas in each state (FAILED ones wait for an operator)", labels=["saga", "state"]
+    )
+    oldest = _gauge(
+        "saga_oldest_running_age_seconds",
+        "Age of the oldest saga still running or compensating",
+        labels=["saga"],
+    )
+    overdue = _gauge(
+        "sagas_overdue", "Sagas running longer than their steps' attempts allow", labels=["saga"]
+    )
+    for saga in types:
+        for state in states:
+            by_state.add_metric([saga, state], counts.get((saga, state), 0))
+        age, late = running.get(saga, (0.0, 0))
+        oldest.add_metric([saga], max(age, 0.0))
+        overdue.add_metric([saga], late)
+    yield from (by_state, oldest, overdue)
+
+
 class MessagingCollector(Collector):
-    """Outbox backlog and oldest row's age; with handlers, also consumer lag and dead letters."""
+    """Outbox backlog and oldest row's age; with handlers (a worker), also consumer lag and dead
+    letters, and in the orchestrator its sagas."""
 
     def __init__(self, handlers: Any = None) -> None:
         self.handlers = handlers
@@ -137,28 +197,33 @@ class MessagingCollector(Collector):
         except Exception:  # a scrape must not fail because the database is briefly away
             logger.warning("outbox backlog unavailable for metrics", exc_info=True)
             return
-        yield GaugeMetricFamily("outbox_backlog_rows", "Unpublished outbox rows", value=backlog)
-        yield GaugeMetricFamily(
+        yield _gauge("outbox_backlog_rows", "Unpublished outbox rows", value=backlog)
+        yield _gauge(
             "outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row", value=oldest or 0.0
         )
         try:
-            yield GaugeMetricFamily(
+            yield _gauge(
                 "outbox_refused_rows", "Outbox rows set aside as refused for good", value=outbox_refused()
             )
         except Exception:
             logger.warning("refused outbox rows unavailable for metrics", exc_info=True)
         if self.handlers is None:
             return
+        if apps.is_installed("saga_common.sagas"):
+            try:
+                yield from list(saga_gauges())
+            except Exception:
+                logger.warning("sagas unavailable for metrics", exc_info=True)
         try:
             status = messaging_status(self.handlers, timeout=3.0)
         except Exception:
             logger.warning("consumer lag unavailable for metrics", exc_info=True)
             return
-        lag = GaugeMetricFamily("consumer_lag_messages", "Messages not yet committed", labels=["topic"])
+        lag = _gauge("consumer_lag_messages", "Messages not yet committed", labels=["topic"])
         for topic, value in status.consumer_lag.items():
             lag.add_metric([topic], value)
         yield lag
-        dead = GaugeMetricFamily("dead_letter_messages", "Messages in a dead-letter topic", labels=["topic"])
+        dead = _gauge("dead_letter_messages", "Messages in a dead-letter topic", labels=["topic"])
         for topic, value in status.dead_letters.items():
             dead.add_metric([topic], value)
         yield dead

@@ -147,9 +147,13 @@ MESSAGING_SNAPSHOT_SECONDS = env.float("MESSAGING_SNAPSHOT_SECONDS", default=5.0
 WORKER_HEARTBEAT_FILE = env.str("WORKER_HEARTBEAT_FILE", default="")
 # django-prometheus would query the database for unapplied migrations whenever any command starts.
 PROMETHEUS_EXPORT_MIGRATIONS = False
+# Its HTTP metrics are named like ours: sagaref_django_http_... (saga_common.observability.metrics).
+PROMETHEUS_METRIC_NAMESPACE = "sagaref"
 # The process's Prometheus endpoint, apart from the public API: the worker's, and the web's when
 # gunicorn runs with saga_common.web.gunicorn_conf (one worker process). 0: none.
 METRICS_PORT = env.int("METRICS_PORT", default=0)
+# What serves it in a web process (gunicorn_conf calls it with the port); the console names its own.
+METRICS_SERVER = "saga_common.monitoring.serve_metrics"
 # Development only (Tilt): restart the worker when its code changes.
 WORKER_AUTORELOAD = env.bool("WORKER_AUTORELOAD", default=False)
 

@@ -18,6 +18,7 @@ from saga_common.messaging.consumer import InboxConsumer
 from saga_common.messaging.inbox import HandlerRegistry
 from saga_common.messaging.relay import OutboxRelay
 from saga_common.monitoring import serve_worker_metrics
+from saga_common.observability.metrics import WORKER_HEARTBEAT
 from saga_common.operations.health import SnapshotLoop
 
 logger = logging.getLogger(__name__)
@@ -98,8 +99,10 @@ def run_worker(*, relay: bool = True, consumer: bool = True, housekeeping: bool 
     heartbeat = Path(settings.WORKER_HEARTBEAT_FILE) if settings.WORKER_HEARTBEAT_FILE else None
     # Signals are delivered to the main thread only: keep it free to receive them.
     while any(thread.is_alive() for thread in threads):
-        if heartbeat is not None and all(thread.is_alive() for thread in threads):
-            heartbeat.touch()  # liveness: every loop still runs (Kubernetes probes the file's age)
+        if all(thread.is_alive() for thread in threads):
+            WORKER_HEARTBEAT.set_to_current_time()  # the same signal for Prometheus (its alert)
+            if heartbeat is not None:
+                heartbeat.touch()  # liveness: every loop still runs (Kubernetes probes the file's age)
         time.sleep(0.5)
     for thread in threads:
         thread.join()

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from saga_common.messaging import outbox
 from saga_common.messaging.envelope import Envelope
-from saga_common.observability.metrics import SAGA_STEP_SECONDS, SAGAS_FINISHED
+from saga_common.observability.metrics import SAGA_SECONDS, SAGA_STEP_SECONDS, SAGAS_FINISHED
 from saga_common.sagas.definition import ActionKind, Finish, Invoke, RetryPolicy, Saga, SagaState, Transition
 from saga_common.sagas.ids import command_id_for
 from saga_common.sagas.journal import record
@@ -117,6 +117,8 @@ class SagaRun:
             record(self.instance, "StateChanged", None, f"{self.instance.state} -> {state}")
             if state in ENDED_STATES:
                 SAGAS_FINISHED.labels(self.instance.saga_type, state.value).inc()
+                lasted = (timezone.now() - self.instance.created_at).total_seconds()
+                SAGA_SECONDS.labels(self.instance.saga_type, state.value).observe(lasted)
         self.instance.state = state
 
     def finish(self, step: SagaStep, status: StepStatus, reply_type: str) -> None:

@@ -14,12 +14,13 @@ def post_worker_init(worker: Any) -> None:
     from django.conf import settings
 
     if not settings.METRICS_PORT:
-        return  # before the import below: the console has none of the outbox tables it reads
-    from saga_common.monitoring import serve_metrics
+        return
+    from django.utils.module_loading import import_string
 
     if worker.cfg.workers > 1:
         raise RuntimeError(
             f"METRICS_PORT needs one gunicorn worker process, not {worker.cfg.workers} "
             "(set WEB_CONCURRENCY=1, or METRICS_PORT=0 for no metrics)"
         )
-    serve_metrics(settings.METRICS_PORT)
+    # The services' saga_common.monitoring.serve_metrics; the console names its own (it has no outbox).
+    import_string(settings.METRICS_SERVER)(settings.METRICS_PORT)

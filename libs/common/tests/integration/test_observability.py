@@ -1,20 +1,28 @@
-"""Structured logs carry a message's ids; the metrics count sagas, steps and inbox outcomes."""
+"""Structured logs carry a message's ids; the metrics count sagas, steps and inbox outcomes, and time
+sagas; the scrape-time gauges read the outbox and the sagas."""
 
 import io
 import json
 import logging
 from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from confluent_kafka import KafkaException
+from django.utils import timezone
 from prometheus_client import REGISTRY
+from pytest_django.fixtures import Settings as SettingsWrapper
 from pythonjsonlogger.json import JsonFormatter
 
 import shop_contracts as contracts
+from saga_common import monitoring
 from saga_common.messaging.envelope import Envelope
 from saga_common.messaging.inbox import handle_once
+from saga_common.monitoring import MessagingCollector, saga_gauges
 from saga_common.observability.logs import ContextFilter
 from saga_common.sagas.engine import SagaEngine
+from saga_common.sagas.models import SagaInstance
 from saga_testing.messages import wrap
 from tests.example_saga import example_saga
 from tests.integration.saga_driver import SagaDriver
@@ -63,18 +71,20 @@ def sample(name: str, **labels: str) -> float:
 def test_finished_sagas_and_step_durations_are_counted() -> None:
     saga = example_saga()
     driver = SagaDriver(SagaEngine([saga]), saga)
-    completed = sample("saga_finished_total", saga="example", state="COMPLETED")
+    completed = sample("sagaref_saga_finished_total", saga="example", state="COMPLETED")
     authorize_steps = sample(
-        "saga_step_duration_seconds_count", saga="example", step="authorize", outcome="SUCCEEDED"
+        "sagaref_saga_step_duration_seconds_count", saga="example", step="authorize", outcome="SUCCEEDED"
     )
     driver.start()
     driver.answer(contracts.PaymentAuthorized(payment_id="p", amount=Decimal("9.99")))
     driver.answer(contracts.ShipmentScheduled(shipment_id="s"))
     driver.answer(contracts.PaymentCaptured(payment_id="p", amount=Decimal("9.99")))
     driver.answer(contracts.OrderApproved())
-    assert sample("saga_finished_total", saga="example", state="COMPLETED") == completed + 1
+    assert sample("sagaref_saga_finished_total", saga="example", state="COMPLETED") == completed + 1
     assert (
-        sample("saga_step_duration_seconds_count", saga="example", step="authorize", outcome="SUCCEEDED")
+        sample(
+            "sagaref_saga_step_duration_seconds_count", saga="example", step="authorize", outcome="SUCCEEDED"
+        )
         == authorize_steps + 1
     )
 
@@ -86,5 +96,61 @@ def test_the_outbox_backlog_is_read_at_scrape_time() -> None:
 
     with transaction.atomic():
         send(contracts.ApproveOrder(), order_id="o-1", correlation_id="c")
-    assert sample("outbox_backlog_rows") == 1
-    assert sample("outbox_oldest_age_seconds") >= 0
+    assert sample("sagaref_outbox_backlog_rows") == 1
+    assert sample("sagaref_outbox_oldest_age_seconds") >= 0
+
+
+def test_a_finished_saga_observes_how_long_it_ran_from_its_start() -> None:
+    saga = example_saga()
+    driver = SagaDriver(SagaEngine([saga]), saga)
+    labels = {"saga": "example", "state": "COMPENSATED"}
+    before = sample("sagaref_saga_duration_seconds_count", **labels)
+    quick = sample("sagaref_saga_duration_seconds_bucket", **labels, le="60.0")
+    started = driver.start()
+    SagaInstance.objects.filter(id=started.id).update(created_at=timezone.now() - timedelta(seconds=90))
+    driver.answer(contracts.PaymentDeclined(reason="no account"))  # nothing to undo: reject at once
+    driver.answer(contracts.OrderRejected())
+    assert driver.state().state == "COMPENSATED"
+    assert sample("sagaref_saga_duration_seconds_count", **labels) == before + 1
+    assert sample("sagaref_saga_duration_seconds_bucket", **labels, le="60.0") == quick  # it ran 90 s
+
+
+def test_the_sagas_by_state_the_oldest_running_and_the_overdue(settings: SettingsWrapper) -> None:
+    settings.SAGA_STEP_TIMEOUT_SECONDS, settings.SAGA_STEP_MAX_ATTEMPTS = 10.0, 2  # a step: 10 + 20 s
+    saga = example_saga()
+    driver = SagaDriver(SagaEngine([saga]), saga)
+    driver.start("o-fresh")
+    late = driver.start("o-late")  # one step taken (authorize) for 45 s: longer than it may take
+    SagaInstance.objects.filter(id=late.id).update(created_at=timezone.now() - timedelta(seconds=45))
+    failed = driver.start("o-failed")
+    SagaInstance.objects.filter(id=failed.id).update(state="FAILED")
+    gauges = {
+        (s.name, s.labels.get("state", "")): s.value for family in saga_gauges() for s in family.samples
+    }
+    assert {state: value for (name, state), value in gauges.items() if name == "sagaref_sagas"} == {
+        "RUNNING": 2,
+        "COMPENSATING": 0,
+        "COMPLETED": 0,
+        "COMPENSATED": 0,
+        "FAILED": 1,
+    }
+    # now() is the test transaction's start, a moment before the ages were set
+    assert 44 <= gauges[("sagaref_saga_oldest_running_age_seconds", "")] < 60
+    assert gauges[("sagaref_sagas_overdue", "")] == 1
+
+
+def test_a_worker_reports_sagas_with_its_messaging_a_web_only_its_outbox(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broker_away(*args: object, **kwargs: object) -> None:
+        raise KafkaException("no broker in this test")
+
+    monkeypatch.setattr(monitoring, "messaging_status", broker_away)
+    outbox = {
+        "sagaref_outbox_backlog_rows",
+        "sagaref_outbox_oldest_age_seconds",
+        "sagaref_outbox_refused_rows",
+    }
+    assert {family.name for family in MessagingCollector().collect()} == outbox
+    sagas = {"sagaref_sagas", "sagaref_saga_oldest_running_age_seconds", "sagaref_sagas_overdue"}
+    assert {family.name for family in MessagingCollector(handlers={}).collect()} == outbox | sagas
