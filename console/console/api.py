@@ -12,6 +12,7 @@ the slowest one rather than the sum of every retry of every service.
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from django.template.loader import render_to_string
 
 from console.auth import Person
 from console.display import error_text
+from console.metrics import observe_api_call
 from saga_client import ShopClient
 from saga_client.errors import ApiError, NotFound, ServiceUnavailable, Unauthorized, UnexpectedResponse
 
@@ -70,7 +72,7 @@ class Problems:
     def load(self, service: str, read: Callable[[], T]) -> T | None:
         """``read()``, or None with a banner if ``service`` is down or failing. A 404 is the caller's
         to handle (an account not opened yet is not a failure); a 401 means signing in again."""
-        outcome = _attempt(read)
+        outcome = _attempt(service, read)
         if isinstance(outcome, Failure):
             self.record(service, outcome)
             return None
@@ -79,7 +81,7 @@ class Problems:
     def load_each(self, reads: Mapping[str, Callable[[], T]]) -> dict[str, T | None]:
         """Each service's ``read()``, asked side by side; None (and a banner) for each that failed."""
         with ThreadPoolExecutor(max_workers=len(reads) or 1) as pool:
-            outcomes = dict(zip(reads, pool.map(_attempt, reads.values()), strict=True))
+            outcomes = dict(zip(reads, pool.map(_attempt, reads, reads.values()), strict=True))
         loaded: dict[str, T | None] = {}
         for service, outcome in outcomes.items():
             if isinstance(outcome, Failure):
@@ -117,11 +119,31 @@ class Failure:
     error: ApiError | ServiceUnavailable | UnexpectedResponse
 
 
-def _attempt(read: Callable[[], T]) -> "T | Failure":
+def _attempt(service: str, read: Callable[[], T]) -> "T | Failure":
+    """``read()`` or how it failed; counted and timed by service and outcome (console.metrics)."""
+    started = time.perf_counter()
     try:
-        return read()
+        result: T | Failure = read()
     except (ApiError, ServiceUnavailable, UnexpectedResponse) as exc:
-        return Failure(exc)
+        result = Failure(exc)
+    observe_api_call(service, outcome_of(result), time.perf_counter() - started)
+    return result
+
+
+def outcome_of(result: object) -> str:
+    """What became of an API call, in a word (the metrics' ``outcome`` label)."""
+    if not isinstance(result, Failure):
+        return "ok"
+    error = result.error
+    if isinstance(error, Unauthorized):
+        return "unauthorized"
+    if isinstance(error, NotFound):
+        return "not_found"
+    if isinstance(error, ServiceUnavailable):
+        return "unavailable"
+    if isinstance(error, ApiError):
+        return "server_error" if error.status >= 500 else "refused"
+    return "unreadable"
 
 
 def problems_of(request: HttpRequest) -> Problems:
@@ -144,7 +166,7 @@ def action_result(outcome: str, refused: str, changed_event: str) -> HttpRespons
 def act(problems: Problems, service: str, call: Callable[[], T]) -> tuple[T | None, str]:
     """Do what a button asks; return the result, or None and why it was not done (the API's refusal in
     its own words, or which service did not answer). Never retried: the person presses again."""
-    outcome = _attempt(call)
+    outcome = _attempt(service, call)
     if not isinstance(outcome, Failure):
         return outcome, ""
     error = outcome.error

@@ -28,6 +28,7 @@ DATABASES: dict[str, dict[str, str]] = {}  # none: the services own the data
 
 INSTALLED_APPS = ["django.contrib.staticfiles", "console.apps.ConsoleConfig"]
 MIDDLEWARE = [
+    "console.metrics.RequestMetricsMiddleware",  # first: it counts every answer, error pages too
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -107,7 +108,10 @@ JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default=DEV_SIGNING_KEY)  # dev sig
 # A saga's page links its trace here when set, e.g. http://jaeger:16686/trace/{trace_id}.
 TRACE_URL_TEMPLATE = env.str("TRACE_URL_TEMPLATE", default="")
 
-METRICS_PORT = env.int("METRICS_PORT", default=0)  # read by saga_common.web.gunicorn_conf
+# Its Prometheus endpoint (console.metrics), apart from the public port; 0: none. gunicorn starts it
+# (saga_common.web.gunicorn_conf calls METRICS_SERVER with the port).
+METRICS_PORT = env.int("METRICS_PORT", default=0)
+METRICS_SERVER = "console.metrics.serve_metrics"
 LOGGING = logging_config(env.str("LOG_FORMAT", default="json"), env.str("LOG_LEVEL", default="INFO"))
 # Django logs an oversized or over-long form at ERROR with a traceback; it is the sender's mistake,
 # answered 400 (views.errors.bad_request) and in the access log: not an error of ours.
