@@ -18,7 +18,7 @@ TEST_ROOTS := libs/common libs/contracts libs/client tools/devstack $(SERVICES) 
 TYPED := libs/common/saga_common libs/contracts/shop_contracts libs/client/saga_client libs/testing/saga_testing tools/devstack/devstack \
          bench/bench e2e/e2e $(SERVICE_PACKAGES) $(APP_PACKAGES)
 
-.PHONY: help bootstrap up down test test-suites chaos chromium images e2e bench lint format clean contract-docs
+.PHONY: help bootstrap up down test test-suites chaos chromium prometheus images e2e bench lint format clean contract-docs dashboards
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,13 +27,13 @@ bootstrap: ## install uv (if missing) and the locked dependencies
 	@$(UV) --version >/dev/null 2>&1 || bash tools/devstack/install-uv.sh
 	@$(UV) sync --locked --quiet
 
-up: bootstrap ## run the whole system in the foreground (PostgreSQL, broker, 4 web + 4 worker processes); Ctrl-C stops it
+up: bootstrap prometheus ## run the whole system in the foreground (PostgreSQL, broker, 4 web + 4 worker processes, the console, Prometheus); Ctrl-C stops it
 	@$(RUN) devstack up
 
 down: bootstrap ## stop a system started by 'make up' in another terminal
 	@$(RUN) devstack down
 
-test: bootstrap images chromium ## run every test suite: real PostgreSQL and one broker for the run, then the containers (e2e)
+test: bootstrap images chromium prometheus ## run every test suite: real PostgreSQL and one broker for the run, then the containers (e2e)
 	@$(RUN) devstack with-services -- $(MAKE) --no-print-directory test-suites
 
 # Runs inside `uv run devstack with-services`, so the project's environment is already active.
@@ -51,8 +51,14 @@ test-suites:
 chromium: ## install Debian's Chromium for the browser tests (if missing)
 	@bash tools/devstack/install-chromium.sh
 
+prometheus: ## install Debian's Prometheus and promtool (if missing): make up runs it, make test checks the rules
+	@bash tools/devstack/install-prometheus.sh
+
 contract-docs: bootstrap ## regenerate docs/contract (JSON Schema per message, AsyncAPI) from shop_contracts
 	@$(RUN) devstack contract-docs
+
+dashboards: bootstrap ## regenerate the Grafana dashboards and the Kubernetes PrometheusRule from monitoring/
+	@$(RUN) devstack dashboards
 
 images: bootstrap ## build every container image with docker or podman (a local Debian base where no registry answers)
 	@$(RUN) devstack images

@@ -9,7 +9,7 @@ import sys
 import time
 from types import FrameType
 
-from devstack import postgres
+from devstack import postgres, prometheus
 from devstack.broker import broker_answers, free_port, start_broker
 from devstack.local_keys import LOCAL_ENV_FILE, local_keys
 from devstack.services import REPO_ROOT, SERVICES
@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("prepare", help="PostgreSQL up, databases created and migrated, topics created")
     commands.add_parser("images", help="build every container image with docker or podman")
     commands.add_parser("contract-docs", help="write docs/contract: message schemas, AsyncAPI, OpenAPI")
+    commands.add_parser(
+        "dashboards", help="write the Grafana dashboards and the Kubernetes PrometheusRule from monitoring/"
+    )
     push = commands.add_parser("push-images", help="tag our images (services, apps) for a registry; push")
     push.add_argument("--registry", required=True, help="e.g. ghcr.io/acme")
     push.add_argument("--tag", required=True, help="e.g. v0.2.0")
@@ -49,6 +52,12 @@ def main(argv: list[str] | None = None) -> int:
         from devstack.contract_docs import write
 
         for path in write():
+            print(f"wrote {path.relative_to(REPO_ROOT)}")
+        return 0
+    if args.command == "dashboards":
+        from devstack.dashboards import write as write_dashboards
+
+        for path in write_dashboards():
             print(f"wrote {path.relative_to(REPO_ROOT)}")
         return 0
     if args.command == "push-images":
@@ -92,7 +101,15 @@ def up() -> int:
     if running is not None:
         logging.error("a stack is already running (pid %s); stop it with 'make down' first", running)
         return 1
-    stack = Stack(StackConfig(kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")))
+    # One gunicorn process per web, threads for concurrency (as the images run): each then serves its
+    # metrics, which Prometheus scrapes.
+    config = StackConfig(
+        kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+        web_workers=1,
+        web_threads=8,
+        prometheus_port=prometheus.PORT,
+    )
+    stack = Stack(config)
     stopping = False
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -115,6 +132,7 @@ def up() -> int:
         )
         for app in stack.apps:
             logging.info("the %s: open %s and sign in", app.name, stack.url(app.name))
+        logging.info("Prometheus: %s (alerts: %s/alerts)", stack.prometheus_url, stack.prometheus_url)
         logging.info(
             "tokens the services accept: set -a; . %s; set +a, then manage.py issue_token",
             LOCAL_ENV_FILE.relative_to(REPO_ROOT),

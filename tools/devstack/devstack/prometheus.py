@@ -146,6 +146,7 @@ def command(directory: Path, port: int) -> list[str]:
         f"--storage.tsdb.path={directory / 'data'}",
         "--storage.tsdb.retention.time=2d",
         "--web.enable-lifecycle",  # curl -X POST .../-/reload after editing a rule
+        "--log.level=warn",  # its start-up lines would drown the stack's in make up
     ]
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from devstack import postgres
+from devstack import postgres, prometheus
 from devstack.broker import broker_answers, free_port, start_broker
 from devstack.local_keys import local_keys
 from devstack.processes import ProcessGroup
@@ -39,6 +39,10 @@ class StackConfig:
     # JWT_SIGNING_KEY and DJANGO_SECRET_KEY: the processes run without debug mode, where the
     # development keys are refused, so they get this checkout's (devstack.local_keys).
     keys: dict[str, str] = field(default_factory=local_keys)
+    # Prometheus on this port (0: none), scraping every process's metrics port with the repository's
+    # rules (devstack.prometheus): make up runs it on 9090; a test asks for it on a free port.
+    prometheus_port: int = 0
+    scrape_interval: float = 5.0  # seconds; the rules are evaluated as often
 
     def database_name(self, service: Service) -> str:
         return f"{self.database_prefix}{service.name}"
@@ -112,6 +116,20 @@ class Stack:
             self.start_worker(service)
         for app in self.apps:
             self.start_app(app)
+        if self.config.prometheus_port:
+            self.start_prometheus()
+
+    def start_prometheus(self) -> None:
+        """Prometheus, with .run/prometheus/prometheus.yml naming every process started so far."""
+        directory = self.config.run_dir / "prometheus"
+        prometheus.write_config(directory, self.metrics_ports, interval=self.config.scrape_interval)
+        self.processes.start(
+            "prometheus", prometheus.command(directory, self.config.prometheus_port), env={}, cwd=directory
+        )
+
+    @property
+    def prometheus_url(self) -> str:
+        return f"http://127.0.0.1:{self.config.prometheus_port}"
 
     @property
     def apps(self) -> list[App]:
@@ -119,13 +137,15 @@ class Stack:
 
     def start_app(self, app: App) -> None:
         """The console: gunicorn like the webs, pointed at this stack's APIs, with development sign-in
-        (it mints tokens with this checkout's key, which the services accept)."""
+        (it mints tokens with this checkout's key, which the services accept). Its metrics (console.metrics)
+        get a port of their own, as the webs' do."""
+        self.metrics_ports[f"{app.name}-web"] = free_port()
         env = {
             **os.environ,
             **self.config.keys,
             **{f"{s.name.upper()}_API_URL": self.url(s.name) for s in SERVICES},
             "CONSOLE_DEV_SIGN_IN": "1",
-            "METRICS_PORT": "0",
+            "METRICS_PORT": str(self.metrics_ports[f"{app.name}-web"]),
             "LOG_FORMAT": os.environ.get("LOG_FORMAT", "plain"),
             **self.config.extra_env,
         }
@@ -243,6 +263,8 @@ class Stack:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"not ready after {timeout}s: {pending}")
             pending = [name for name in pending if not _ready(self.url(name))]
+            if not pending and self.config.prometheus_port and not prometheus.ready(self.prometheus_url):
+                pending = ["prometheus"]
             time.sleep(0.2)
 
     def stop(self) -> None:
