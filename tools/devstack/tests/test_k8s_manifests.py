@@ -204,8 +204,8 @@ def test_web_and_workers_are_annotated_for_scraping(overlay: tuple[str, list[dic
     _, objects = overlay
     port = common_config(objects)["METRICS_PORT"]
     for obj in objects:
-        if obj["kind"] != "Deployment" or obj["metadata"]["labels"]["app.kubernetes.io/name"] in APP_NAMES:
-            continue  # the apps serve no metrics (test_every_app_runs_like_a_services_web_without_metrics)
+        if obj["kind"] != "Deployment":  # every web (the console's too) and worker
+            continue
         annotations = obj["spec"]["template"]["metadata"]["annotations"]
         (container,) = obj["spec"]["template"]["spec"]["containers"]
         assert annotations == {
@@ -400,7 +400,7 @@ def test_topic_replication_fits_the_brokers(overlay: tuple[str, list[dict[str, A
         assert services["kafka-broker"]["spec"]["publishNotReadyAddresses"] is True
 
 
-# --- the console (services.json's apps): a web like the services', without database or metrics --------
+# --- the console (services.json's apps): a web like the services', without database ----------------------
 
 
 def of_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
@@ -419,12 +419,12 @@ def container_env(container: dict[str, Any], objects: list[dict[str, Any]]) -> d
     return values
 
 
-def test_every_app_runs_like_a_services_web_without_metrics(
+def test_every_app_runs_like_a_services_web_without_a_database(
     overlay: tuple[str, list[dict[str, Any]]],
 ) -> None:
-    """Each app (the console) has its Service on 8000 and a web Deployment hardened, probed, sized and
-    scaled as its siblings are (the overlays patch them alike), and no database or metrics port: the
-    services' gunicorn settings would serve metrics from the outbox tables an app does not have."""
+    """Each app (the console) has its Service on 8000 and a web Deployment hardened, probed, sized,
+    scaled and scraped as its siblings are (the overlays patch them alike), and no database (its metrics
+    are its own, console.metrics, not the services' outbox gauges)."""
     _, objects = overlay
     deployments, services = of_kind(objects, "Deployment"), of_kind(objects, "Service")
     sibling = deployments[f"{SERVICES[0].name}-web"]
@@ -440,13 +440,13 @@ def test_every_app_runs_like_a_services_web_without_metrics(
         assert deployment["spec"]["replicas"] == sibling["spec"]["replicas"]
         pod = deployment["spec"]["template"]
         assert pod["metadata"]["labels"] == labels
-        assert "annotations" not in pod["metadata"]  # nothing to scrape
+        assert pod["metadata"]["annotations"] == sibling["spec"]["template"]["metadata"]["annotations"]
         for key in ("securityContext", "enableServiceLinks", "terminationGracePeriodSeconds", "volumes"):
             assert pod["spec"][key] == sibling["spec"]["template"]["spec"][key], f"{app.name}: {key}"
         (web,) = pod["spec"]["containers"]
         assert web["name"] == "web"
         assert web["image"].split(":")[0].endswith(f"saga-{app.name}")
-        assert web["ports"] == [{"name": "http", "containerPort": 8000}]
+        assert web["ports"] == sibling_web["ports"]  # http 8000, metrics 9100
         for key in ("securityContext", "resources", "lifecycle", "volumeMounts"):
             assert web[key] == sibling_web[key], f"{app.name}: {key}"
         for probe in ("readinessProbe", "livenessProbe"):  # the same probe, sent with its own Host
@@ -457,7 +457,7 @@ def test_every_app_runs_like_a_services_web_without_metrics(
             assert web[probe] == expected, f"{app.name}: {probe}"
         env = container_env(web, objects)
         assert "DATABASE_URL" not in env
-        assert env["METRICS_PORT"] == "0"
+        assert env["METRICS_PORT"] == container_env(sibling_web, objects)["METRICS_PORT"]
         assert env["DJANGO_SECRET_KEY"] == {
             "secretKeyRef": {"name": "saga-secrets", "key": "django-secret-key"}
         }
@@ -793,7 +793,7 @@ def test_apis_answer_anyone_and_metrics_only_monitoring(cluster: Cluster) -> Non
         web, worker = cluster.pods[f"{service}-web"], cluster.pods[f"{service}-worker"]
         for source in (cluster.stranger, cluster.elsewhere, cluster.prometheus):
             assert ingress(cluster.objects, source, web, web.ports["http"]), service
-        for pod in (web, worker):
+        for pod in (web, worker, *(cluster.pods[f"{app}-web"] for app in APP_NAMES)):
             assert connects(cluster.objects, cluster.prometheus, pod, pod.ports["metrics"]), service
             assert not ingress(cluster.objects, cluster.elsewhere, pod, pod.ports["metrics"]), service
             assert not ingress(cluster.objects, cluster.stranger, pod, pod.ports["metrics"]), service
