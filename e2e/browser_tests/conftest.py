@@ -3,7 +3,8 @@ the broker, every web and worker process and the console, started once for this 
 
 The stack runs with short step deadlines (3 s, 2 attempts), so a saga whose participant is away goes
 FAILED in seconds, and with a switch that makes the orchestrator fail on OrderCreated while a file exists,
-so a test can make a dead letter on demand (saga_common.faults).
+so a test can make a dead letter on demand (saga_common.faults), and with Prometheus scraping every second
+(its graph of the saga throughput is a screenshot too).
 """
 
 import uuid
@@ -40,6 +41,8 @@ def stack(
         ports={**{s.name: free_port() for s in SERVICES}, "console": free_port()},
         web_workers=1,
         run_dir=tmp_path_factory.mktemp("stack"),
+        prometheus_port=free_port(),
+        scrape_interval=1.0,
         extra_env={
             "SAGA_STEP_TIMEOUT_SECONDS": "3",
             "SAGA_STEP_MAX_ATTEMPTS": "2",
