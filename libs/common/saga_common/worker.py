@@ -18,6 +18,7 @@ from saga_common.messaging.consumer import InboxConsumer
 from saga_common.messaging.inbox import HandlerRegistry
 from saga_common.messaging.relay import OutboxRelay
 from saga_common.monitoring import serve_worker_metrics
+from saga_common.observability import tracing
 from saga_common.observability.metrics import WORKER_HEARTBEAT
 from saga_common.operations.health import SnapshotLoop
 
@@ -70,6 +71,8 @@ def run_worker(*, relay: bool = True, consumer: bool = True, housekeeping: bool 
     """Run the chosen loops until a signal; each has its own thread and database connection."""
     stop_event = threading.Event()
     stop_on_signals(stop_event)
+    # Before any connection opens: psycopg2 is instrumented when spans are exported.
+    tracing.configure(f"{settings.SERVICE_NAME}-worker", database=True)
     serve_worker_metrics(settings.METRICS_PORT, message_handlers() if consumer else None)
     loops: dict[str, Callable[[], None]] = {}
     if relay:
@@ -106,5 +109,6 @@ def run_worker(*, relay: bool = True, consumer: bool = True, housekeeping: bool 
         time.sleep(0.5)
     for thread in threads:
         thread.join()
+    tracing.shutdown()  # the spans of the last batches, exported before the process ends
     if failures:
         raise SystemExit(1)

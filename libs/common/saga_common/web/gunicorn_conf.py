@@ -5,9 +5,28 @@ They are served from the gunicorn worker process, where the counters are, once t
 loaded. That needs one worker process (``WEB_CONCURRENCY=1``, threads for concurrency, as the images
 run): a second one could not bind the port, and each would count only its own requests, so more
 processes with a metrics port are refused rather than half counted.
+
+Its lines are the services' JSON lines (``LOG_FORMAT=plain``: readable ones), its access log included:
+one line per request with its method, path, status, duration and correlation id
+(``saga_common.observability.logs.gunicorn_logging_config``). Tracing is set up with the application
+(``saga_common.web.wsgi``); ``worker_exit`` exports the spans still waiting when a worker process ends.
 """
 
+import os
 from typing import Any
+
+from saga_common.observability.logs import gunicorn_logging_config
+
+logconfig_dict = gunicorn_logging_config(
+    os.environ.get("LOG_FORMAT", "json"), os.environ.get("LOG_LEVEL", "INFO")
+)
+access_log_format = "%(m)s %(U)s %(s)s %(M)sms"  # the line's message; its fields are what count
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    from saga_common.observability import tracing
+
+    tracing.shutdown()
 
 
 def post_worker_init(worker: Any) -> None:
