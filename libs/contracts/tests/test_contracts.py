@@ -9,6 +9,8 @@ import msgspec
 import pytest
 from cloudevents.core.bindings import kafka as cloudevents_kafka
 from cloudevents.core.formats.json import JSONFormat
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import format_span_id, format_trace_id
 
 import shop_contracts as contracts
 from saga_common.messaging.envelope import Envelope, EnvelopeError
@@ -22,6 +24,7 @@ from saga_common.messaging.message import (
     reply_classes,
 )
 from saga_common.messaging.rules import PayloadError, UncheckedField, _rules
+from saga_common.observability import tracing
 from saga_testing.kafka import kafka_record
 
 EXAMPLES: list[Message] = [
@@ -269,14 +272,31 @@ def test_an_event_with_bad_attributes_is_refused(
         Envelope.from_kafka(key, b"{}", headers(**changed))
 
 
-def test_reply_causation_carries_the_commands_trace() -> None:
-    command = wrap(contracts.VoidPayment())
-    answer = wrap(contracts.PaymentVoided(), causation=command)
-    assert answer.causation_id == command.id
-    assert answer.traceparent is not None
+def test_a_message_carries_the_trace_context_of_the_span_that_sends_it() -> None:
+    # given a span being recorded, when a command is sent inside it
+    with tracing.routed_to(TracerProvider()), tracing.tracer().start_as_current_span("send") as span:
+        command = wrap(contracts.VoidPayment(), causation=wrap(contracts.PaymentVoided()))
+    # then the command names that span (W3C), whatever its causation carried
+    sent = span.get_span_context()
     assert command.traceparent is not None
-    assert answer.traceparent.split("-")[1] == command.traceparent.split("-")[1]
-    assert answer.traceparent != command.traceparent
+    named = command.traceparent.split("-")[1:3]
+    assert named == [format_trace_id(sent.trace_id), format_span_id(sent.span_id)]
+    # outside any span (a process that records none), a reply passes its command's context on as it is
+    answer = wrap(contracts.PaymentVoided(), causation=command)
+    assert (answer.causation_id, answer.traceparent) == (command.id, command.traceparent)
+    # and a message nothing traced carries no context at all
+    assert wrap(contracts.VoidPayment()).trace_headers() == {}
+
+
+def test_the_trace_state_travels_with_the_trace_context() -> None:
+    parent = "00-" + "a" * 32 + "-" + "b" * 16 + "-01"
+    received = Envelope.from_kafka(b"o", b"{}", headers(traceparent=parent, tracestate="vendor=x"))
+    assert received.trace_headers() == {"traceparent": parent, "tracestate": "vendor=x"}
+    assert kafka_record(received)[2][-2:] == [("traceparent", parent.encode()), ("tracestate", b"vendor=x")]
+    # a trace state without a trace context, or over the W3C limit, is dropped
+    assert Envelope.from_kafka(b"o", b"{}", headers(tracestate="vendor=x")).tracestate is None
+    too_long = headers(traceparent=parent, tracestate="v=" + "x" * 600)
+    assert Envelope.from_kafka(b"o", b"{}", too_long).tracestate is None
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,11 @@ HEADERS_SCHEMA: dict[str, Any] = {
         "ce_correlationid": {"type": "string", "maxLength": 64, "description": "the request that began it"},
         "ce_causationid": {"type": "string", "maxLength": 64, "description": "the message that caused it"},
         "content-type": {"const": CONTENT_TYPE},
-        "traceparent": {"type": "string", "description": "W3C trace context"},
+        "traceparent": {
+            "type": "string",
+            "description": "W3C trace context: the span that sent the message (the relay's produce span)",
+        },
+        "tracestate": {"type": "string", "maxLength": 512, "description": "W3C trace context, vendor state"},
     },
 }
 

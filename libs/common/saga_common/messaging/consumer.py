@@ -29,6 +29,7 @@ from confluent_kafka import Message as KafkaMessage
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 
+from saga_common.messaging import spans
 from saga_common.messaging.dead_letters import record_dead_letter
 from saga_common.messaging.envelope import Envelope, EnvelopeError
 from saga_common.messaging.inbox import Handler, HandlerRegistry, handle_batch, handle_once
@@ -215,6 +216,10 @@ class InboxConsumer:
         """Keep the message as a dead letter in the database, then send it, with why it failed, to
         ``<topic>.dlq``; wait for the broker's ack. The row comes first: a crash in between means a
         redelivery, which records nothing twice and sends the copy then."""
+        with spans.dead_lettering(kafka_message, error, attempts):
+            self._dead_letter(kafka_message, error, attempts)
+
+    def _dead_letter(self, kafka_message: KafkaMessage, error: Exception, attempts: int) -> None:
         topic = kafka_message.topic() or "unknown"
         logger.error(
             "dead-lettering %s[%s]@%s after %d attempt(s): %r",

@@ -8,9 +8,10 @@ On the wire (CloudEvents Kafka protocol binding, binary mode):
   uuid, unique per message), ``ce_source`` (the sending service), ``ce_type`` (namespaced and
   versioned, e.g. ``sagaref.payments.AuthorizePayment.v1``), ``ce_time``, and the extensions
   ``ce_sagaid``, ``ce_correlationid`` and ``ce_causationid``;
-- the W3C trace context travels as Kafka's own ``traceparent`` header, not as CloudEvents' tracing
-  extension: that extension is not meant to replace a protocol's own trace headers, which tracing
-  tools read.
+- the W3C trace context travels as Kafka's own ``traceparent`` (and ``tracestate``) headers, not as
+  CloudEvents' tracing extension: that extension is not meant to replace a protocol's own trace
+  headers, which tracing tools read. A message carries the context of the span that sent it
+  (``saga_common.observability.tracing``); the relay replaces it with its own produce span's.
 
 Parsing refuses anything malformed with ``EnvelopeError``; the inbox dead-letters such a message at
 once, since no retry can mend it. An unknown type or a major version this code does not speak is refused
@@ -20,7 +21,6 @@ the same way (``saga_common.messaging.message``).
 import builtins
 import json
 import re
-import secrets
 import uuid
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -30,6 +30,7 @@ import msgspec
 from saga_common.json_depth import MAX_JSON_DEPTH, nesting_exceeds
 from saga_common.messaging.message import Message, message_class, message_class_for
 from saga_common.messaging.rules import PayloadError, Text
+from saga_common.observability import tracing
 
 M = TypeVar("M", bound=Message)
 
@@ -48,27 +49,18 @@ KAFKA_HEADERS = (
     "ce_causationid",
     "content-type",
     "traceparent",
+    "tracestate",
 )
 PARTITION_KEY = "partitionkey"  # where an outbox or inbox row keeps the Kafka key among its headers
 
-
-_TRACEPARENT = re.compile(r"00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
+# The W3C limit of a tracestate header (32 entries of at most 256 characters, most much shorter).
+_MAX_TRACESTATE = 512
 # An escaped NUL in a JSON string (a \u0000 not itself escaped): PostgreSQL's jsonb cannot store it.
 _ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
 class EnvelopeError(ValueError):
     """Bytes that are not a valid event of ours (a poison message)."""
-
-
-def new_traceparent(trace_id: str | None = None) -> str:
-    """Return a W3C traceparent for a new span, inside ``trace_id`` when given."""
-    return f"00-{trace_id or secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
-
-
-def trace_id_of(traceparent: str | None) -> str | None:
-    parts = (traceparent or "").split("-")
-    return parts[1] if len(parts) == 4 and len(parts[1]) == 32 else None
 
 
 class Envelope(msgspec.Struct, frozen=True, kw_only=True):
@@ -89,6 +81,7 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     causation_id: str | None = None
     time: str = ""
     traceparent: str | None = None
+    tracestate: str | None = None
 
     @classmethod
     def wrap(
@@ -102,7 +95,9 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
         causation: "Envelope | None" = None,
         message_id: str | None = None,
     ) -> "Envelope":
-        """Put ``message`` in an envelope; a ``causation`` message passes on its trace."""
+        """Put ``message`` in an envelope, with the trace context of the current span (outside any span,
+        the ``causation`` message's, so a trace is not cut where no span was started)."""
+        context = tracing.inject() or (causation.trace_headers() if causation else {})
         return cls(
             id=message_id or str(uuid.uuid4()),
             type=message.type_name(),
@@ -114,7 +109,8 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
             saga_id=saga_id,
             causation_id=causation.id if causation else None,
             time=datetime.now(UTC).isoformat(),
-            traceparent=new_traceparent(trace_id_of(causation.traceparent) if causation else None),
+            traceparent=context.get("traceparent"),
+            tracestate=context.get("tracestate"),
         )
 
     # --- the message inside -----------------------------------------------------------------
@@ -152,7 +148,13 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
             "ce_causationid": self.causation_id,
             "content-type": CONTENT_TYPE,
             "traceparent": self.traceparent,
+            "tracestate": self.tracestate,
         }
+        return {name: value for name, value in headers.items() if value}
+
+    def trace_headers(self) -> dict[str, str]:
+        """The W3C trace context it carries, as headers (``saga_common.observability.tracing.extract``)."""
+        headers = {"traceparent": self.traceparent, "tracestate": self.tracestate}
         return {name: value for name, value in headers.items() if value}
 
     def stored_headers(self) -> dict[str, str]:
@@ -202,6 +204,9 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
             raise EnvelopeError(str(exc)) from exc
         _check_identity(order_id, attributes)
         _check_data(data)
+        traceparent, tracestate = _valid_trace_context(
+            attributes.get("traceparent"), attributes.get("tracestate")
+        )
         return cls(
             id=canonical,
             type=message_type.type_name(),
@@ -213,7 +218,8 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
             saga_id=attributes.get("ce_sagaid"),
             causation_id=attributes.get("ce_causationid"),
             time=attributes.get("ce_time", ""),
-            traceparent=_valid_traceparent(attributes.get("traceparent")),
+            traceparent=traceparent,
+            tracestate=tracestate,
         )
 
 
@@ -236,10 +242,12 @@ def _check_data(data: bytes) -> None:
         raise EnvelopeError("data holds a NUL character")
 
 
-def _valid_traceparent(value: str | None) -> str | None:
+def _valid_trace_context(traceparent: str | None, tracestate: str | None) -> tuple[str | None, str | None]:
     """The W3C trace context if well formed; otherwise none (it is advice for tracing tools: a
     malformed one is dropped rather than passed on, never a reason to refuse the message)."""
-    return value if value is not None and _TRACEPARENT.fullmatch(value) else None
+    if traceparent is None or not tracing.valid_traceparent(traceparent):
+        return None, None
+    return traceparent, tracestate if tracestate and len(tracestate) <= _MAX_TRACESTATE else None
 
 
 def _check_identity(order_id: str, attributes: dict[str, str]) -> None:

@@ -4,6 +4,8 @@ In one transaction the inbox records the message id in django-outbox-pattern's `
 (``INSERT ... ON CONFLICT DO NOTHING``) and runs the handler registered for the message type; a
 redelivered id inserts nothing and the handler is skipped. A fetched batch is applied the same way in
 one transaction (one commit, one inbox INSERT) for all its messages, in order (``handle_batch``).
+Each message is handled inside its ``handle <Type>`` span (``saga_common.messaging.spans``), whose
+outcome says whether it was handled or dropped as a duplicate.
 
 The loop that consumes topics, commits offsets and dead-letters poison is
 ``saga_common.messaging.consumer``.
@@ -21,8 +23,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Received
+from opentelemetry import trace
+from opentelemetry.trace import Span
 
 from saga_common.faults import crash_point, fail_point
+from saga_common.messaging import spans
 from saga_common.messaging.envelope import Envelope
 from saga_common.messaging.message import Message
 from saga_common.observability.logs import bind
@@ -83,20 +88,31 @@ def handle_batch(work: list[tuple[Envelope, Handler]]) -> list[bool]:
     message, whether it was handled (False: a duplicate). Raises if any handler raises; then nothing
     of the batch was applied.
     """
-    with transaction.atomic():
-        fresh = record_received([envelope for envelope, _ in work])
-        outcomes = []
-        for envelope, handler in work:
-            handled = envelope.id in fresh
-            fresh.discard(envelope.id)
-            with bind_message(envelope):
-                if handled:
-                    fail_point(envelope.type)  # a test-only switch (saga_common.faults); off unless set
-                    handler(envelope)
-                else:
-                    logger.info("duplicate %s %s ignored", envelope.type, envelope.id)
-            outcomes.append(handled)
-        crash_point("inbox.before_commit")
+    traced: list[tuple[Span, str]] = []  # each message's span and outcome, ended with the transaction
+    try:
+        with transaction.atomic():
+            fresh = record_received([envelope for envelope, _ in work])
+            outcomes = []
+            for envelope, handler in work:
+                handled = envelope.id in fresh
+                fresh.discard(envelope.id)
+                span = spans.start_handling(envelope)
+                traced.append((span, "failed"))
+                with trace.use_span(span), bind_message(envelope):
+                    if handled:
+                        fail_point(envelope.type)  # a test-only switch (saga_common.faults); off unless set
+                        handler(envelope)
+                    else:
+                        logger.info("duplicate %s %s ignored", envelope.type, envelope.id)
+                traced[-1] = (span, "handled" if handled else "duplicate")
+                outcomes.append(handled)
+            crash_point("inbox.before_commit")
+    except BaseException:
+        for span, outcome in traced:  # nothing of the batch was applied
+            spans.end_handling(span, "failed" if outcome == "failed" else "rolled_back")
+        raise
+    for span, outcome in traced:
+        spans.end_handling(span, outcome)
     crash_point("inbox.after_commit")
     return outcomes
 

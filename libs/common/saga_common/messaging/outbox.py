@@ -5,7 +5,8 @@ INSERT (not through its ``@publish`` decorator, which overrides ``Model.save``, 
 ``Published.save``, whose header merging costs more than the insert and adds ``dop-*`` headers that
 nothing here reads) and published to Kafka by ``saga_common.messaging.relay``. A row is one
 CloudEvent as it will go out (``saga_common.messaging.envelope``): its ``body`` is the event's data,
-its ``headers`` the Kafka headers plus the key (``partitionkey``, the order id), and its
+its ``headers`` the Kafka headers plus the key (``partitionkey``, the order id) and the trace context
+of the span that wrote it (``traceparent``: the relay's send span is its child), and its
 ``destination`` the topic.
 
 A raw row (``enqueue_raw``) instead carries a Kafka record exactly as it once came, to go out again
@@ -28,6 +29,7 @@ from saga_common.messaging.envelope import PARTITION_KEY, Envelope
 from saga_common.messaging.kafka import topic_name
 from saga_common.messaging.message import Message
 from saga_common.messaging.records import RawRecord, record_to_json
+from saga_common.observability import tracing
 
 # The header that marks a raw row (saga_common.messaging.relay reads it); no CloudEvent has it.
 RAW_RECORD = "saga-raw-record"
@@ -49,6 +51,10 @@ def enqueue(envelope: Envelope, topic: str) -> None:
     """Write ``envelope`` to the outbox, bound for ``topic``; must run inside ``transaction.atomic``."""
     if not connection.in_atomic_block:
         raise OutboxOutsideTransaction("write outbox rows inside transaction.atomic()")
+    # The span writing it (a request's, say) is about this order; the row keeps its context (the envelope's).
+    tracing.annotate(
+        {"order.id": envelope.order_id, **({"saga.id": envelope.saga_id} if envelope.saga_id else {})}
+    )
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(

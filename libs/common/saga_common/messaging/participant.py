@@ -19,6 +19,7 @@ from saga_common.messaging import outbox
 from saga_common.messaging.envelope import Envelope
 from saga_common.messaging.inbox import Handler, HandlerRegistry
 from saga_common.messaging.message import Command, Reply
+from saga_common.observability import tracing
 
 CommandHandler = Callable[[Any, str], Reply]
 
@@ -50,6 +51,9 @@ def answering(command_type: type[Command], handle: CommandHandler) -> Handler:
             if command_type.refusal is None:
                 raise  # a command that cannot be refused was: a bug, retried and then dead-lettered
             answer = command_type.refusal(reason=(refusal.detail or "refused")[:500])
+        tracing.annotate(
+            {"saga.reply": answer.type_name(), "saga.outcome": "succeeded" if answer.succeeded else "refused"}
+        )
         reply(envelope, answer)
 
     return handler

@@ -12,25 +12,29 @@ Guarantees:
   aside (status FAILED, a log line, ``outbox_refused_total``, counted by ``messaging_status``) and
   the rest of its batch is published: one bad row must not block every row after it;
 - a committed row is picked up at once: the relay sleeps on PostgreSQL ``LISTEN`` and a trigger
-  (migration ``saga_common.0001_outbox_relay``) notifies on commit; polling stays the fallback;
+  (migration ``saga_common.0001_outbox_relay``) notifies on commit (``commits``); polling stays the
+  fallback;
 - SIGTERM (``stop()``) lets the current batch finish, flush and be marked before exiting.
 
 A raw row (``outbox.enqueue_raw``, an operator's replay) goes out as the record it holds, byte for byte.
+Each row is produced in a ``send <Type>`` span (``saga_common.messaging.spans``) whose context the
+message carries.
 """
 
 import logging
-import select
 import threading
 from typing import Any
 
-import psycopg2
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from django.conf import settings
 from django.db import connection, transaction
 from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published
+from opentelemetry.trace import Span
 
 from saga_common.faults import crash_point
+from saga_common.messaging import spans
+from saga_common.messaging.commits import CommitSignal
 from saga_common.messaging.envelope import KAFKA_HEADERS, PARTITION_KEY
 from saga_common.messaging.kafka import producer_config
 from saga_common.messaging.outbox import RAW_RECORD
@@ -42,7 +46,6 @@ logger = logging.getLogger(__name__)
 # Any constant works: the lock is per database, and each service has its own database.
 RELAY_LOCK_KEY = 0x6F7574626F78  # "outbox"
 _FIRST_BACKOFF, _MAX_BACKOFF = 0.1, 5.0  # seconds, after a failed batch
-OUTBOX_CHANNEL = "saga_outbox"  # notified by the trigger of migration saga_common.0001_outbox_relay
 # The rows as they go out: the body's JSON text, the key and the header values straight from
 # PostgreSQL, so no JSON is parsed and serialised again in Python (the relay's main cost per message).
 # The id is renamed: named "id", the text would be what ORDER BY sorts by, and the partial index would
@@ -101,6 +104,8 @@ class OutboxRelay:
         self._commits = CommitSignal()
         self._alone = 0  # rows still to send one per batch, to find the one a broker refused
         self._refused_before_sending: set[str] = set()
+        self._spans: dict[str, Span] = {}  # row id -> its send span, ended once the batch is settled
+        self._unacknowledged: set[str] = set()  # rows sent but not acknowledged: sent again, a re-publish
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -157,6 +162,7 @@ class OutboxRelay:
             }
             if any(e is not None and e.code() in REFUSALS and r not in refused for r, e in outcomes.items()):
                 self._alone = len(rows)
+            spans.end_sends(self._spans, outcomes, refused)
             with connection.cursor() as cursor:
                 if delivered:
                     cursor.execute(_MARK, [StatusChoice.SUCCEEDED, delivered])
@@ -165,6 +171,7 @@ class OutboxRelay:
             OUTBOX_PUBLISHED.inc(len(delivered))
             _report_refused(rows, refused)
         failed = {row_id: e for row_id, e in outcomes.items() if e is not None and row_id not in refused}
+        self._unacknowledged = (self._unacknowledged - outcomes.keys()) | failed.keys()
         if failed:
             raise RelayDeliveryError(
                 f"{len(failed)} of {len(rows)} rows not acknowledged: {next(iter(failed.values()))}"
@@ -184,6 +191,7 @@ class OutboxRelay:
         return bool(locked)
 
     def _produce(self, rows: list[Row]) -> dict[str, KafkaError | None]:
+        spans.end_sends(self._spans, {}, ())  # those of a batch that failed before it was settled
         producer = self._get_producer()
         outcomes: dict[str, KafkaError | None] = {}
 
@@ -201,6 +209,11 @@ class OutboxRelay:
                 outcomes[row_id] = KafkaError(KafkaError._INVALID_ARG, str(exc))
                 self._refused_before_sending.add(row_id)
                 continue
+            span, sent_headers = spans.start_send(
+                row_id, destination, key, sent_headers, raw=row[4], again=row_id in self._unacknowledged
+            )
+            if span is not None:
+                self._spans[row_id] = span
             while True:
                 try:
                     producer.produce(
@@ -255,38 +268,3 @@ def _report_refused(rows: list[Row], refused: dict[str, KafkaError]) -> None:
                 error,
             )
             OUTBOX_REFUSED.labels(error.name()).inc()
-
-
-class CommitSignal:
-    """Sleep until an outbox row is committed (PostgreSQL ``LISTEN``) or the poll interval passes.
-
-    The listening connection is the relay's own (autocommit, outside Django's), reopened after any
-    error; while it cannot be opened the relay simply polls.
-    """
-
-    def __init__(self) -> None:
-        self._listener: Any = None
-
-    def wait(self, timeout: float, stop_event: threading.Event) -> None:
-        try:
-            listener = self._listen()
-            if select.select([listener], [], [], timeout)[0]:
-                listener.poll()
-                listener.notifies.clear()
-        except (psycopg2.Error, OSError, ValueError):
-            self.close()
-            stop_event.wait(timeout)
-
-    def close(self) -> None:
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
-
-    def _listen(self) -> Any:
-        if self._listener is None:
-            listener = psycopg2.connect(**connection.get_connection_params())
-            listener.autocommit = True
-            with listener.cursor() as cursor:
-                cursor.execute(f"LISTEN {OUTBOX_CHANNEL}")
-            self._listener = listener
-        return self._listener

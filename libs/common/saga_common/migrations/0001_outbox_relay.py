@@ -14,7 +14,7 @@ relay fell from 10,000 to 3,000 messages/s.
 
 from django.db import migrations
 
-CHANNEL = "saga_outbox"  # saga_common.messaging.relay.OUTBOX_CHANNEL
+CHANNEL = "saga_outbox"  # saga_common.messaging.commits.OUTBOX_CHANNEL
 
 CREATE = f"""
 CREATE FUNCTION saga_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 
 from saga_common.messaging.envelope import Envelope
+from saga_common.observability import tracing
 from saga_common.sagas import deadlines, operator_actions, replies
 from saga_common.sagas.definition import RetryPolicy, Saga, SagaState
 from saga_common.sagas.ids import saga_id_for
@@ -61,6 +62,8 @@ class SagaEngine:
                 state=SagaState.RUNNING,
                 data=saga.dump_data(data),
                 correlation_id=cause.correlation_id,
+                # the order's trace: that of the span handling OrderCreated, else the one the event names
+                trace_id=tracing.current_trace_id() or tracing.trace_id_in(cause.trace_headers()),
             )
             record(instance, "SagaStarted", cause)
             run = SagaRun(saga, instance, self.policy, steps=[], data=data)

@@ -17,6 +17,11 @@ class SagaInstance(models.Model):
     current_step = models.CharField(max_length=64, blank=True)
     data = models.JSONField()
     correlation_id = models.CharField(max_length=64)
+    # The order's trace (its OrderCreated's trace context), which the console links to; "" if none came.
+    trace_id = models.CharField(max_length=32, blank=True, default="")
+    # The W3C traceparent of the span that sent the saga's last command: what the deadline sweeper's
+    # commands are children of, so they join the order's trace (saga_common.sagas.spans).
+    trace_parent = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -13,11 +13,13 @@ from django.utils import timezone
 
 from saga_common.messaging import outbox
 from saga_common.messaging.envelope import Envelope
+from saga_common.observability import tracing
 from saga_common.observability.metrics import SAGA_SECONDS, SAGA_STEP_SECONDS, SAGAS_FINISHED
 from saga_common.sagas.definition import ActionKind, Finish, Invoke, RetryPolicy, Saga, SagaState, Transition
 from saga_common.sagas.ids import command_id_for
 from saga_common.sagas.journal import record
 from saga_common.sagas.models import SagaInstance, SagaStep, StepStatus
+from saga_common.sagas.spans import sending_step
 
 # Steps a saga stopped at: an operator's retry or compensate starts there.
 STOPPED_STATUSES = (StepStatus.FAILED, StepStatus.TIMED_OUT)
@@ -65,6 +67,8 @@ class SagaRun:
         elif isinstance(transition, Finish):
             self.instance.current_step = ""
         self.set_state(transition.state)
+        if transition.state in ENDED_STATES:  # on the span of what ended it (the last reply, say)
+            tracing.annotate({"saga.outcome": transition.state.value.lower()})
         self.instance.data = self.saga.dump_data(self.data)
 
     def send(
@@ -77,14 +81,15 @@ class SagaRun:
         command_id = command_id_for(self.instance.id, kind, index, attempt)
         now = timezone.now()
         deadline = now + timedelta(seconds=self.policy.wait(attempt, action.timeout))
-        envelope = outbox.send(
-            command,
-            order_id=self.instance.order_id,
-            correlation_id=self.instance.correlation_id,
-            saga_id=str(self.instance.id),
-            causation=cause,
-            message_id=str(command_id),
-        )
+        with sending_step(self.instance, action.name, kind.value, attempt, command_id):
+            envelope = outbox.send(
+                command,
+                order_id=self.instance.order_id,
+                correlation_id=self.instance.correlation_id,
+                saga_id=str(self.instance.id),
+                causation=cause,
+                message_id=str(command_id),
+            )
         if again is not None:
             if again.status in STOPPED_STATUSES:  # an operator's retry: a whole new round of attempts
                 again.give_up_after = attempt + self.policy.max_attempts - 1
