@@ -3,7 +3,7 @@ on stuck ones."""
 
 from uuid import UUID
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -62,6 +62,10 @@ class SagaOutputSerializer(serializers.ModelSerializer):
     type = serializers.CharField(source="saga_type")
     steps = StepSerializer(many=True)
     history = EventSerializer(many=True)
+    trace_id = serializers.SerializerMethodField(
+        help_text="the order's trace (W3C trace id, 32 hex digits) across every service, for a tracing "
+        "tool to show; null when its OrderCreated carried no trace context"
+    )
 
     class Meta:
         model = SagaInstance
@@ -75,7 +79,12 @@ class SagaOutputSerializer(serializers.ModelSerializer):
             "history",
             "created_at",
             "updated_at",
+            "trace_id",
         ]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_trace_id(self, saga: SagaInstance) -> str | None:
+        return saga.trace_id or None
 
 
 class OperatorApi(APIView):

@@ -109,7 +109,7 @@ def _saga_context(
         saga = problems.load("orchestrator", lambda: client.get_saga(str(saga_id)))
     except NotFound:
         saga, missing = None, True
-    trace_id = getattr(saga, "trace_id", None) if saga else None
+    trace_id = saga.trace_id if saga else None
     return {
         "saga_id": saga_id,
         "saga": saga,

@@ -130,6 +130,7 @@ class Saga(Model, frozen=True, kw_only=True):
     history: tuple[SagaEvent, ...]
     created_at: datetime
     updated_at: datetime
+    trace_id: str | None = None  # the order's trace (W3C trace id); None: no trace, or an older server
 
 
 class SagaCounts(Model, frozen=True, kw_only=True):

@@ -542,7 +542,7 @@ def test_messaging_health_and_dead_letters_of_any_service(mock: respx.MockRouter
 def test_fields_a_newer_server_adds_are_ignored(mock: respx.MockRouter, client: ShopClient) -> None:
     newer = {
         **SAGA,
-        "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+        "priority": "high",
         "steps": [{**STEP, "cost": 3}],
         "history": [{**SAGA["history"][0], "actor": "ops"}],
     }
@@ -560,3 +560,14 @@ def test_ready_is_a_yes_or_no(mock: respx.MockRouter, client: ShopClient) -> Non
     mock.get(f"{URLS['payments']}/healthz/ready").respond(503, json={"status": "unavailable"})
     mock.get(f"{URLS['shipping']}/healthz/ready").mock(side_effect=httpx.ConnectError("refused"))
     assert [client.ready(s) for s in ("orders", "payments", "shipping")] == [True, False, False]
+
+
+def test_a_saga_names_its_trace_and_an_older_orchestrator_none(
+    mock: respx.MockRouter, client: ShopClient
+) -> None:
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    route = mock.get(f"{URLS['orchestrator']}/api/v1/sagas/{SAGA_ID}")
+    route.respond(json={**SAGA, "trace_id": trace_id})
+    assert client.get_saga(SAGA_ID).trace_id == trace_id
+    route.respond(json=SAGA)  # before sagas had traces
+    assert client.get_saga(SAGA_ID).trace_id is None
