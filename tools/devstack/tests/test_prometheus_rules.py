@@ -60,7 +60,8 @@ def test_the_unit_tests_pass(tmp_path: Path) -> None:
 
 def test_every_rule_has_unit_tests_every_alert_firing_and_not() -> None:
     cases = [case for path in unit_tests() for case in yaml.safe_load(path.read_text())["tests"]]
-    firing, quiet = set(), set()
+    firing: set[str] = set()
+    quiet: set[str] = set()
     for case in cases:
         for check in case.get("alert_rule_test", []):
             (firing if check.get("exp_alerts") else quiet).add(check["alertname"])
