@@ -10,9 +10,7 @@ each runs as it is against any Prometheus with the rules.
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import yaml
 from grafana_foundation_sdk.builders.common import ReduceDataOptions, VizLegendOptions, VizTooltipOptions
 from grafana_foundation_sdk.builders.dashboard import Dashboard, DatasourceVariable, Row, ThresholdsConfig
 from grafana_foundation_sdk.builders.prometheus import Dataquery
@@ -22,7 +20,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.common import LegendDisplayMode, LegendPlacement, TooltipDisplayMode
 from grafana_foundation_sdk.models.dashboard import DataSourceRef, Threshold, ThresholdsMode
 
-from devstack.prometheus import MONITORING, rule_groups
+from devstack.prometheus import MONITORING, prometheus_rule, rule_groups
 from devstack.services import REPO_ROOT
 
 DASHBOARDS_DIR = MONITORING / "grafana" / "dashboards"
@@ -283,37 +281,11 @@ def dashboard_json(name: str) -> str:
     return JSONEncoder(sort_keys=True, indent=2).encode(model) + "\n"
 
 
-def prometheus_rule() -> str:
-    """monitoring/prometheus/rules as one PrometheusRule (the Prometheus Operator's resource)."""
-    document: dict[str, Any] = {
-        "apiVersion": "monitoring.coreos.com/v1",
-        "kind": "PrometheusRule",
-        "metadata": {"name": "sagaref", "labels": {"app.kubernetes.io/part-of": "saga"}},
-        "spec": {"groups": rule_groups()},
-    }
-    header = (
-        "# Generated from monitoring/prometheus/rules by `make dashboards`: do not edit by hand.\n"
-        "# The same alerting and recording rules as the local Prometheus of `make up`.\n"
-    )
-    return header + yaml.dump(document, Dumper=_BlockStrings, sort_keys=False, width=120)
-
-
-class _BlockStrings(yaml.SafeDumper):
-    """Multi-line strings (the runbooks) as literal blocks, as they are written in the rule files."""
-
-
-def _string(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
-    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|" if "\n" in text else None)
-
-
-_BlockStrings.add_representer(str, _string)
-
-
 def rendered() -> dict[Path, str]:
     """Every generated file and its text."""
     files = {DASHBOARDS_DIR / f"{name}.json": dashboard_json(name) for name in DASHBOARDS}
     files |= {OPERATOR_COMPONENT / "dashboards" / path.name: text for path, text in files.items()}
-    files[OPERATOR_COMPONENT / "prometheus-rule.yaml"] = prometheus_rule()
+    files[OPERATOR_COMPONENT / "prometheus-rule.yaml"] = prometheus_rule(rule_groups())
     return files
 
 

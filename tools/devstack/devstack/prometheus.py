@@ -99,6 +99,32 @@ def signals(expr: str) -> list[str]:
     return found
 
 
+def prometheus_rule(groups: list[dict[str, Any]]) -> str:
+    """The rule ``groups`` as one PrometheusRule (the Prometheus Operator's resource), as YAML."""
+    document: dict[str, Any] = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {"name": "sagaref", "labels": {"app.kubernetes.io/part-of": "saga"}},
+        "spec": {"groups": groups},
+    }
+    header = (
+        "# Generated from monitoring/prometheus/rules by `make dashboards`: do not edit by hand.\n"
+        "# The same alerting and recording rules as the local Prometheus of `make up`.\n"
+    )
+    return header + yaml.dump(document, Dumper=_BlockStrings, sort_keys=False, width=120)
+
+
+class _BlockStrings(yaml.SafeDumper):
+    """Multi-line strings (the runbooks) as literal blocks, as they are written in the rule files."""
+
+
+def _string(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|" if "\n" in text else None)
+
+
+_BlockStrings.add_representer(str, _string)
+
+
 # --- the local server -----------------------------------------------------------------------------
 
 
