@@ -2,12 +2,7 @@
 # Install Debian's Chromium for the browser tests (Playwright drives this system browser: it cannot
 # download its own on our machines).
 set -euo pipefail
-if command -v chromium >/dev/null 2>&1; then
-  exit 0
-fi
-SUDO=""
-[ "$(id -u)" = 0 ] || SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+status=0
+bash "$(dirname "$0")/apt-install.sh" chromium chromium fonts-dejavu-core || status=$?
+[ "$status" = 10 ] || exit "$status"
 echo "$(chromium --version) installed"

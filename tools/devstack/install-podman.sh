@@ -3,14 +3,11 @@
 # Settings found to work on our build machines: runc (crun fails on hybrid cgroups here) and ulimits the
 # kernel accepts.
 set -euo pipefail
-if command -v podman >/dev/null 2>&1 && command -v debootstrap >/dev/null 2>&1; then
-  exit 0
-fi
+status=0
+bash "$(dirname "$0")/apt-install.sh" "podman debootstrap" podman buildah runc debootstrap uidmap || status=$?
+[ "$status" = 10 ] || exit "$status"
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq podman buildah runc debootstrap uidmap >/dev/null
 $SUDO mkdir -p /etc/containers
 if ! grep -q 'runtime = "runc"' /etc/containers/containers.conf 2>/dev/null; then
   $SUDO tee -a /etc/containers/containers.conf >/dev/null <<'CONF'

@@ -4,14 +4,11 @@
 # with its own configuration and data under .run/prometheus, so a system service the package might
 # start is stopped and disabled again (it would hold port 9090).
 set -euo pipefail
-if command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; then
-  exit 0
-fi
+status=0
+bash "$(dirname "$0")/apt-install.sh" "prometheus promtool" --no-install-recommends prometheus || status=$?
+[ "$status" = 10 ] || exit "$status"
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
   $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
 elif [ -x /etc/init.d/prometheus ] && /etc/init.d/prometheus status >/dev/null 2>&1; then
