@@ -1,6 +1,7 @@
 """make bench: the end-to-end benchmark (saga throughput and latency by offered rate) and its cost.
 
     python -m bench.run [--rates 10,25,50,100,150] [--saturation 400] [--seconds 20] [--repeat 1]
+                        [--tracing off|on|both]
 
 For each offered rate: a separate load process offers orders for ``--seconds`` (open loop), the run
 waits until every acknowledged order is decided, and reads from the orders database when each was
@@ -9,6 +10,12 @@ so waiting in the load process counts too, and no polling adds load. Throughput 
 per second between the first and the last decision. The CPU seconds of every process of the stack,
 PostgreSQL's server processes included, are read before and after each step (psutil), and memory
 sampled throughout. Then the relay benchmark (``bench.relay``) runs on its own broker.
+
+``--tracing on`` runs the stack with tracing on: every process exports its spans over OTLP/HTTP to a
+receiver in this process (``devstack.otlp_sink``, decoding each request as a collector would), with
+the SDK's default batching, so spans are really recorded, serialised and sent. ``both`` runs each
+sweep twice, on a fresh stack, off then on, and reports what tracing costs at each rate
+(``tracing_cost``); the receiver's own CPU is this process's, not counted with the stack's.
 """
 
 import argparse
@@ -34,6 +41,7 @@ from bench.load import BROKE, RICH
 from devstack import postgres
 from devstack.broker import free_port
 from devstack.local_keys import jwt_signing_key
+from devstack.otlp_sink import OtlpSink
 from devstack.services import REPO_ROOT, SERVICES
 from devstack.stack import Stack, StackConfig
 from saga_client import ShopClient
@@ -222,13 +230,14 @@ def fractions(limits: dict[str, Any], throughput: float, commits_per_saga: float
     return {"of_broker_sagas_per_s": throughput / broker, "of_postgres_sagas_per_s": throughput / database}
 
 
-def start_stack(run_dir: Path) -> Stack:
+def start_stack(run_dir: Path, extra_env: dict[str, str] | None = None) -> Stack:
     config = StackConfig(
         kafka_bootstrap=f"127.0.0.1:{free_port()}",
         topic_prefix=f"bench-{uuid.uuid4().hex[:8]}.",
         database_prefix="bench_",
         ports={s.name: free_port() for s in SERVICES},
         run_dir=run_dir,
+        extra_env=extra_env or {},
     )
     admin = f"{config.postgres_url}/postgres"
     postgres.ensure_server(admin)
@@ -242,6 +251,98 @@ def start_stack(run_dir: Path) -> Stack:
         payments.open_account(RICH, "999999999.00")
     assert BROKE != RICH  # BROKE never gets an account: its orders are declined
     return stack
+
+
+def sweep(
+    run_dir: Path, rates: list[float], args: argparse.Namespace, *, traced: bool, measure_limits: bool
+) -> dict[str, Any]:
+    """One sweep of the rates on a fresh stack (tracing on: exporting to a receiver here)."""
+    sink = OtlpSink(keep=False).start() if traced else None
+    # the SDK's own batching (a batch every 5 s, or every 512 spans), as a deployment exports
+    stack = start_stack(run_dir, sink.env(schedule_delay_ms=5000) if sink else None)
+    decided = 0
+    try:
+        pids = {name: p.popen.pid for name, p in stack.processes.processes.items()}
+        if stack.broker_pid:
+            pids["broker"] = stack.broker_pid
+        pids[POSTGRES] = 0  # not ours to start: found by user (postgres_processes)
+        decided += step(stack, pids, 10.0, 3.0)["decided"]  # warm-up: groups joined, connections open
+        sampler = Sampler(pids)
+        sampler.start()
+        steps = []
+        for rate in rates:
+            seconds = args.saturation_seconds if rate == args.saturation else args.seconds
+            result = step(stack, pids, rate, seconds)
+            print(
+                json.dumps(
+                    {"tracing": "on" if traced else "off"}
+                    | {k: result[k] for k in ("offered_rate", "decided", "throughput_per_s")}
+                    | {"p50_ms": result["latency"]["p50_ms"], "p99_ms": result["latency"]["p99_ms"]}
+                    | {"cpu_ms_per_saga": 1000 * (result["cpu_seconds_per_saga"] or float("nan"))}
+                ),
+                flush=True,
+            )
+            steps.append(result)
+            decided += result["decided"]
+        sampler.stop()
+        limits = {}
+        if measure_limits:
+            limits = {
+                "kafka": kafka_round_trip_rate(stack.config.kafka_bootstrap),
+                "postgres_commits_per_s": pgbench_commits_per_second(f"{stack.config.postgres_url}/postgres"),
+            }
+            print(json.dumps({"limits": limits}), flush=True)
+    finally:
+        stack.stop()  # the processes export their last spans as they stop
+        if sink is not None:
+            sink.stop()
+    spans = None
+    if sink is not None:
+        spans = {
+            "spans": sink.received,
+            "export_requests": sink.requests,
+            "bytes": sink.bytes,
+            "sagas": decided,
+            "spans_per_saga": sink.received / decided if decided else None,
+            "bytes_per_span": sink.bytes / sink.received if sink.received else None,
+        }
+        print(json.dumps({"exported": spans}), flush=True)
+    return {
+        "steps": steps,
+        "limits": limits,
+        "peak": sampler.peak,
+        "peak_total": sampler.peak_total,
+        "spans": spans,
+    }
+
+
+def tracing_cost(off: list[list[dict[str, Any]]], on: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """At each offered rate, the median over the sweeps of CPU per saga, latency and throughput, with
+    tracing off and on, and the change."""
+    measures = {
+        "cpu_ms_per_saga": lambda r: 1000 * r["cpu_seconds_per_saga"] if r["cpu_seconds_per_saga"] else None,
+        "p50_ms": lambda r: r["latency"]["p50_ms"],
+        "p99_ms": lambda r: r["latency"]["p99_ms"],
+        "decided_per_s": lambda r: r["throughput_per_s"],
+    }
+
+    def median(runs: list[list[dict[str, Any]]], index: int, name: str) -> float | None:
+        values = [v for run in runs if (v := measures[name](run[index])) is not None]
+        return statistics.median(values) if values else None
+
+    rows = []
+    for index, first in enumerate(off[0]):
+        row: dict[str, Any] = {"offered_rate": first["offered_rate"]}
+        for name in measures:
+            off_value, on_value = median(off, index, name), median(on, index, name)
+            change = 100 * (on_value - off_value) / off_value if off_value and on_value else None
+            row[name] = {
+                "off": off_value,
+                "on": on_value,
+                "change_pct": None if change is None else round(change, 1),
+            }
+        rows.append(row)
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -264,50 +365,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--relay-rows", type=int, default=100_000, help="outbox rows for the relay benchmark (0: skip it)"
     )
+    parser.add_argument(
+        "--tracing",
+        choices=("off", "on", "both"),
+        default="off",
+        help="tracing in the stack: off, on (exported to a receiver in this process), or both, one after "
+        "the other, with what it costs",
+    )
+    parser.add_argument(
+        "--no-limits", dest="limits", action="store_false", help="skip measuring the machine's limits"
+    )
     args = parser.parse_args(argv)
     rates = [float(r) for r in args.rates.split(",")] + [args.saturation]
-    runs: list[list[dict[str, Any]]] = []
+    modes = {"off": (False,), "on": (True,), "both": (False, True)}[args.tracing]
+    runs: dict[bool, list[list[dict[str, Any]]]] = {traced: [] for traced in modes}
+    exported: list[dict[str, Any]] = []
     limits: dict[str, Any] = {}
     peak: dict[str, int] = {}
     peak_total = 0
     for repeat in range(args.repeat):
-        stack = start_stack(RESULTS.parent / ".run" / f"stack-{repeat}")
-        try:
-            pids = {name: p.popen.pid for name, p in stack.processes.processes.items()}
-            if stack.broker_pid:
-                pids["broker"] = stack.broker_pid
-            pids[POSTGRES] = 0  # not ours to start: found by user (postgres_processes)
-            step(stack, pids, 10.0, 3.0)  # warm-up: consumer groups joined, connections open
-            sampler = Sampler(pids)
-            sampler.start()
-            steps = []
-            for rate in rates:
-                seconds = args.saturation_seconds if rate == args.saturation else args.seconds
-                result = step(stack, pids, rate, seconds)
-                print(
-                    json.dumps(
-                        {k: result[k] for k in ("offered_rate", "decided", "throughput_per_s")}
-                        | {"p50_ms": result["latency"]["p50_ms"], "p99_ms": result["latency"]["p99_ms"]}
-                    ),
-                    flush=True,
-                )
-                steps.append(result)
-            sampler.stop()
-            runs.append(steps)
-            if repeat == 0:
-                limits = {
-                    "kafka": kafka_round_trip_rate(stack.config.kafka_bootstrap),
-                    "postgres_commits_per_s": pgbench_commits_per_second(
-                        f"{stack.config.postgres_url}/postgres"
-                    ),
-                }
-                print(json.dumps({"limits": limits}), flush=True)
-            peak = {k: max(v, peak.get(k, 0)) for k, v in sampler.peak.items()}
-            peak_total = max(peak_total, sampler.peak_total)
-        finally:
-            stack.stop()
+        for traced in modes:
+            run_dir = RESULTS.parent / ".run" / f"stack-{repeat}{'-traced' if traced else ''}"
+            result = sweep(run_dir, rates, args, traced=traced, measure_limits=args.limits and not limits)
+            runs[traced].append(result["steps"])
+            limits = limits or result["limits"]
+            if result["spans"]:
+                exported.append(result["spans"])
+            if not traced or len(modes) == 1:  # the memory of the stack as make bench runs it
+                peak = {k: max(v, peak.get(k, 0)) for k, v in result["peak"].items()}
+                peak_total = max(peak_total, result["peak_total"])
     relay_results = relay.on_own_broker(args.relay_rows) if args.relay_rows else {}
-    saturated = [run[-1]["throughput_per_s"] or 0.0 for run in runs]
+    main_runs = runs[modes[0]]
+    saturated = [run[-1]["throughput_per_s"] or 0.0 for run in main_runs]
     report = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {
@@ -315,7 +404,8 @@ def main(argv: list[str] | None = None) -> int:
             "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
         },
         "settings": vars(args),
-        "runs": runs,
+        "tracing": args.tracing,
+        "runs": main_runs,
         "saturation_throughput": {
             "min": min(saturated),
             "median": statistics.median(saturated),
@@ -324,13 +414,22 @@ def main(argv: list[str] | None = None) -> int:
         "peak_rss_bytes": {"total": peak_total, "by_process": peak},
         "limits": limits,
         "fraction_of_limits": fractions(
-            limits, statistics.median(saturated), runs[0][-1]["commits_per_saga"]
+            limits, statistics.median(saturated), main_runs[0][-1]["commits_per_saga"]
         ),
         "relay": relay_results,
         "latency_measured_as": "the decision's orders.updated_at minus when the POST was due (open loop)",
     }
+    if True in runs and len(modes) == 2:
+        report["traced_runs"] = runs[True]
+        report["tracing_cost"] = tracing_cost(runs[False], runs[True])
+        for row in report["tracing_cost"]:
+            print(json.dumps({"tracing_cost": row}), flush=True)
+    if exported:
+        report["exported_spans"] = exported
     RESULTS.mkdir(parents=True, exist_ok=True)
-    name = datetime.now(UTC).strftime("%Y-%m-%d")
+    name = datetime.now(UTC).strftime("%Y-%m-%d") + (
+        "" if args.tracing == "off" else f"-tracing-{args.tracing}"
+    )
     (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2))
     from bench.plot import plot
 
