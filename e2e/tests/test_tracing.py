@@ -179,7 +179,7 @@ def test_no_database_query_starts_a_trace_of_its_own(sagas: dict[str, Saga], sin
 
 
 def test_log_lines_name_the_trace_and_gunicorns_access_lines_are_json(
-    sagas: dict[str, Saga], traced_stack: Stack
+    sagas: dict[str, Saga], traced_stack: Stack, sink: OtlpSink
 ) -> None:
     saga = sagas["approved"]
     logs = Path(traced_stack.config.run_dir) / "logs"
@@ -194,8 +194,10 @@ def test_log_lines_name_the_trace_and_gunicorns_access_lines_are_json(
     assert posts, "no access line for the orders' POSTs"
     (placed,) = [line for line in posts if line.get("trace_id") == saga.trace_id]
     assert (placed["path"], placed["status"]) == ("/api/v1/orders", 201)
-    assert placed["correlation_id"]
     assert placed["duration_ms"] >= 0
+    # the request's span carries the correlation id its answer (and its messages) carried
+    (root,) = [span for span in eventually(lambda: whole_trace(sink, saga)).values() if not span.parent_id]
+    assert root.attributes["correlation.id"] == placed["correlation_id"]
     # every line of every process is JSON, gunicorn's own included
     for log in logs.glob("*-web.log"):
         lines = [line for line in log.read_text().splitlines() if line.strip()]

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from saga_common.observability import tracing
 from saga_common.observability.logs import bind
 from saga_common.web.correlation import correlation_id_of
 
@@ -25,6 +26,7 @@ class CorrelationIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         correlation_id = correlation_id_of(request)
         setattr(request, "correlation_id", correlation_id)  # noqa: B010 - what the views pass on
+        tracing.annotate({"correlation.id": correlation_id})  # on the request's span, when traced
         with bind(correlation_id=correlation_id):
             response = self.get_response(request)
         response["X-Correlation-ID"] = correlation_id
