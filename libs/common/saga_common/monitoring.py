@@ -193,6 +193,16 @@ class MessagingCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         try:
+            yield from self._collect()
+        finally:
+            # Each scrape runs in a thread of its own (prometheus_client's server), whose connection
+            # would otherwise stay open until garbage collection: a busy Prometheus would exhaust
+            # PostgreSQL's connections. (Not inside a transaction: a test's.)
+            if not connection.in_atomic_block:
+                connection.close()
+
+    def _collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
             backlog, oldest = outbox_backlog()
         except Exception:  # a scrape must not fail because the database is briefly away
             logger.warning("outbox backlog unavailable for metrics", exc_info=True)

@@ -4,6 +4,7 @@ sagas; the scrape-time gauges read the outbox and the sagas."""
 import io
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -154,3 +155,22 @@ def test_a_worker_reports_sagas_with_its_messaging_a_web_only_its_outbox(
     assert {family.name for family in MessagingCollector().collect()} == outbox
     sagas = {"sagaref_sagas", "sagaref_saga_oldest_running_age_seconds", "sagaref_sagas_overdue"}
     assert {family.name for family in MessagingCollector(handlers={}).collect()} == outbox | sagas
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_scrape_closes_the_connection_of_its_thread() -> None:
+    """prometheus_client serves each scrape in a new thread: a connection left open there would linger
+    until garbage collection, and a Prometheus scraping every second would exhaust PostgreSQL's."""
+    from django.db import connection
+
+    left_open: list[bool] = []
+
+    def scrape() -> None:
+        names = {family.name for family in MessagingCollector().collect()}
+        assert "sagaref_outbox_backlog_rows" in names  # it did use the database
+        left_open.append(connection.connection is not None)
+
+    thread = threading.Thread(target=scrape)
+    thread.start()
+    thread.join()
+    assert left_open == [False]
