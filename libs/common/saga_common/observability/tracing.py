@@ -14,7 +14,8 @@ BatchSpanProcessor per exporter (``OTEL_BSP_*``; ``shutdown`` exports what is le
 ``worker_exit``, the worker's end), the sampler ``OTEL_TRACES_SAMPLER`` names wrapped so database
 spans never start a trace (``saga_common.observability.sampling``), and the official instrumentations:
 Django (a SERVER span per request, but not for the probes' ``/healthz/``: see
-``OTEL_PYTHON_DJANGO_EXCLUDED_URLS``) and psycopg2 (a CLIENT span per query).
+``OTEL_PYTHON_DJANGO_EXCLUDED_URLS``) and psycopg2 (a CLIENT span per query), either left out when
+``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS`` names it.
 
 **Across Kafka** the context travels in the W3C headers ``traceparent`` and ``tracestate`` of every
 message (``inject``, ``extract``), written with OpenTelemetry's TraceContextTextMapPropagator: the
@@ -152,6 +153,10 @@ def _exporter(name: str, environ: Mapping[str, str]) -> "SpanExporter":
 
 
 def _instrument(*, django: bool, database: bool, environ: Mapping[str, str]) -> None:
+    # OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=psycopg2 (the standard variable) leaves the queries out:
+    # most of a saga's spans, and of what tracing costs.
+    disabled = {name.strip() for name in environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "").split(",")}
+    database, django = database and "psycopg2" not in disabled, django and "django" not in disabled
     if database:
         from opentelemetry.instrumentation.psycopg2 import Psycopg2Instrumentor
 

@@ -154,3 +154,14 @@ def test_gunicorns_access_line_is_json_with_the_request_its_correlation_id_and_t
     }
     assert (line["correlation_id"], line["trace_id"], line["span_id"]) == ("corr-1", "a" * 32, "b" * 16)
     assert "query" not in line
+
+
+@pytest.mark.usefixtures("fresh_process")
+def test_the_standard_variable_leaves_an_instrumentation_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    installed: list[str] = []
+    monkeypatch.setattr(tracing, "build_provider", lambda *args: TracerProvider())
+    monkeypatch.setattr(trace, "set_tracer_provider", lambda provider: None)  # the process's stays as it is
+    monkeypatch.setattr(Psycopg2Instrumentor, "instrument", lambda self, **kw: installed.append("psycopg2"))
+    environ = {**ENDPOINT, "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "psycopg2"}
+    assert tracing.configure("orders-worker", database=True, environ=environ) is True
+    assert installed == []
