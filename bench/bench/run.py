@@ -21,6 +21,7 @@ sweep twice, on a fresh stack, off then on, and reports what tracing costs at ea
 import argparse
 import contextlib
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -258,8 +259,11 @@ def sweep(
 ) -> dict[str, Any]:
     """One sweep of the rates on a fresh stack (tracing on: exporting to a receiver here)."""
     sink = OtlpSink(keep=False).start() if traced else None
-    # the SDK's own batching (a batch every 5 s, or every 512 spans), as a deployment exports
-    stack = start_stack(run_dir, sink.env(schedule_delay_ms=5000) if sink else None)
+    # the SDK's own batching (a batch every 5 s, or every 512 spans), as a deployment exports; off is off
+    # whatever this shell's environment says
+    stack = start_stack(
+        run_dir, sink.env(schedule_delay_ms=5000) if sink else {"OTEL_TRACES_EXPORTER": "none"}
+    )
     decided = 0
     try:
         pids = {name: p.popen.pid for name, p in stack.processes.processes.items()}
@@ -405,6 +409,8 @@ def main(argv: list[str] | None = None) -> int:
         },
         "settings": vars(args),
         "tracing": args.tracing,
+        # tracing's settings the stack inherited (OTEL_PYTHON_DISABLED_INSTRUMENTATIONS, say)
+        "otel_environment": {name: value for name, value in os.environ.items() if name.startswith("OTEL_")},
         "runs": main_runs,
         "saturation_throughput": {
             "min": min(saturated),

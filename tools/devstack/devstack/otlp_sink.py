@@ -57,9 +57,12 @@ class OtlpSink:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def env(self, schedule_delay_ms: int = 100) -> dict[str, str]:
-        """What a process needs to export its spans here (every OTLP/HTTP exporter reads these)."""
+        """What a process needs to export its spans here, whatever the environment it inherits says
+        (every OTLP/HTTP exporter reads these)."""
         return {
+            "OTEL_TRACES_EXPORTER": "otlp",
             "OTEL_EXPORTER_OTLP_ENDPOINT": self.endpoint,
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"{self.endpoint}/v1/traces",
             "OTEL_BSP_SCHEDULE_DELAY": str(schedule_delay_ms),
         }
 
