@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode, format_span_id, format_trace_id
 
 import shop_contracts as contracts
-from saga_common.messaging import outbox
+from saga_common.messaging import outbox, spans
 from saga_common.messaging.envelope import Envelope
 from saga_common.messaging.inbox import handle_batch, handle_once
 from saga_common.messaging.kafka import topic_name
@@ -212,3 +212,42 @@ def test_a_sagas_commands_are_sent_in_step_spans_and_the_sweepers_join_the_order
     assert retry.attributes is not None
     assert (retry.attributes["saga.trigger"], retry.attributes["saga.step.attempt"]) == ("deadline", 2)
     assert ids(outbox_messages()[-1].traceparent) == (trace_id, retry.context.span_id)
+
+
+class _Record:
+    """A Kafka record as the consumer holds it (what dead-lettering reads of it)."""
+
+    def __init__(self, envelope: Envelope) -> None:
+        self._headers = [(name, value.encode()) for name, value in envelope.kafka_headers().items()]
+        self._key = envelope.order_id.encode()
+
+    def topic(self) -> str:
+        return "orders.commands"
+
+    def partition(self) -> int:
+        return 2
+
+    def offset(self) -> int:
+        return 41
+
+    def key(self) -> bytes:
+        return self._key
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        return self._headers
+
+
+def test_a_dead_lettered_message_is_a_handle_span_that_says_so(recorded: InMemorySpanExporter) -> None:
+    command, (trace_id, sender_id) = sent_in_a_span(contracts.ApproveOrder(), order_id="o-1")
+    with spans.dead_lettering(_Record(command), RuntimeError("the handler failed"), 5):
+        pass
+    (span,) = named(recorded, "handle ApproveOrder")
+    assert span.parent is not None
+    assert (span.parent.trace_id, span.parent.span_id) == (trace_id, sender_id)
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes is not None
+    assert {k: span.attributes[k] for k in ("messaging.outcome", "error.type", "inbox.attempts")} == {
+        "messaging.outcome": "dead_lettered",
+        "error.type": "RuntimeError",
+        "inbox.attempts": 5,
+    }
