@@ -67,7 +67,7 @@ class RequestMetricsMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         view = view_name(request)
-        REQUESTS.labels(view, request.method or "", str(response.status_code)).inc()
+        REQUESTS.labels(view, _method(request.method), str(response.status_code)).inc()
         REQUEST_SECONDS.labels(view).observe(time.perf_counter() - started)
         return response
 
@@ -81,3 +81,11 @@ def serve_metrics(port: int) -> None:
     """Expose the console's metrics on ``port``, in a thread of its own."""
     start_http_server(port)
     logger.info("metrics on :%d/metrics", port)
+
+
+_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def _method(method: str | None) -> str:
+    """The method as a label: any other name a client sends is "other", so no client can make series."""
+    return method if method in _KNOWN_METHODS else "other"

@@ -73,3 +73,12 @@ def test_gunicorn_serves_them_with_the_consoles_own_server() -> None:
     text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     assert "sagaref_console_http_requests_total" in text
     assert "sagaref_outbox" not in text  # none of the services' gauges (no outbox here)
+
+
+def test_a_made_up_method_cannot_make_a_new_series(operator: Client) -> None:
+    before = sample("sagaref_console_http_requests_total", view="home", method="other", status="405")
+    assert operator.generic("BREW", "/").status_code == 405
+    assert sample("sagaref_console_http_requests_total", view="home", method="BREW", status="405") == 0.0
+    assert (
+        sample("sagaref_console_http_requests_total", view="home", method="other", status="405") == before + 1
+    )

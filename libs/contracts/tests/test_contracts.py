@@ -318,8 +318,22 @@ def test_malformed_data_is_refused(value: bytes) -> None:
 def test_a_malformed_trace_context_is_dropped_not_passed_on() -> None:
     good = "00-" + "a" * 32 + "-" + "b" * 16 + "-01"
     assert Envelope.from_kafka(b"o", b"{}", headers(traceparent=good)).traceparent == good
-    for bad in ("00-" + "a" * 32 + "-\x00" + "b" * 15 + "-01", "x" * 300, "00-AAAA"):
-        assert Envelope.from_kafka(b"o", b"{}", headers(traceparent=bad)).traceparent is None
+    for bad in (
+        "00-" + "a" * 32 + "-\x00" + "b" * 15 + "-01",
+        "x" * 300,
+        "00-AAAA",
+        "01-" + "a" * 32 + "-" + "b" * 16 + "-01-\x00",  # OpenTelemetry's parser takes any suffix here
+        " " + good + "\t",  # and spaces around it
+        "ff-" + "a" * 32 + "-" + "b" * 16 + "-01",  # a version W3C forbids
+    ):
+        assert Envelope.from_kafka(b"o", b"{}", headers(traceparent=bad)).traceparent is None, repr(bad)
+    # a trace state keeps only what W3C allows: a NUL (which jsonb would refuse) never gets stored
+    nul_state = Envelope.from_kafka(b"o", b"{}", headers(traceparent=good, tracestate="v=1,bad\x00=2"))
+    assert "\x00" not in (nul_state.tracestate or "")
+    assert (
+        Envelope.from_kafka(b"o", b"{}", headers(traceparent=good, tracestate="a=1,b=2")).tracestate
+        == "a=1,b=2"
+    )
 
 
 def test_an_escaped_backslash_before_u0000_is_text_not_a_nul() -> None:

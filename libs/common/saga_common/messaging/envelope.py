@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import msgspec
+from opentelemetry.trace import TraceState
 
 from saga_common.json_depth import MAX_JSON_DEPTH, nesting_exceeds
 from saga_common.messaging.message import Message, message_class, message_class_for
@@ -242,12 +243,25 @@ def _check_data(data: bytes) -> None:
         raise EnvelopeError("data holds a NUL character")
 
 
+# Exactly version 00's shape. OpenTelemetry's own parser is lenient (spaces around it, and for other
+# versions any suffix, NUL included), and what passes here is stored in jsonb, which refuses NUL.
+_TRACEPARENT = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
+
+
 def _valid_trace_context(traceparent: str | None, tracestate: str | None) -> tuple[str | None, str | None]:
     """The W3C trace context if well formed; otherwise none (it is advice for tracing tools: a
-    malformed one is dropped rather than passed on, never a reason to refuse the message)."""
-    if traceparent is None or not tracing.valid_traceparent(traceparent):
+    malformed one is dropped rather than passed on, never a reason to refuse the message). The trace
+    state is rebuilt from the members W3C allows, so nothing else is stored or passed on."""
+    if (
+        traceparent is None
+        or not _TRACEPARENT.fullmatch(traceparent)
+        or traceparent.startswith("ff")
+        or not tracing.valid_traceparent(traceparent)
+    ):
         return None, None
-    return traceparent, tracestate if tracestate and len(tracestate) <= _MAX_TRACESTATE else None
+    if not tracestate or len(tracestate) > _MAX_TRACESTATE:
+        return traceparent, None
+    return traceparent, TraceState.from_header([tracestate]).to_header() or None
 
 
 def _check_identity(order_id: str, attributes: dict[str, str]) -> None:

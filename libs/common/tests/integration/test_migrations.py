@@ -1,5 +1,5 @@
 """The saga tables' migrations carry existing sagas forward: steps made before 0003 get the command id
-of every attempt they sent, and older code can still insert steps."""
+of every attempt they sent, and older code can still insert steps (0003) and sagas (0004)."""
 
 import uuid
 
@@ -43,5 +43,23 @@ def test_steps_made_before_the_migration_get_every_attempts_command_id() -> None
             )
             cursor.execute("SELECT command_ids FROM saga_step WHERE position = 1")
             assert cursor.fetchone() == ([],)
+    finally:
+        MigrationExecutor(connection).migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_orchestrator_on_the_older_code_can_still_start_sagas_after_0004() -> None:
+    executor = MigrationExecutor(connection)
+    executor.migrate([("sagas", "0004_saga_trace")])
+    try:
+        with connection.cursor() as cursor:  # the columns 0003's code knows, and no more
+            cursor.execute(
+                "INSERT INTO saga_instance (id, saga_type, order_id, state, data, correlation_id,"
+                " current_step, created_at, updated_at)"
+                " VALUES (%s, 'place_order', 'o-2', 'RUNNING', '{}', 'c', '', now(), now())",
+                [uuid.uuid4()],
+            )
+            cursor.execute("SELECT trace_id, trace_parent FROM saga_instance WHERE order_id = 'o-2'")
+            assert cursor.fetchone() == ("", "")
     finally:
         MigrationExecutor(connection).migrate(executor.loader.graph.leaf_nodes())

@@ -20,4 +20,12 @@ class Migration(migrations.Migration):
             name="trace_parent",
             field=models.CharField(blank=True, default="", max_length=64),
         ),
+        # Defaults in the database too: during a rollout, orchestrators still running the older code
+        # insert sagas without these columns (their sagas simply have no trace).
+        migrations.RunSQL(
+            "ALTER TABLE saga_instance ALTER COLUMN trace_id SET DEFAULT '',"
+            " ALTER COLUMN trace_parent SET DEFAULT ''",
+            "ALTER TABLE saga_instance ALTER COLUMN trace_id DROP DEFAULT,"
+            " ALTER COLUMN trace_parent DROP DEFAULT",
+        ),
     ]
