@@ -210,3 +210,11 @@ def test_without_keda_the_workers_keep_their_hpas() -> None:
         o["spec"]["scaleTargetRef"]["name"] for o in of_kind(objects, "HorizontalPodAutoscaler").values()
     }
     assert set(deployments(objects, "worker")) <= scaled
+
+
+def test_keda_may_reach_the_brokers_and_only_them(keda: list[dict[str, Any]]) -> None:
+    policy = of_kind(keda, "NetworkPolicy")["kafka-from-keda"]
+    assert policy["spec"]["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "kafka"}}
+    (rule,) = policy["spec"]["ingress"]
+    assert rule["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "keda"}}}]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 9092}]
