@@ -151,27 +151,7 @@ class Stack:
         }
         self.processes.start(
             f"{app.name}-web",
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                f"{app.module}.wsgi",
-                "--config",
-                "python:saga_common.web.gunicorn_conf",
-                "--bind",
-                f"127.0.0.1:{self.config.ports[app.name]}",
-                "--workers",
-                "1",
-                "--threads",
-                "8",
-                "--graceful-timeout",
-                "10",
-                "--no-control-socket",
-                "--access-logfile",
-                "-",
-                "--access-logformat",
-                "%(m)s %(U)s%(q)s %(s)s %(M)sms",
-            ],
+            gunicorn_command(app.module, self.config.ports[app.name], workers=1, threads=8),
             env=env,
             cwd=app.directory,
         )
@@ -187,27 +167,9 @@ class Stack:
             env["METRICS_PORT"] = str(self.metrics_ports[name])
         self.processes.start(
             name,
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                f"{service.module}.wsgi",
-                "--config",
-                "python:saga_common.web.gunicorn_conf",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(self.config.web_workers),
-                "--threads",
-                str(self.config.web_threads),
-                "--graceful-timeout",
-                "10",
-                "--no-control-socket",
-                "--access-logfile",
-                "-",
-                "--access-logformat",
-                "%(m)s %(U)s%(q)s %(s)s %(M)sms",
-            ],
+            gunicorn_command(
+                service.module, port, workers=self.config.web_workers, threads=self.config.web_threads
+            ),
             env=env,
             cwd=service.directory,
         )
@@ -273,6 +235,32 @@ class Stack:
             self._broker.terminate()
             self._broker.wait(10)
             self._broker = None
+
+
+def gunicorn_command(module: str, port: int, *, workers: int, threads: int) -> list[str]:
+    """gunicorn as the images run it (saga_common.web.gunicorn_conf), with a readable access line when
+    LOG_FORMAT=plain (the request line, so the query string keeps its "?"); JSON lines otherwise."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        f"{module}.wsgi",
+        "--config",
+        "python:saga_common.web.gunicorn_conf",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--graceful-timeout",
+        "10",
+        "--no-control-socket",
+        "--access-logfile",
+        "-",
+        "--access-logformat",
+        "%(r)s %(s)s %(M)sms",
+    ]
 
 
 def _ready(url: str) -> bool:
