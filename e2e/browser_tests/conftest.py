@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from devstack import postgres
 from devstack.broker import free_port
 from devstack.local_keys import jwt_signing_key
 from devstack.services import SERVICES
-from devstack.stack import Stack, StackConfig
+from devstack.stack import Stack, StackConfig, running_stack
 from e2e.browser import CHROMIUM, CHROMIUM_ARGS
 from saga_client import ShopClient
 from saga_common.web.tokens import OPERATOR, mint_token
@@ -52,17 +51,8 @@ def stack(
             "CONSOLE_REFRESH_SECONDS": "1",
         },
     )
-    admin_url = f"{config.postgres_url}/postgres"
-    postgres.ensure_server(admin_url)
-    postgres.drop_databases([config.database_name(s) for s in SERVICES], admin_url)
-    system = Stack(config, echo=False)
-    try:
-        system.prepare()
-        system.start()
-        system.wait_ready()
+    with running_stack(config) as system:
         yield system
-    finally:
-        system.stop()
 
 
 @pytest.fixture(scope="session")

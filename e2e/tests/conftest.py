@@ -5,10 +5,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from devstack import postgres
 from devstack.broker import free_port
 from devstack.services import SERVICES
-from devstack.stack import Stack, StackConfig
+from devstack.stack import Stack, StackConfig, running_stack
 from e2e.client import SystemClient
 
 
@@ -22,17 +21,10 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         web_workers=1,
         run_dir=tmp_path_factory.mktemp("stack"),
     )
-    admin_url = f"{config.postgres_url}/postgres"
-    postgres.ensure_server(admin_url)
-    postgres.drop_databases([config.database_name(s) for s in SERVICES], admin_url)
-    system = Stack(config, echo=False)
     try:
-        system.prepare()
-        system.start()
-        system.wait_ready()
-        yield system
+        with running_stack(config) as system:
+            yield system
     finally:
-        system.stop()
         for log in sorted((config.run_dir / "logs").glob("*.log")):
             errors = [line for line in log.read_text(errors="replace").splitlines() if "Traceback" in line]
             if errors:

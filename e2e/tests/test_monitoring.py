@@ -16,12 +16,11 @@ from typing import Any
 import pytest
 import requests
 
-from devstack import postgres
 from devstack.broker import free_port
 from devstack.dashboards import DASHBOARDS, DASHBOARDS_DIR
 from devstack.prometheus import query, rules, signals, target_labels, wait_for
 from devstack.services import SERVICES
-from devstack.stack import Stack, StackConfig
+from devstack.stack import Stack, StackConfig, running_stack
 from e2e.client import SystemClient
 
 
@@ -50,17 +49,8 @@ def monitored(
             "SAGA_FAIL_WHILE": str(fail_switch),
         },
     )
-    admin_url = f"{config.postgres_url}/postgres"
-    postgres.ensure_server(admin_url)
-    postgres.drop_databases([config.database_name(s) for s in SERVICES], admin_url)
-    system = Stack(config, echo=False)
-    try:
-        system.prepare()
-        system.start()
-        system.wait_ready()
+    with running_stack(config) as system:
         yield system
-    finally:
-        system.stop()
 
 
 @pytest.fixture(scope="module")

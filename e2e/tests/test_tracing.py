@@ -19,11 +19,10 @@ from typing import TypeVar
 
 import pytest
 
-from devstack import postgres
 from devstack.broker import free_port
 from devstack.otlp_sink import OtlpSink, Span, span_tree
 from devstack.services import REPO_ROOT, SERVICES
-from devstack.stack import Stack, StackConfig
+from devstack.stack import Stack, StackConfig, running_stack
 from e2e.client import SystemClient
 from saga_client.models import Saga
 
@@ -51,17 +50,8 @@ def traced_stack(
         run_dir=tmp_path_factory.mktemp("traced-stack"),
         extra_env={**sink.env(schedule_delay_ms=100), "LOG_FORMAT": "json"},
     )
-    admin_url = f"{config.postgres_url}/postgres"
-    postgres.ensure_server(admin_url)
-    postgres.drop_databases([config.database_name(s) for s in SERVICES], admin_url)
-    system = Stack(config, echo=False)
-    try:
-        system.prepare()
-        system.start()
-        system.wait_ready()
+    with running_stack(config) as system:
         yield system
-    finally:
-        system.stop()
 
 
 @pytest.fixture(scope="module")

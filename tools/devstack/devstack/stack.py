@@ -5,7 +5,9 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -235,6 +237,23 @@ class Stack:
             self._broker.terminate()
             self._broker.wait(10)
             self._broker = None
+
+
+@contextmanager
+def running_stack(config: StackConfig) -> Iterator[Stack]:
+    """A stack on fresh databases (dropped first), prepared, started and ready; stopped on leaving.
+    The system test suites' fixtures each run one with their own settings."""
+    admin_url = f"{config.postgres_url}/postgres"
+    postgres.ensure_server(admin_url)
+    postgres.drop_databases([config.database_name(s) for s in SERVICES], admin_url)
+    system = Stack(config, echo=False)
+    try:
+        system.prepare()
+        system.start()
+        system.wait_ready()
+        yield system
+    finally:
+        system.stop()
 
 
 def gunicorn_command(module: str, port: int, *, workers: int, threads: int) -> list[str]:
