@@ -10,6 +10,8 @@ ROOT_URLCONF = "orchestrator.urls"
 WSGI_APPLICATION = "orchestrator.wsgi.application"
 DATABASES = {"default": database("orchestrator")}
 SAGA_MESSAGE_HANDLERS = "orchestrator.handlers.HANDLERS"
+# A fetched batch runs as one engine call: its sagas loaded together, their writes made together.
+SAGA_BATCH_SCOPE = "orchestrator.handlers.batch_scope"
 SAGA_CONTRACTS = "shop_contracts"  # the messages of the system (saga_common loads them at start-up)
 SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "Saga orchestrator"}
 # Send unanswered commands again, or give up on them, as their persisted deadlines pass.

@@ -132,6 +132,9 @@ INBOX_PROGRESS_IDLE_INTERVAL_SECONDS = env.float("INBOX_PROGRESS_IDLE_INTERVAL_S
 # Must exceed the topics' retention (system check saga_common.E001): see saga_common.messaging.retention.
 INBOX_RETENTION_DAYS = env.int("INBOX_RETENTION_DAYS", default=14)
 OUTBOX_RETENTION_HOURS = env.int("OUTBOX_RETENTION_HOURS", default=24)
+# What a fetched batch's handlers run inside (saga_common.messaging.inbox.BatchScope), as a dotted path;
+# the orchestrator's loads and writes the batch's sagas set-based. Empty: nothing.
+SAGA_BATCH_SCOPE = ""
 
 # Saga steps (orchestrator): wait this long for a reply, doubling per attempt up to the maximum;
 # after the last attempt the saga gives up on the step (see saga_common.sagas.definition.RetryPolicy).

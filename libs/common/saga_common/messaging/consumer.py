@@ -7,9 +7,11 @@ Kafka only after that transaction committed, so a crash in between means a redel
 inbox absorbs.
 
 What the consumer has fetched is applied as one batch: one transaction (one commit, one inbox
-INSERT) for all its messages, in order. If anything in the batch fails, that transaction rolls back
-as a whole and its messages are handled one by one, each in its own transaction, as described next;
-so a batch never applies half, and a failing message costs only its own retries.
+INSERT, one outbox INSERT, and the partitions' progress) for all its messages, in order, inside the
+service's batch scope if it has one (the orchestrator's loads and writes its sagas set-based). If
+anything in the batch fails, that transaction rolls back as a whole and its messages are handled one
+by one, each in its own transaction, as described next; so a batch never applies half, and a failing
+message costs only its own retries.
 
 Failures are sorted into two kinds:
 - retryable (the database is unreachable): retried with backoff, without limit, never dead-lettered;
@@ -22,7 +24,9 @@ Failures are sorted into two kinds:
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka import Message as KafkaMessage
@@ -32,7 +36,7 @@ from django.db import InterfaceError, OperationalError, connection
 from saga_common.messaging import spans
 from saga_common.messaging.dead_letters import record_dead_letter
 from saga_common.messaging.envelope import Envelope, EnvelopeError
-from saga_common.messaging.inbox import Handler, HandlerRegistry, handle_batch, handle_once
+from saga_common.messaging.inbox import BatchScope, Handler, HandlerRegistry, handle_batch, handle_once
 from saga_common.messaging.kafka import (
     consumer_config,
     dlq_name,
@@ -67,6 +71,7 @@ class InboxConsumer:
         stop_event: threading.Event | None = None,
         max_attempts: int | None = None,
         consumer_overrides: dict[str, object] | None = None,
+        batch_scope: BatchScope | None = None,
     ) -> None:
         self.handlers = {cls.type_name(): handler for cls, handler in handlers.items()}
         self.topics = sorted({topic_name(cls.topic) for cls in handlers})
@@ -75,6 +80,7 @@ class InboxConsumer:
         self.max_attempts = max_attempts or settings.INBOX_MAX_ATTEMPTS
         self._consumer_config = consumer_config(self.group_id, **(consumer_overrides or {}))
         self._dlq_producer: Producer | None = None
+        self.batch_scope = batch_scope
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -105,22 +111,33 @@ class InboxConsumer:
         try:
             while not self.stop_event.is_set():
                 batch = _next_batch(consumer, settings.INBOX_BATCH_SIZE)
-                handled: list[KafkaMessage] = []
-                if batch and self.process_together(batch):
-                    handled = [m for m in batch if _store_offset(consumer, m)]
-                else:
-                    for kafka_message in batch:
-                        if not self.process(kafka_message):
-                            break  # stopping in the middle of a retry: leave the rest for redelivery
-                        if _store_offset(consumer, kafka_message):
-                            handled.append(kafka_message)
                 # The partitions' ends are asked of the broker at most once an interval, and only when
                 # nothing fetched is left over (the batch was not cut at its size limit).
                 check_ends = (
                     len(batch) < settings.INBOX_BATCH_SIZE
                     and time.monotonic() - last_ends_check >= settings.INBOX_PROGRESS_IDLE_INTERVAL_SECONDS
                 )
-                if len(handled) == len(batch) and (batch or check_ends):
+                handled: list[KafkaMessage] = []
+                progress_recorded = False
+                if batch:
+                    # Unless the broker is to be asked, the batch's progress is written in the batch's
+                    # own transaction (no commit of its own); the positions move once that committed.
+                    moved = dict(positions)
+                    with_batch = (
+                        None if check_ends else partial(self._progress, consumer, batch, moved, partitions)
+                    )
+                    if self.process_together(batch, before_commit=with_batch):
+                        handled = [m for m in batch if _store_offset(consumer, m)]
+                        if with_batch is not None:
+                            positions.update(moved)
+                            progress_recorded = True
+                    else:
+                        for kafka_message in batch:
+                            if not self.process(kafka_message):
+                                break  # stopping in the middle of a retry: leave the rest for redelivery
+                            if _store_offset(consumer, kafka_message):
+                                handled.append(kafka_message)
+                if not progress_recorded and len(handled) == len(batch) and (batch or check_ends):
                     self._record_progress(
                         progress_after(consumer, handled, positions, check_ends=check_ends), partitions
                     )
@@ -135,6 +152,18 @@ class InboxConsumer:
             connection.close()
             logger.info("inbox consumer %s stopped", self.group_id)
 
+    def _progress(
+        self,
+        consumer: Consumer,
+        batch: list[KafkaMessage],
+        positions: dict[tuple[str, int], int],
+        partitions: dict[str, int],
+    ) -> None:
+        """Record the progress ``batch`` makes (in the caller's transaction: a failure fails the batch)."""
+        record_progress(
+            self.group_id, progress_after(consumer, batch, positions, check_ends=False), partitions
+        )
+
     def _record_progress(self, up_to: dict[tuple[str, int], datetime], partitions: dict[str, int]) -> None:
         """Persist how far this group has handled its partitions; a failure only leaves it behind."""
         try:
@@ -143,7 +172,9 @@ class InboxConsumer:
             logger.warning("consumer progress not recorded (%r); deadlines wait for the next batch", exc)
             connection.close()
 
-    def process_together(self, batch: list[KafkaMessage]) -> bool:
+    def process_together(
+        self, batch: list[KafkaMessage], *, before_commit: Callable[[], None] | None = None
+    ) -> bool:
         """Apply the whole batch in one transaction; False if anything in it failed (nothing applied).
 
         Only the common case takes this path: a batch with a consumer error, an unparseable message
@@ -164,7 +195,7 @@ class InboxConsumer:
                 return False
             work.append((envelope, handler))
         try:
-            outcomes = handle_batch(work)
+            outcomes = handle_batch(work, scope=self.batch_scope, before_commit=before_commit)
         except Exception as exc:
             if isinstance(exc, _RETRYABLE):
                 connection.close()
@@ -196,7 +227,7 @@ class InboxConsumer:
                 handler = self.handlers.get(envelope.type)
                 if handler is None:
                     raise NoHandler(f"no handler for {envelope.type!r} in {self.group_id}")
-                handled = handle_once(envelope, handler)
+                handled = handle_once(envelope, handler, scope=self.batch_scope)
                 INBOX_MESSAGES.labels(kafka_message.topic(), "handled" if handled else "duplicate").inc()
                 return True
             except (*_RETRYABLE, DeadLetterUnavailable) as exc:

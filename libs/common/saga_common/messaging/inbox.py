@@ -3,7 +3,11 @@
 In one transaction the inbox records the message id in django-outbox-pattern's ``Received`` table
 (``INSERT ... ON CONFLICT DO NOTHING``) and runs the handler registered for the message type; a
 redelivered id inserts nothing and the handler is skipped. A fetched batch is applied the same way in
-one transaction (one commit, one inbox INSERT) for all its messages, in order (``handle_batch``).
+one transaction (one commit, one inbox INSERT, one outbox INSERT) for all its messages, in order
+(``handle_batch``). A service may wrap the batch's handlers in a scope of its own (``BatchScope``): the
+orchestrator loads every saga the batch addresses up front and writes their changes together at the
+end (``saga_common.sagas.unit_of_work``), so a batch costs a handful of statements, not a few per
+message.
 Each message is handled inside its ``handle <Type>`` span (``saga_common.messaging.spans``), whose
 outcome says whether it was handled or dropped as a duplicate.
 
@@ -14,7 +18,8 @@ The loop that consumes topics, commits offsets and dead-letters poison is
 import json
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 from typing import Any
 
@@ -27,7 +32,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span
 
 from saga_common.faults import crash_point, fail_point
-from saga_common.messaging import spans
+from saga_common.messaging import outbox, spans
 from saga_common.messaging.envelope import Envelope
 from saga_common.messaging.message import Message
 from saga_common.observability.logs import bind
@@ -36,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 Handler = Callable[[Envelope], None]
 HandlerRegistry = Mapping[type[Message], Handler]
+# What a batch's handlers run inside, given the batch's envelopes (in its transaction).
+BatchScope = Callable[[Sequence[Envelope]], AbstractContextManager[Any]]
 
 _RECEIVED_ROW = "(%s, %s, %s, %s, %s, %s, 0, %s)"
 _INSERT_RECEIVED = f"""
@@ -81,31 +88,28 @@ def record_received(envelopes: list[Envelope]) -> set[str]:
         return {msg_id for (msg_id,) in cursor.fetchall()}
 
 
-def handle_batch(work: list[tuple[Envelope, Handler]]) -> list[bool]:
+def handle_batch(
+    work: list[tuple[Envelope, Handler]],
+    *,
+    scope: BatchScope | None = None,
+    before_commit: Callable[[], None] | None = None,
+) -> list[bool]:
     """Run each message's handler and record every message, all in one transaction, in order.
 
-    A message already in the inbox, or a second copy within the batch, is skipped. Returns, for each
-    message, whether it was handled (False: a duplicate). Raises if any handler raises; then nothing
-    of the batch was applied.
+    A message already in the inbox, or a second copy within the batch, is skipped. The handlers run
+    inside ``scope(envelopes)``, and the outbox rows they write go out in one INSERT after it;
+    ``before_commit`` runs last, in the same transaction. Returns, for each message, whether it was
+    handled (False: a duplicate). Raises if anything raises; then nothing of the batch was applied.
     """
     traced: list[tuple[Span, str]] = []  # each message's span and outcome, ended with the transaction
+    envelopes = [envelope for envelope, _ in work]
     try:
         with transaction.atomic():
-            fresh = record_received([envelope for envelope, _ in work])
-            outcomes = []
-            for envelope, handler in work:
-                handled = envelope.id in fresh
-                fresh.discard(envelope.id)
-                span = spans.start_handling(envelope)
-                traced.append((span, "failed"))
-                with trace.use_span(span), bind_message(envelope):
-                    if handled:
-                        fail_point(envelope.type)  # a test-only switch (saga_common.faults); off unless set
-                        handler(envelope)
-                    else:
-                        logger.info("duplicate %s %s ignored", envelope.type, envelope.id)
-                traced[-1] = (span, "handled" if handled else "duplicate")
-                outcomes.append(handled)
+            fresh = record_received(envelopes)
+            with outbox.buffered(), scope(envelopes) if scope else nullcontext():
+                outcomes = _run_handlers(work, fresh, traced)
+            if before_commit is not None:
+                before_commit()
             crash_point("inbox.before_commit")
     except BaseException:
         for span, outcome in traced:  # nothing of the batch was applied
@@ -117,6 +121,26 @@ def handle_batch(work: list[tuple[Envelope, Handler]]) -> list[bool]:
     return outcomes
 
 
-def handle_once(envelope: Envelope, handler: Handler) -> bool:
+def _run_handlers(
+    work: list[tuple[Envelope, Handler]], fresh: set[str], traced: list[tuple[Span, str]]
+) -> list[bool]:
+    outcomes = []
+    for envelope, handler in work:
+        handled = envelope.id in fresh
+        fresh.discard(envelope.id)
+        span = spans.start_handling(envelope)
+        traced.append((span, "failed"))
+        with trace.use_span(span), bind_message(envelope):
+            if handled:
+                fail_point(envelope.type)  # a test-only switch (saga_common.faults); off unless set
+                handler(envelope)
+            else:
+                logger.info("duplicate %s %s ignored", envelope.type, envelope.id)
+        traced[-1] = (span, "handled" if handled else "duplicate")
+        outcomes.append(handled)
+    return outcomes
+
+
+def handle_once(envelope: Envelope, handler: Handler, *, scope: BatchScope | None = None) -> bool:
     """Run ``handler`` and record the message in one transaction; return False for a duplicate."""
-    return handle_batch([(envelope, handler)])[0]
+    return handle_batch([(envelope, handler)], scope=scope)[0]

@@ -9,15 +9,22 @@ its ``headers`` the Kafka headers plus the key (``partitionkey``, the order id) 
 of the span that wrote it (``traceparent``: the relay's send span is its child), and its
 ``destination`` the topic.
 
+Inside ``buffered()`` (the inbox's batch) rows are kept in memory and written when it ends, in one
+multi-row INSERT, still inside the transaction: a batch's replies or commands cost one statement.
+
 A raw row (``enqueue_raw``) instead carries a Kafka record exactly as it once came, to go out again
 byte for byte: an operator's replay of a dead letter. Its body is the record in
 ``saga_common.messaging.records``' JSON form and its headers mark it (``RAW_RECORD``); the relay sends
 the record it holds rather than the body.
 """
 
+import contextvars
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -34,10 +41,14 @@ from saga_common.observability import tracing
 # The header that marks a raw row (saga_common.messaging.relay reads it); no CloudEvent has it.
 RAW_RECORD = "saga-raw-record"
 
-_INSERT_ROW = f"""
+_ROW = "(%s, %s, %s, %s, %s, %s, 0, %s)"
+_INSERT_ROWS = f"""
     INSERT INTO {Published._meta.db_table} (id, destination, body, headers, added, expires_at, retry, status)
-    VALUES (%s, %s, %s, %s, %s, %s, 0, %s)
+    VALUES {{rows}}
 """
+_buffer: contextvars.ContextVar[list[tuple[Any, ...]] | None] = contextvars.ContextVar(
+    "outbox_buffer", default=None
+)
 # The library's publisher skips expired rows; ours publishes every scheduled row, so this only keeps
 # the column as the library fills it (a day after ``added``).
 _EXPIRES_AFTER = timedelta(days=1)
@@ -56,19 +67,20 @@ def enqueue(envelope: Envelope, topic: str) -> None:
         {"order.id": envelope.order_id, **({"saga.id": envelope.saga_id} if envelope.saga_id else {})}
     )
     now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _INSERT_ROW,
-            [
-                envelope.id,
-                topic_name(topic),
-                envelope.data.decode(),
-                json.dumps(envelope.stored_headers()),
-                now,
-                now + _EXPIRES_AFTER,
-                StatusChoice.SCHEDULE,
-            ],
-        )
+    row = (
+        envelope.id,
+        topic_name(topic),
+        envelope.data.decode(),
+        json.dumps(envelope.stored_headers()),
+        now,
+        now + _EXPIRES_AFTER,
+        StatusChoice.SCHEDULE,
+    )
+    buffer = _buffer.get()
+    if buffer is not None:
+        buffer.append(row)
+    else:
+        _insert([row])
 
 
 def enqueue_raw(record: RawRecord, destination: str, *, row_id: uuid.UUID) -> None:
@@ -79,10 +91,9 @@ def enqueue_raw(record: RawRecord, destination: str, *, row_id: uuid.UUID) -> No
         raise OutboxOutsideTransaction("write outbox rows inside transaction.atomic()")
     key = record.key.decode("utf-8", "replace").replace("\x00", "") if record.key is not None else None
     now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _INSERT_ROW,
-            [
+    _insert(
+        [
+            (
                 row_id,
                 destination,
                 json.dumps(record_to_json(record)),
@@ -90,7 +101,32 @@ def enqueue_raw(record: RawRecord, destination: str, *, row_id: uuid.UUID) -> No
                 now,
                 now + _EXPIRES_AFTER,
                 StatusChoice.SCHEDULE,
-            ],
+            )
+        ]
+    )
+
+
+@contextmanager
+def buffered() -> Iterator[None]:
+    """Keep the rows ``enqueue`` writes meanwhile and insert them together when the block ends (not if
+    it raises: the transaction they belong to is rolling back). Use it inside ``transaction.atomic``."""
+    if _buffer.get() is not None:  # already buffering: the outer block writes them
+        yield
+        return
+    rows: list[tuple[Any, ...]] = []
+    token = _buffer.set(rows)
+    try:
+        yield
+    finally:
+        _buffer.reset(token)
+    if rows:
+        _insert(rows)
+
+
+def _insert(rows: list[tuple[Any, ...]]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_ROWS.format(rows=", ".join([_ROW] * len(rows))), [value for row in rows for value in row]
         )
 
 

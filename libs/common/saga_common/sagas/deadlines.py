@@ -15,9 +15,9 @@ from typing import Any
 from django.utils import timezone
 
 from saga_common.sagas.definition import ActionKind, RetryPolicy, Saga
-from saga_common.sagas.journal import engine_call, record
-from saga_common.sagas.models import WAITING_STATUSES, SagaInstance, SagaStep, StepStatus
+from saga_common.sagas.models import WAITING_STATUSES, SagaStep, StepStatus
 from saga_common.sagas.run import SagaRun
+from saga_common.sagas.unit_of_work import engine_call, record
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +71,8 @@ def _expire_one(
     definitions: Mapping[str, Saga[Any]], policy: RetryPolicy, saga_id: uuid.UUID, judged_until: datetime
 ) -> int:
     """Retry or give up on the saga's overdue step (1), or find it answered or locked meanwhile (0)."""
-    with engine_call(savepoint=True):
-        instance = SagaInstance.objects.select_for_update(skip_locked=True).filter(id=saga_id).first()
+    with engine_call(savepoint=True) as unit:
+        instance = unit.lock(saga_id, skip_locked=True)
         if instance is None:
             return 0  # another worker has it
         run = SagaRun(definitions[instance.saga_type], instance, policy)

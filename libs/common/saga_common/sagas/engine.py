@@ -1,8 +1,9 @@
 """The saga engine: the one object a service holds to run its saga definitions.
 
-Each entry point is one engine call (``journal.engine_call``): one database transaction that locks the
-saga's row and writes the next command to the outbox, so the state and the command it implies can never
-disagree. Each job has a module of its own, and this class only names them:
+Each entry point is one engine call (``unit_of_work.engine_call``): one database transaction that locks
+the saga's row and writes the next command to the outbox, so the state and the command it implies can
+never disagree. The inbox runs a whole fetched batch of messages as one engine call (``batch``). Each
+job has a module of its own, and this class only names them:
 
 - ``start``: a saga for an order (here);
 - ``handle_reply``: a participant answered (``replies``);
@@ -11,7 +12,8 @@ disagree. Each job has a module of its own, and this class only names them:
 """
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import Any
 
@@ -22,9 +24,9 @@ from saga_common.observability import tracing
 from saga_common.sagas import deadlines, operator_actions, replies
 from saga_common.sagas.definition import RetryPolicy, Saga, SagaState
 from saga_common.sagas.ids import saga_id_for
-from saga_common.sagas.journal import engine_call, record
 from saga_common.sagas.models import SagaInstance
 from saga_common.sagas.run import SagaRun
+from saga_common.sagas.unit_of_work import engine_call, record
 
 
 def retry_policy_from_settings() -> RetryPolicy:
@@ -50,12 +52,12 @@ class SagaEngine:
     def start(self, saga: Saga[Any], *, order_id: str, data: Any, cause: Envelope) -> SagaInstance:
         """Start ``saga`` for ``order_id`` unless it already runs; return the saga."""
         saga_id = saga_id_for(saga.name, order_id)
-        with engine_call():
-            existing = SagaInstance.objects.filter(id=saga_id).first()
+        with engine_call() as unit:
+            existing = unit.lock(saga_id)
             if existing is not None:
                 record(existing, "StartIgnored", cause, "this order already has its saga")
                 return existing
-            instance = SagaInstance.objects.create(
+            instance = SagaInstance(
                 id=saga_id,
                 saga_type=saga.name,
                 order_id=order_id,
@@ -65,11 +67,32 @@ class SagaEngine:
                 # the order's trace: that of the span handling OrderCreated, else the one the event names
                 trace_id=tracing.current_trace_id() or tracing.trace_id_in(cause.trace_headers()),
             )
+            unit.add_saga(instance)
             record(instance, "SagaStarted", cause)
-            run = SagaRun(saga, instance, self.policy, steps=[], data=data)
+            run = SagaRun(saga, instance, self.policy, data=data)
             run.take(saga.first(), cause)
             run.save()
         return instance
+
+    @contextmanager
+    def batch(self, envelopes: Sequence[Envelope]) -> Iterator[None]:
+        """Handle a fetched batch of messages as one engine call (``unit_of_work``): every saga they
+        address is locked and read up front, in two statements, and their writes go out together."""
+        with engine_call() as unit:
+            unit.preload(self._addressed(envelopes))
+            yield
+
+    def _addressed(self, envelopes: Sequence[Envelope]) -> set[uuid.UUID]:
+        """The sagas the messages may move: a reply names its saga; an event without one may start a
+        saga of any definition for its order."""
+        ids = set()
+        for envelope in envelopes:
+            if envelope.saga_id:
+                with suppress(ValueError):
+                    ids.add(uuid.UUID(envelope.saga_id))
+            elif envelope.order_id:
+                ids.update(saga_id_for(name, envelope.order_id) for name in self.definitions)
+        return ids
 
     def handle_reply(self, envelope: Envelope) -> None:
         """Apply a participant's reply to the step waiting for it (``replies.handle_reply``)."""

@@ -9,10 +9,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from saga_common.errors import Conflict, NotFound
+from saga_common.sagas import unit_of_work
 from saga_common.sagas.definition import ActionKind, RetryPolicy, Saga, SagaState
-from saga_common.sagas.journal import engine_call, record
 from saga_common.sagas.models import WAITING_STATUSES, SagaInstance, StepStatus
 from saga_common.sagas.run import SagaRun
+from saga_common.sagas.unit_of_work import engine_call, record
 
 
 def retry(definitions: Mapping[str, Saga[Any]], policy: RetryPolicy, saga_id: uuid.UUID) -> SagaInstance:
@@ -85,7 +86,7 @@ def _abandon(run: SagaRun) -> None:
 
 
 def _lock_saga(saga_id: uuid.UUID) -> SagaInstance:
-    instance = SagaInstance.objects.select_for_update().filter(id=saga_id).first()
+    instance = unit_of_work.current().lock(saga_id)
     if instance is None:
         raise NotFound(f"no saga {saga_id}")
     return instance

@@ -17,20 +17,21 @@ from django.utils import timezone
 from saga_common.messaging import outbox
 from saga_common.messaging.envelope import Envelope
 from saga_common.messaging.message import Command, Reply, message_class
+from saga_common.sagas import unit_of_work
 from saga_common.sagas.definition import ActionKind, RetryPolicy, Saga, SagaState
 from saga_common.sagas.ids import late_compensation_id_for
-from saga_common.sagas.journal import engine_call, record
-from saga_common.sagas.models import SagaInstance, SagaStep, StepStatus
+from saga_common.sagas.models import SagaStep, StepStatus
 from saga_common.sagas.run import SagaRun
+from saga_common.sagas.unit_of_work import engine_call, record
 
 logger = logging.getLogger(__name__)
 
 
 def handle_reply(definitions: Mapping[str, Saga[Any]], policy: RetryPolicy, envelope: Envelope) -> None:
     """Apply ``envelope`` (a reply) to the step of its saga that is waiting for it."""
-    with engine_call():
+    with engine_call() as unit:
         saga_id, command_id = _uuid_or_none(envelope.saga_id), _uuid_or_none(envelope.causation_id)
-        instance = SagaInstance.objects.select_for_update().filter(id=saga_id).first() if saga_id else None
+        instance = unit.lock(saga_id) if saga_id else None
         if instance is None:
             logger.warning(
                 "reply %s %s for unknown saga %s ignored", envelope.type, envelope.id, envelope.saga_id
@@ -64,7 +65,7 @@ def _apply(run: SagaRun, step: SagaStep, reply: Reply, envelope: Envelope) -> No
     if not reply.succeeded and saga.retries_failures(kind) and step.attempts < step.give_up_after:
         step.status, step.reply_type = StepStatus.RETRY_WAIT, envelope.type
         step.deadline_at = timezone.now() + timedelta(seconds=run.wait_before_asking_again(step))
-        step.save(update_fields=["status", "reply_type", "deadline_at"])
+        unit_of_work.current().step_changed(step)
         record(instance, "RetryScheduled", envelope, f"{step.name} failed; asking again")
         run.save()
         return

@@ -15,11 +15,12 @@ from saga_common.messaging import outbox
 from saga_common.messaging.envelope import Envelope
 from saga_common.observability import tracing
 from saga_common.observability.metrics import SAGA_SECONDS, SAGA_STEP_SECONDS, SAGAS_FINISHED
+from saga_common.sagas import unit_of_work
 from saga_common.sagas.definition import ActionKind, Finish, Invoke, RetryPolicy, Saga, SagaState, Transition
 from saga_common.sagas.ids import command_id_for
-from saga_common.sagas.journal import record
 from saga_common.sagas.models import SagaInstance, SagaStep, StepStatus
 from saga_common.sagas.spans import sending_step
+from saga_common.sagas.unit_of_work import record
 
 # Steps a saga stopped at: an operator's retry or compensate starts there.
 STOPPED_STATUSES = (StepStatus.FAILED, StepStatus.TIMED_OUT)
@@ -35,11 +36,10 @@ class SagaRun:
         instance: SagaInstance,
         policy: RetryPolicy,
         *,
-        steps: list[SagaStep] | None = None,
         data: Any = None,
     ) -> None:
         self.saga, self.instance, self.policy = saga, instance, policy
-        self._steps = steps
+        self._steps: list[SagaStep] | None = None
         self._data = data
 
     @property
@@ -51,9 +51,9 @@ class SagaRun:
 
     @property
     def steps(self) -> list[SagaStep]:
-        """The saga's steps in order (read once per run)."""
+        """The saga's steps in order (read once per unit of work, and shared by its runs of this saga)."""
         if self._steps is None:
-            self._steps = list(self.instance.steps.all())
+            self._steps = unit_of_work.current().steps_of(self.instance)
         return self._steps
 
     def stopped_step(self) -> SagaStep | None:
@@ -97,9 +97,9 @@ class SagaRun:
             again.command_ids = [*again.command_ids, command_id]
             again.started_at, again.finished_at, again.reply_type = now, None, ""
             again.deadline_at = deadline
-            again.save()
+            unit_of_work.current().step_changed(again)
         else:
-            step = SagaStep.objects.create(
+            step = SagaStep(
                 saga=self.instance,
                 position=len(self.steps),
                 name=action.name,
@@ -113,7 +113,7 @@ class SagaRun:
                 deadline_at=deadline,
                 started_at=now,
             )
-            self.steps.append(step)
+            unit_of_work.current().add_step(step)  # appends it to self.steps, the unit's list
         self.instance.current_step = action.name
         record(self.instance, "CommandSent", envelope)
 
@@ -132,7 +132,7 @@ class SagaRun:
         elapsed = (step.finished_at - step.started_at).total_seconds()
         SAGA_STEP_SECONDS.labels(self.instance.saga_type, step.name, status.value).observe(elapsed)
         step.deadline_at = None
-        step.save(update_fields=["status", "reply_type", "finished_at", "deadline_at"])
+        unit_of_work.current().step_changed(step)
 
     def wait_before_asking_again(self, step: SagaStep) -> float:
         """Seconds until a failed step's command is sent again (the policy's backoff)."""
@@ -144,4 +144,5 @@ class SagaRun:
         return next((step for step in self.steps if command_id in step.command_ids), None)
 
     def save(self) -> None:
-        self.instance.save()
+        """Note the saga's row as changed; the unit of work writes it when the engine call ends."""
+        unit_of_work.current().saga_changed(self.instance)
