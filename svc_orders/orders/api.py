@@ -114,13 +114,18 @@ class OrderListCreateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         order_input = {**serializer.validated_data, "customer_id": _ordering_customer(request, serializer)}
-        with transaction.atomic():
-            order, replayed = services.order_place(
-                **order_input, correlation_id=correlation_id_of(request), idempotency_key=key
+        try:
+            with transaction.atomic():
+                order = services.order_place(**order_input, correlation_id=correlation_id_of(request))
+                body = OrderOutputSerializer(order).data
+                if key is not None:
+                    services.idempotency_key_claim(
+                        idempotency_key=key, order=order, request=order_input, response_body=body
+                    )
+        except services.IdempotencyKeyUsed:  # the order above was rolled back: answer as the first time
+            order, body = services.idempotency_key_replay(
+                customer_id=order_input["customer_id"], idempotency_key=key or "", request=order_input
             )
-            body = replayed if replayed is not None else OrderOutputSerializer(order).data
-            if key is not None and replayed is None:
-                services.idempotency_remember_response(idempotency_key=key, order=order, response_body=body)
         return Response(
             body, status=status.HTTP_201_CREATED, headers={"Location": f"/api/v1/orders/{order.id}"}
         )

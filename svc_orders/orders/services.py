@@ -8,7 +8,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
 from django.utils import timezone
 
 from orders.models import IdempotencyKey, Order, OrderStatus
@@ -23,7 +24,7 @@ def order_total(items: list[dict[str, Any]]) -> Decimal:
     return to_money(sum((item["quantity"] * item["unit_price"] for item in items), Decimal("0.00")))
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # the request's transaction: a savepoint would only cost round trips
 def order_place(
     *,
     customer_id: str,
@@ -31,30 +32,8 @@ def order_place(
     items: list[dict[str, Any]],
     shipping_address: dict[str, Any],
     correlation_id: str,
-    idempotency_key: str | None = None,
-) -> tuple[Order, dict[str, Any] | None]:
-    """Create a PENDING order and its OrderCreated event; return (order, stored response if a replay).
-
-    With an idempotency key, a repeat of the same request returns the first response; the key row is
-    inserted first, so a concurrent repeat waits on it and then sees the first request's outcome.
-    """
-    request = {
-        "customer_id": customer_id,
-        "currency": currency,
-        "items": items,
-        "shipping_address": shipping_address,
-    }
-    if idempotency_key is not None:
-        fingerprint = _fingerprint(request)
-        record, created = IdempotencyKey.objects.get_or_create(
-            customer_id=customer_id, key=idempotency_key, defaults={"request_fingerprint": fingerprint}
-        )
-        if not created:
-            if record.request_fingerprint != fingerprint:
-                raise Unprocessable("this Idempotency-Key was used with a different request")
-            if record.order is None:
-                raise Conflict("a request with this Idempotency-Key is still in progress")
-            return record.order, record.response_body
+) -> Order:
+    """Create a PENDING order and, in the same transaction, its OrderCreated event."""
     stored_items = [{**item, "unit_price": str(to_money(item["unit_price"]))} for item in items]
     order = Order.objects.create(
         customer_id=customer_id,
@@ -73,20 +52,56 @@ def order_place(
         order_id=str(order.id),
         correlation_id=correlation_id,
     )
-    return order, None
+    return order
 
 
-def idempotency_remember_response(
-    *, idempotency_key: str, order: Order, response_body: dict[str, Any]
+class IdempotencyKeyUsed(Exception):
+    """The customer's Idempotency-Key already has a request: roll this one back and answer as that one."""
+
+
+_CLAIM_KEY = f"""
+    INSERT INTO {IdempotencyKey._meta.db_table}
+        (customer_id, key, request_fingerprint, order_id, response_body, created_at)
+    VALUES (%s, %s, %s, %s, %s, %s)
+    ON CONFLICT (customer_id, key) DO NOTHING
+    RETURNING id
+"""
+
+
+def idempotency_key_claim(
+    *, idempotency_key: str, order: Order, request: dict[str, Any], response_body: dict[str, Any]
 ) -> None:
-    """Store the order and the response a key's first request got, so repeats get exactly the same.
+    """Keep the key with the request it came with and the response it got, in the order's transaction,
+    or raise ``IdempotencyKeyUsed`` if the customer used it before (roll back, then
+    ``idempotency_key_replay``).
 
-    Call it in the transaction of ``order_place``: until then the key row stays locked, so a
-    concurrent repeat waits for this outcome rather than seeing a half-finished one.
+    One statement, last in the transaction: a concurrent request with the same key waits on the unique
+    index until this one commits, then finds the key taken and answers with this response.
     """
-    IdempotencyKey.objects.filter(customer_id=order.customer_id, key=idempotency_key).update(
-        order=order, response_body=response_body
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM_KEY,
+            [
+                order.customer_id,
+                idempotency_key,
+                _fingerprint(request),
+                order.id,
+                json.dumps(response_body, cls=DjangoJSONEncoder),
+                timezone.now(),
+            ],
+        )
+        if cursor.fetchone() is None:
+            raise IdempotencyKeyUsed(idempotency_key)
+
+
+def idempotency_key_replay(
+    *, customer_id: str, idempotency_key: str, request: dict[str, Any]
+) -> tuple[Order, dict[str, Any]]:
+    """The order and the response the key's first request got; 422 if it came with another request."""
+    record = IdempotencyKey.objects.select_related("order").get(customer_id=customer_id, key=idempotency_key)
+    if record.request_fingerprint != _fingerprint(request) or record.order is None:
+        raise Unprocessable("this Idempotency-Key was used with a different request")
+    return record.order, record.response_body
 
 
 def idempotency_keys_prune() -> int:
