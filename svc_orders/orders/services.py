@@ -7,12 +7,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
 from orders.models import IdempotencyKey, Order, OrderStatus
+from orders.unit_of_work import OrdersUnit, order_key
 from saga_common.errors import Conflict, NotFound, Unprocessable
 from saga_common.messaging import outbox
 from saga_common.money import to_money
@@ -111,38 +111,36 @@ def idempotency_keys_prune() -> int:
     return deleted
 
 
-@transaction.atomic
 def order_approve(*, order_id: str) -> Order:
     """Approve a PENDING order; approving an APPROVED one again changes nothing."""
-    order = _lock_order(order_id)
-    if order.status == OrderStatus.APPROVED:
+    with OrdersUnit.scope() as unit:
+        order = _lock_order(unit, order_id)
+        if order.status == OrderStatus.APPROVED:
+            return order
+        if order.status != OrderStatus.PENDING:
+            raise Conflict(f"order {order_id} is {order.status} and cannot be approved")
+        order.status = OrderStatus.APPROVED
+        unit.orders.changed(order)
         return order
-    if order.status != OrderStatus.PENDING:
-        raise Conflict(f"order {order_id} is {order.status} and cannot be approved")
-    order.status = OrderStatus.APPROVED
-    order.save(update_fields=["status", "updated_at"])
-    return order
 
 
-@transaction.atomic
 def order_reject(*, order_id: str, reason: str) -> Order:
     """Reject a PENDING order with a reason; rejecting a REJECTED one again changes nothing."""
-    order = _lock_order(order_id)
-    if order.status == OrderStatus.REJECTED:
+    with OrdersUnit.scope() as unit:
+        order = _lock_order(unit, order_id)
+        if order.status == OrderStatus.REJECTED:
+            return order
+        if order.status != OrderStatus.PENDING:
+            raise Conflict(f"order {order_id} is {order.status} and cannot be rejected")
+        order.status, order.rejection_reason = OrderStatus.REJECTED, reason[:255]
+        unit.orders.changed(order)
         return order
-    if order.status != OrderStatus.PENDING:
-        raise Conflict(f"order {order_id} is {order.status} and cannot be rejected")
-    order.status, order.rejection_reason = OrderStatus.REJECTED, reason[:255]
-    order.save(update_fields=["status", "rejection_reason", "updated_at"])
-    return order
 
 
-def _lock_order(order_id: str) -> Order:
+def _lock_order(unit: OrdersUnit, order_id: str) -> Order:
     """The order, locked; a command about an order this service never took is refused, not retried."""
-    try:
-        order = Order.objects.select_for_update().filter(id=order_id).first()
-    except (ValueError, ValidationError):  # not a uuid: no order of ours
-        order = None
+    key = order_key(order_id)
+    order = unit.orders.get(key) if key is not None else None
     if order is None:
         raise NotFound(f"no order {order_id}")
     return order

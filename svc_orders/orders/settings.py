@@ -10,6 +10,8 @@ ROOT_URLCONF = "orders.urls"
 WSGI_APPLICATION = "orders.wsgi.application"
 DATABASES = {"default": database("orders")}
 SAGA_MESSAGE_HANDLERS = "orders.handlers.HANDLERS"
+# A fetched batch is one unit of work: its rows read together, written together.
+SAGA_BATCH_SCOPE = "orders.unit_of_work.batch_scope"
 SAGA_CONTRACTS = "shop_contracts"  # the messages of the system (saga_common loads them at start-up)
 SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "Orders service"}
 IDEMPOTENCY_KEY_RETENTION_HOURS = env.int("IDEMPOTENCY_KEY_RETENTION_HOURS", default=24)

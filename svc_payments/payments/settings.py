@@ -10,5 +10,7 @@ ROOT_URLCONF = "payments.urls"
 WSGI_APPLICATION = "payments.wsgi.application"
 DATABASES = {"default": database("payments")}
 SAGA_MESSAGE_HANDLERS = "payments.handlers.HANDLERS"
+# A fetched batch is one unit of work: its payments and accounts read together, written together.
+SAGA_BATCH_SCOPE = "payments.unit_of_work.batch_scope"
 SAGA_CONTRACTS = "shop_contracts"  # the messages of the system (saga_common loads them at start-up)
 SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "Payments service"}

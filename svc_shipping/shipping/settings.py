@@ -10,6 +10,8 @@ ROOT_URLCONF = "shipping.urls"
 WSGI_APPLICATION = "shipping.wsgi.application"
 DATABASES = {"default": database("shipping")}
 SAGA_MESSAGE_HANDLERS = "shipping.handlers.HANDLERS"
+# A fetched batch is one unit of work: its rows read together, written together.
+SAGA_BATCH_SCOPE = "shipping.unit_of_work.batch_scope"
 SAGA_CONTRACTS = "shop_contracts"  # the messages of the system (saga_common loads them at start-up)
 SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "Shipping service"}
 # Countries we deliver to (ISO 3166-1 alpha-2). AQ (Antarctica) is never served, whatever this says.

@@ -15,7 +15,7 @@ from django.db import close_old_connections, connection
 from django.utils.module_loading import import_string
 
 from saga_common.messaging.consumer import InboxConsumer
-from saga_common.messaging.inbox import BatchScope, HandlerRegistry
+from saga_common.messaging.inbox import HandlerRegistry, configured_batch_scope
 from saga_common.messaging.relay import OutboxRelay
 from saga_common.monitoring import serve_worker_metrics
 from saga_common.observability import tracing
@@ -29,12 +29,6 @@ def message_handlers() -> HandlerRegistry:
     """Return the service's handler registry named by ``settings.SAGA_MESSAGE_HANDLERS``."""
     registry: HandlerRegistry = import_string(settings.SAGA_MESSAGE_HANDLERS)
     return registry
-
-
-def batch_scope() -> BatchScope | None:
-    """The scope a fetched batch's handlers run in, named by ``settings.SAGA_BATCH_SCOPE`` (None: none)."""
-    scope: BatchScope | None = import_string(settings.SAGA_BATCH_SCOPE) if settings.SAGA_BATCH_SCOPE else None
-    return scope
 
 
 def stop_on_signals(stop_event: threading.Event) -> None:
@@ -85,7 +79,7 @@ def run_worker(*, relay: bool = True, consumer: bool = True, housekeeping: bool 
         loops["relay"] = OutboxRelay(stop_event=stop_event).run
     if consumer:
         loops["consumer"] = InboxConsumer(
-            message_handlers(), stop_event=stop_event, batch_scope=batch_scope()
+            message_handlers(), stop_event=stop_event, batch_scope=configured_batch_scope()
         ).run
         # A thread of its own: a broker that does not answer must delay neither messages nor deadlines.
         loops["snapshot"] = SnapshotLoop(message_handlers(), stop_event=stop_event).run

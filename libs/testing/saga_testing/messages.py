@@ -1,9 +1,13 @@
 """Deliver messages to handlers the way the inbox consumer does, and read what landed in the outbox."""
 
+from collections.abc import Callable
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django_outbox_pattern.models import Published
 
 from saga_common.messaging.envelope import Envelope
-from saga_common.messaging.inbox import HandlerRegistry, handle_once
+from saga_common.messaging.inbox import HandlerRegistry, configured_batch_scope, handle_batch, handle_once
 from saga_common.messaging.message import Message
 from saga_common.messaging.outbox import RAW_RECORD
 from saga_common.messaging.records import record_from_json
@@ -50,3 +54,26 @@ def deliver(
     handle_once(command, handlers[type(message)])
     (reply,) = [m for m in outbox_messages() if m.causation_id == command.id]
     return reply
+
+
+def deliver_batch(commands: list[Envelope], handlers: HandlerRegistry) -> list[Envelope]:
+    """Hand ``commands`` to their handlers through the inbox as one fetched batch, in the service's
+    batch scope (``settings.SAGA_BATCH_SCOPE``), as the worker does; return the reply to each."""
+    handle_batch([(c, handlers[type(c.message())]) for c in commands], scope=configured_batch_scope())
+    replies = {m.causation_id: m for m in outbox_messages()}
+    return [replies[c.id] for c in commands]
+
+
+def deliver_each(commands: list[Envelope], handlers: HandlerRegistry) -> list[Envelope]:
+    """The same commands, each in a transaction of its own (the inbox's fallback after a failed batch)."""
+    for command in commands:
+        handle_once(command, handlers[type(command.message())], scope=configured_batch_scope())
+    replies = {m.causation_id: m for m in outbox_messages()}
+    return [replies[c.id] for c in commands]
+
+
+def statements_of(action: Callable[[], object]) -> int:
+    """How many SQL statements ``action`` sent to the database."""
+    with CaptureQueriesContext(connection) as queries:
+        action()
+    return len(queries)

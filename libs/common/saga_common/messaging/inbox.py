@@ -26,6 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Received
 from opentelemetry import trace
@@ -51,6 +52,12 @@ _INSERT_RECEIVED = f"""
     ON CONFLICT (msg_id) DO NOTHING
     RETURNING msg_id
 """
+
+
+def configured_batch_scope() -> BatchScope | None:
+    """The scope a fetched batch's handlers run in, named by ``settings.SAGA_BATCH_SCOPE`` (None: none)."""
+    scope: BatchScope | None = import_string(settings.SAGA_BATCH_SCOPE) if settings.SAGA_BATCH_SCOPE else None
+    return scope
 
 
 def bind_message(envelope: Envelope) -> Any:

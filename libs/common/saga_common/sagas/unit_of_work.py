@@ -14,52 +14,35 @@ fails, the transaction rolls back as a whole and the inbox handles the messages 
 engine call of its own: the same code, with a batch of one.
 """
 
-import contextvars
-import json
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
-
-from django.db import connection, transaction
-from django.utils import timezone
 
 from saga_common.messaging.envelope import Envelope
 from saga_common.sagas.models import SagaEvent, SagaInstance, SagaStep
+from saga_common.units import Rows, Unit, update_rows
 
-_current: contextvars.ContextVar["UnitOfWork | None"] = contextvars.ContextVar(
-    "saga_unit_of_work", default=None
-)
-
-# Columns a transition can change, with their SQL types (for the VALUES list's casts).
-_INSTANCE_COLUMNS = (
-    ("state", "varchar"),
-    ("current_step", "varchar"),
-    ("data", "jsonb"),
-    ("trace_parent", "varchar"),
-    ("updated_at", "timestamptz"),
-)
-_STEP_COLUMNS = (
-    ("status", "varchar"),
-    ("attempts", "integer"),
-    ("command_id", "uuid"),
-    ("command_ids", "uuid[]"),
-    ("reply_type", "varchar"),
-    ("give_up_after", "integer"),
-    ("deadline_at", "timestamptz"),
-    ("started_at", "timestamptz"),
-    ("finished_at", "timestamptz"),
+# What a transition can change.
+_SAGA_FIELDS = ("state", "current_step", "data", "trace_parent", "updated_at")
+_STEP_FIELDS = (
+    "status",
+    "attempts",
+    "command_id",
+    "command_ids",
+    "reply_type",
+    "give_up_after",
+    "deadline_at",
+    "started_at",
+    "finished_at",
 )
 
 
-class UnitOfWork:
-    """The sagas an engine call has locked, and the writes its transitions have noted."""
+class UnitOfWork(Unit):
+    """The sagas an engine call has locked, their steps, and the writes its transitions have noted."""
 
     def __init__(self) -> None:
-        self._sagas: dict[uuid.UUID, SagaInstance | None] = {}  # None: looked for, not there
+        self._sagas = Rows(SagaInstance, "id", _SAGA_FIELDS)
         self._steps: dict[uuid.UUID, list[SagaStep]] = {}
-        self._changed_sagas: dict[uuid.UUID, SagaInstance] = {}
-        self._new_sagas: list[SagaInstance] = []
         self._new_steps: list[SagaStep] = []
         self._changed_steps: dict[int, SagaStep] = {}
         self.events: list[SagaEvent] = []
@@ -67,32 +50,22 @@ class UnitOfWork:
     # reads
 
     def preload(self, saga_ids: Iterable[uuid.UUID]) -> None:
-        """Lock and read these sagas and their steps: two statements for the lot.
-
-        The rows are locked in id order, so two workers loading overlapping sets cannot deadlock.
-        """
-        wanted = sorted({i for i in saga_ids if i not in self._sagas})
-        if not wanted:
-            return
-        found = {
-            s.id: s for s in SagaInstance.objects.select_for_update().filter(id__in=wanted).order_by("id")
-        }
-        for saga_id in wanted:
-            self._sagas[saga_id] = found.get(saga_id)
-        for saga_id in found:
+        """Lock and read these sagas, then their steps: two statements for the lot."""
+        self._sagas.load(saga_ids)
+        unread = [s.id for s in self._sagas.loaded() if s.id not in self._steps]
+        for saga_id in unread:
             self._steps[saga_id] = []
-        for step in SagaStep.objects.filter(saga_id__in=list(found)).order_by("saga_id", "position"):
-            self._steps[step.saga_id].append(step)
+        if unread:
+            for step in SagaStep.objects.filter(saga_id__in=unread).order_by("saga_id", "position"):
+                self._steps[step.saga_id].append(step)
 
     def lock(self, saga_id: uuid.UUID, *, skip_locked: bool = False) -> SagaInstance | None:
         """The saga, its row locked for this transaction (None: no such saga, or, with ``skip_locked``,
         another transaction holds it)."""
-        if saga_id in self._sagas:
-            return self._sagas[saga_id]
-        instance = SagaInstance.objects.select_for_update(skip_locked=skip_locked).filter(id=saga_id).first()
-        if instance is not None or not skip_locked:  # a skipped row is not known to be absent
-            self._sagas[saga_id] = instance
-        return instance
+        if skip_locked:  # the deadline sweep: a saga busy elsewhere is left for the next pass
+            instance = SagaInstance.objects.select_for_update(skip_locked=True).filter(id=saga_id).first()
+            return self._sagas.add_loaded(saga_id, instance) if instance is not None else None
+        return self._sagas.get(saga_id)
 
     def steps_of(self, instance: SagaInstance) -> list[SagaStep]:
         """The saga's steps in order; the same list for every run of it in this unit of work."""
@@ -104,13 +77,11 @@ class UnitOfWork:
     # writes, noted
 
     def add_saga(self, instance: SagaInstance) -> None:
-        self._sagas[instance.id] = instance
+        self._sagas.add(instance)
         self._steps[instance.id] = []
-        self._new_sagas.append(instance)
 
     def saga_changed(self, instance: SagaInstance) -> None:
-        if not instance._state.adding:
-            self._changed_sagas[instance.id] = instance
+        self._sagas.changed(instance)
 
     def add_step(self, step: SagaStep) -> None:
         self._steps.setdefault(step.saga_id, []).append(step)
@@ -124,73 +95,19 @@ class UnitOfWork:
 
     def flush(self) -> None:
         """Write what the transitions noted: at most five statements, whatever the number of sagas."""
-        now = timezone.now()
-        if self._new_sagas:
-            SagaInstance.objects.bulk_create(self._new_sagas)
-            for instance in self._new_sagas:
-                instance._state.adding = False
-        if self._changed_sagas:
-            for instance in self._changed_sagas.values():
-                instance.updated_at = now
-            _update_from_values(
-                SagaInstance._meta.db_table,
-                ("id", "uuid"),
-                _INSTANCE_COLUMNS,
-                [
-                    (i.id, i.state, i.current_step, json.dumps(i.data), i.trace_parent, i.updated_at)
-                    for i in self._changed_sagas.values()
-                ],
-            )
+        self._sagas.flush()
         if self._new_steps:
             SagaStep.objects.bulk_create(self._new_steps)
         if self._changed_steps:
-            _update_from_values(
-                SagaStep._meta.db_table,
-                ("id", "bigint"),
-                _STEP_COLUMNS,
-                [
-                    (
-                        s.pk,
-                        s.status,
-                        s.attempts,
-                        s.command_id,
-                        list(s.command_ids),
-                        s.reply_type,
-                        s.give_up_after,
-                        s.deadline_at,
-                        s.started_at,
-                        s.finished_at,
-                    )
-                    for s in self._changed_steps.values()
-                ],
-            )
+            update_rows(SagaStep, list(self._changed_steps.values()), _STEP_FIELDS)
         if self.events:
             SagaEvent.objects.bulk_create(self.events)
-        self._new_sagas, self._new_steps, self.events = [], [], []
-        self._changed_sagas, self._changed_steps = {}, {}
-
-
-def _update_from_values(
-    table: str, key: tuple[str, str], columns: Sequence[tuple[str, str]], rows: list[tuple[Any, ...]]
-) -> None:
-    """``UPDATE table SET c = v.c, ... FROM (VALUES (...), ...) v WHERE table.key = v.key``: one statement."""
-    typed = [key, *columns]
-    row = "(" + ", ".join(f"%s::{sql_type}" for _, sql_type in typed) + ")"
-    sql = (
-        f"UPDATE {table} AS t SET {', '.join(f'{name} = v.{name}' for name, _ in columns)} "
-        f"FROM (VALUES {', '.join([row] * len(rows))}) AS v({', '.join(name for name, _ in typed)}) "
-        f"WHERE t.{key[0]} = v.{key[0]}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [value for values in rows for value in values])
+        self._new_steps, self.events, self._changed_steps = [], [], {}
 
 
 def current() -> UnitOfWork:
     """The unit of work of the engine call in progress."""
-    unit = _current.get()
-    if unit is None:
-        raise RuntimeError("sagas are read and changed only inside an engine call (engine_call)")
-    return unit
+    return UnitOfWork.current()
 
 
 @contextmanager
@@ -205,23 +122,13 @@ def engine_call(*, savepoint: bool = False) -> Iterator[UnitOfWork]:
     Operator actions and the deadline sweep keep one, so a refused action or one saga that cannot move
     leaves a caller's transaction usable.
     """
-    outer = _current.get()
-    if outer is not None:
-        yield outer
-        return
-    unit = UnitOfWork()
-    token = _current.set(unit)
-    try:
-        with transaction.atomic(savepoint=savepoint):
-            yield unit
-            unit.flush()
-    finally:
-        _current.reset(token)
+    with UnitOfWork.scope(savepoint=savepoint) as unit:
+        yield unit
 
 
 def record(instance: SagaInstance, event: str, envelope: Envelope | None, detail: str = "") -> None:
     """Add an event to the saga's history (written when the engine call ends)."""
-    current().events.append(
+    UnitOfWork.current().events.append(
         SagaEvent(
             saga=instance,
             event=event,

@@ -1,0 +1,161 @@
+"""Units of work: what a transaction reads once and writes at its end, in a few set-based statements.
+
+A service's writes run inside its unit of work (a subclass of ``Unit``). Rows are read through it,
+once each: the first read locks them (``SELECT ... FOR UPDATE``), later reads come from memory, so a
+second message about the same row sees what the first one left. Changes are only noted; when the
+outermost scope ends, still inside its transaction, each kind of row is written with one multi-row
+INSERT and one ``UPDATE ... FROM (VALUES ...)``, whatever the number of rows.
+
+The inbox runs a whole fetched batch in one scope (the service's ``SAGA_BATCH_SCOPE``), after loading
+every row the batch will touch in a statement or two; a write that comes on its own (a REST request,
+a test) opens a scope of its own around the same code. So one code path serves a batch of a hundred
+and a single message.
+
+The rule for code inside a scope: **check, then change**. A refusal (a ``DomainError``) must be raised
+before anything is noted: there is no savepoint to undo a message's notes, and the scope writes all of
+them when it ends.
+"""
+
+import contextvars
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, ClassVar, Generic, Self, TypeVar
+
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+M = TypeVar("M", bound=models.Model)
+
+
+class Unit:
+    """The base of a service's unit of work: bound to a context variable; an inner scope joins the outer."""
+
+    _current: ClassVar[contextvars.ContextVar[Any]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._current = contextvars.ContextVar(f"{cls.__name__}.current", default=None)
+
+    @classmethod
+    def current(cls) -> Self:
+        """The unit of the scope in progress."""
+        unit = cls._current.get()
+        if unit is None:
+            raise RuntimeError(
+                f"{cls.__name__}: reads and writes go through a scope ({cls.__name__}.scope())"
+            )
+        assert isinstance(unit, cls)
+        return unit
+
+    @classmethod
+    @contextmanager
+    def scope(cls, *, savepoint: bool = True) -> Iterator[Self]:
+        """A unit of work in one transaction, written when the outermost scope ends. Inside another
+        scope of this unit, it is part of that one (no savepoint of its own: check, then change).
+
+        Inside a caller's transaction the outermost scope is a savepoint unless ``savepoint=False``,
+        so a refusal raised out of it leaves the caller's transaction usable (a participant turns it
+        into a reply); without one, any error dooms the caller's whole transaction."""
+        outer = cls._current.get()
+        if outer is not None:
+            yield outer
+            return
+        unit = cls()
+        token = cls._current.set(unit)
+        try:
+            with transaction.atomic(savepoint=savepoint):
+                yield unit
+                unit.flush()
+        finally:
+            cls._current.reset(token)
+
+    def flush(self) -> None:
+        """Write what was noted."""
+        raise NotImplementedError
+
+
+class Rows(Generic[M]):
+    """The rows of one model by a unique key: read (and locked) once, in bulk where known up front;
+    written in bulk: new rows in one INSERT, changed ones in one UPDATE of ``fields``."""
+
+    def __init__(self, model: type[M], key: str, fields: Sequence[str]) -> None:
+        self.model, self.key, self.fields = model, key, tuple(fields)
+        self._rows: dict[Any, M | None] = {}  # None: looked for, not there
+        self._new: list[M] = []
+        self._changed: dict[Any, M] = {}
+
+    def load(self, keys: Iterable[Any]) -> None:
+        """Lock and read the rows of these keys (one statement), in key order so that two transactions
+        loading overlapping sets cannot deadlock."""
+        wanted = sorted({k for k in keys if k not in self._rows})
+        if not wanted:
+            return
+        query = self.model._default_manager.select_for_update().filter(**{f"{self.key}__in": wanted})
+        found = {getattr(row, self.key): row for row in query.order_by(self.key)}
+        for key in wanted:
+            self._rows[key] = found.get(key)
+
+    def get(self, key: Any) -> M | None:
+        """The row (locked), from memory after the first read."""
+        if key not in self._rows:
+            self._rows[key] = (
+                self.model._default_manager.select_for_update().filter(**{self.key: key}).first()
+            )
+        return self._rows[key]
+
+    def reload(self, key: Any) -> M | None:
+        """Lock and read the row afresh (after a statement of the caller's own wrote it)."""
+        self._rows.pop(key, None)
+        return self.get(key)
+
+    def add_loaded(self, key: Any, row: M) -> M:
+        """A row the caller read (and locked) itself."""
+        self._rows[key] = row
+        return row
+
+    def loaded(self) -> list[M]:
+        return [row for row in self._rows.values() if row is not None]
+
+    def add(self, row: M) -> M:
+        self._rows[getattr(row, self.key)] = row
+        self._new.append(row)
+        return row
+
+    def changed(self, row: M) -> None:
+        if not row._state.adding:  # a new row is inserted as it is at the end
+            self._changed[row.pk] = row
+
+    def flush(self) -> None:
+        if self._new:
+            self.model._default_manager.bulk_create(self._new)
+            for row in self._new:
+                row._state.adding = False
+        if self._changed:
+            update_rows(self.model, list(self._changed.values()), self.fields)
+        self._new, self._changed = [], {}
+
+
+def update_rows(model: type[M], rows: Sequence[M], fields: Sequence[str]) -> None:
+    """``UPDATE t SET f = v.f, ... FROM (VALUES (...), ...) v WHERE t.pk = v.pk``: one statement for
+    every row. An ``auto_now`` field among ``fields`` is set to now, as ``save()`` would."""
+    meta = model._meta
+    columns = [meta.pk, *(meta.get_field(name) for name in fields)]
+    now = timezone.now()
+    for field in columns:
+        if getattr(field, "auto_now", False):
+            for row in rows:
+                setattr(row, field.attname, now)
+    prepared: Callable[[models.Field[Any, Any], M], Any] = lambda field, row: field.get_db_prep_save(  # noqa: E731
+        getattr(row, field.attname), connection
+    )
+    placeholder = "(" + ", ".join(f"%s::{field.cast_db_type(connection)}" for field in columns) + ")"
+    names = [field.column for field in columns]
+    quoted = [connection.ops.quote_name(name) for name in names]
+    sql = (
+        f"UPDATE {connection.ops.quote_name(meta.db_table)} AS t "
+        f"SET {', '.join(f'{q} = v.{q}' for q in quoted[1:])} "
+        f"FROM (VALUES {', '.join([placeholder] * len(rows))}) AS v({', '.join(quoted)}) "
+        f"WHERE t.{quoted[0]} = v.{quoted[0]}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [prepared(field, row) for row in rows for field in columns])
