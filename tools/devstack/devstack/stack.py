@@ -1,4 +1,5 @@
-"""The whole system on one machine: databases, broker, topics, and a web and a worker process per service."""
+"""The whole system on one machine: databases, broker, topics, and a web and one or more worker processes
+per service."""
 
 import logging
 import os
@@ -36,6 +37,11 @@ class StackConfig:
     )
     web_workers: int = 2
     web_threads: int = 4
+    # Worker processes per service: 1 is "<service>-worker"; N > 1 are "<service>-worker-1" .. "-N",
+    # each its own consumer group member, metrics port and heartbeat file, on topics of at least N
+    # partitions (KAFKA_TOPIC_PARTITIONS). Several are safe: the relay takes an advisory lock, the
+    # consumers share their group, the deadline sweep skips locked rows.
+    workers: int = 1
     run_dir: Path = REPO_ROOT / ".run"
     extra_env: dict[str, str] = field(default_factory=dict)
     # JWT_SIGNING_KEY and DJANGO_SECRET_KEY: the processes run without debug mode, where the
@@ -55,6 +61,19 @@ class StackConfig:
     def database_urls(self) -> dict[str, str]:
         """Every service's database URL, by service name."""
         return {s.name: self.database_url(s) for s in SERVICES}
+
+    def worker_instances(self) -> list[str]:
+        """The ``instance`` of each worker process a service runs (start_worker): "" for the one worker,
+        or "1" .. "N"."""
+        return [""] if self.workers == 1 else [str(number) for number in range(1, self.workers + 1)]
+
+    def topic_partitions(self) -> dict[str, str]:
+        """KAFKA_TOPIC_PARTITIONS for N > 1 workers: at least N (a consumer without a partition idles),
+        at least 3 (the default), or more if this shell's environment asks for more."""
+        if self.workers == 1:
+            return {}
+        inherited = int(os.environ.get("KAFKA_TOPIC_PARTITIONS", "3"))
+        return {"KAFKA_TOPIC_PARTITIONS": str(max(3, inherited, self.workers))}
 
 
 class Stack:
@@ -107,6 +126,7 @@ class Stack:
             "KAFKA_TOPIC_PREFIX": self.config.topic_prefix,
             # Readable lines in a terminal; deployments keep the default, JSON.
             "LOG_FORMAT": os.environ.get("LOG_FORMAT", "plain"),
+            **self.config.topic_partitions(),
             **self.config.extra_env,
         }
 
@@ -115,7 +135,8 @@ class Stack:
     def start(self) -> None:
         for service in SERVICES:
             self.start_web(service)
-            self.start_worker(service)
+            for instance in self.config.worker_instances():
+                self.start_worker(service, instance=instance)
         for app in self.apps:
             self.start_app(app)
         if self.config.prometheus_port:
@@ -186,9 +207,7 @@ class Stack:
     ) -> None:
         """Start the service's worker (relay, consumer, housekeeping); ``args`` e.g. ("--only", "relay");
         ``instance`` names a further worker of the same service (its own consumer group member)."""
-        name = (
-            f"{service.name}-worker" + (f"-{args[-1]}" if args else "") + (f"-{instance}" if instance else "")
-        )
+        name = worker_name(service, args, instance)
         self.metrics_ports[name] = free_port()
         self.processes.start(
             name,
@@ -237,6 +256,11 @@ class Stack:
             self._broker.terminate()
             self._broker.wait(10)
             self._broker = None
+
+
+def worker_name(service: Service, args: tuple[str, ...] = (), instance: str = "") -> str:
+    """e.g. orders-worker, orders-worker-relay (args ("--only", "relay")), orchestrator-worker-2."""
+    return f"{service.name}-worker" + (f"-{args[-1]}" if args else "") + (f"-{instance}" if instance else "")
 
 
 @contextmanager
