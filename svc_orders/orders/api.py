@@ -114,6 +114,7 @@ class OrderListCreateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         order_input = {**serializer.validated_data, "customer_id": _ordering_customer(request, serializer)}
+        body: dict[str, Any]
         try:
             with transaction.atomic():
                 order = services.order_place(**order_input, correlation_id=correlation_id_of(request))

@@ -101,7 +101,7 @@ def idempotency_key_replay(
     record = IdempotencyKey.objects.select_related("order").get(customer_id=customer_id, key=idempotency_key)
     if record.request_fingerprint != _fingerprint(request) or record.order is None:
         raise Unprocessable("this Idempotency-Key was used with a different request")
-    return record.order, record.response_body
+    return record.order, dict(record.response_body or {})
 
 
 def idempotency_keys_prune() -> int:

@@ -17,7 +17,7 @@ them when it ends.
 """
 
 import contextvars
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
@@ -139,18 +139,18 @@ def update_rows(model: type[M], rows: Sequence[M], fields: Sequence[str]) -> Non
     """``UPDATE t SET f = v.f, ... FROM (VALUES (...), ...) v WHERE t.pk = v.pk``: one statement for
     every row. An ``auto_now`` field among ``fields`` is set to now, as ``save()`` would."""
     meta = model._meta
-    columns = [meta.pk, *(meta.get_field(name) for name in fields)]
+    columns: list[models.Field[Any, Any]] = []
+    for name in (meta.pk.name, *fields):
+        field = meta.get_field(name)
+        assert isinstance(field, models.Field)  # a concrete column, not a relation's reverse side
+        columns.append(field)
     now = timezone.now()
     for field in columns:
         if getattr(field, "auto_now", False):
             for row in rows:
                 setattr(row, field.attname, now)
-    prepared: Callable[[models.Field[Any, Any], M], Any] = lambda field, row: field.get_db_prep_save(  # noqa: E731
-        getattr(row, field.attname), connection
-    )
-    placeholder = "(" + ", ".join(f"%s::{field.cast_db_type(connection)}" for field in columns) + ")"
-    names = [field.column for field in columns]
-    quoted = [connection.ops.quote_name(name) for name in names]
+    placeholder = "(" + ", ".join(f"%s::{field.db_type(connection)}" for field in columns) + ")"
+    quoted = [connection.ops.quote_name(str(field.column)) for field in columns]
     sql = (
         f"UPDATE {connection.ops.quote_name(meta.db_table)} AS t "
         f"SET {', '.join(f'{q} = v.{q}' for q in quoted[1:])} "
@@ -158,4 +158,11 @@ def update_rows(model: type[M], rows: Sequence[M], fields: Sequence[str]) -> Non
         f"WHERE t.{quoted[0]} = v.{quoted[0]}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [prepared(field, row) for row in rows for field in columns])
+        cursor.execute(
+            sql,
+            [
+                field.get_db_prep_save(getattr(row, field.attname), connection)
+                for row in rows
+                for field in columns
+            ],
+        )
