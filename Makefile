@@ -67,8 +67,11 @@ e2e: images ## the end-to-end suite on containers (testcontainers): PostgreSQL, 
 	@mkdir -p .run/junit
 	@$(RUN) pytest -p no:cacheprovider -q e2e/container_tests --junitxml=.run/junit/e2e-containers.xml
 
+# e.g. make bench BENCH_ARGS="--baseline HEAD~1 --workers 2"; the flag preloads pg_stat_statements on the
+# local Debian cluster (one restart, the first time) for the top statements per saga.
+BENCH_ARGS ?=
 bench: bootstrap ## benchmarks on the local stack (minutes): throughput and latency by offered rate, cost; writes bench/results/
-	@$(RUN) python -m bench.run
+	@$(RUN) python -m bench.run --enable-pg-stat-statements $(BENCH_ARGS)
 
 CHAOS_ORDERS ?= 2000
 CHAOS_RATE ?= 15

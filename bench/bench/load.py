@@ -2,7 +2,8 @@
 
 Run as ``python -m bench.load URL RATE SECONDS OUT.json``: a separate process, so the load's own CPU
 is not the system's. Each order is one of the saga's outcomes (approve, decline, shipping rejection)
-in a fixed mix; the file lists the ids the service acknowledged, with their kind.
+in a fixed mix; the file lists the ids the service acknowledged (201), with their kind, and counts
+every other answer by what it was (``ERROR_KINDS``), so that offered = acknowledged + errors.
 """
 
 import json
@@ -10,17 +11,35 @@ import random
 import sys
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
+
 from devstack.local_keys import jwt_signing_key
-from saga_client import OrderItem, OrderRequest, ShippingAddress, ShopClient, ShopClientError
-from saga_client.models import Order
+from saga_client import OrderItem, OrderRequest, ShippingAddress, ShopClient
+from saga_client.errors import ApiError, ServiceUnavailable, UnexpectedResponse
 from saga_common.web.tokens import CUSTOMER, mint_token
 
 MIX = (("approve", 0.8), ("decline", 0.1), ("ship-reject", 0.1))
 RICH, BROKE = "bench-rich", "bench-broke"
+# What a POST that was not acknowledged ended in: an error status from the service (``http_status``),
+# the client's timeout (30 s) or a connection refused or reset (``timeout``, ``connection``: the order
+# may exist, unseen), a success whose body the client could not read (``unreadable``), or anything else
+# raised in this process (``other``: a bug here, counted rather than lost in the thread pool).
+ERROR_KINDS = ("http_status", "timeout", "connection", "unreadable", "other")
+
+
+def error_kind(error: Exception) -> str:
+    if isinstance(error, ApiError):
+        return "http_status"
+    if isinstance(error, ServiceUnavailable):
+        return "timeout" if isinstance(error.__cause__, httpx.TimeoutException) else "connection"
+    if isinstance(error, UnexpectedResponse):
+        return "unreadable"
+    return "other"
 
 
 def body(kind: str) -> OrderRequest:
@@ -41,7 +60,8 @@ def main(url: str, rate: float, seconds: float, out: Path) -> None:
     tokens = {c: mint_token(jwt_signing_key(), c, [CUSTOMER], lifetime_seconds=3600) for c in (RICH, BROKE)}
     local = threading.local()
     accepted: list[dict[str, object]] = []
-    errors = 0
+    errors: Counter[str] = Counter()
+    statuses: Counter[str] = Counter()  # the error statuses (http_status), e.g. {"503": 2}
     lock = threading.Lock()
 
     def clients() -> dict[str, ShopClient]:
@@ -53,19 +73,18 @@ def main(url: str, rate: float, seconds: float, out: Path) -> None:
         return mine
 
     def post(kind: str, scheduled: float) -> None:
-        nonlocal errors
         customer = BROKE if kind == "decline" else RICH
-        order: Order | None
         try:
             order = clients()[customer].place_order(body(kind))
-        except ShopClientError:
-            order = None
+        except Exception as error:  # every one is counted, by kind (ERROR_KINDS)
+            with lock:
+                errors[error_kind(error)] += 1
+                if isinstance(error, ApiError):
+                    statuses[str(error.status)] += 1
+            return
         with lock:
-            if order is not None:
-                # the time it was due to be sent: latency counts any wait in this process too
-                accepted.append({"id": str(order.id), "kind": kind, "scheduled": scheduled})
-            else:
-                errors += 1
+            # the time it was due to be sent: latency counts any wait in this process too
+            accepted.append({"id": str(order.id), "kind": kind, "scheduled": scheduled})
 
     rng = random.Random(1)
     kinds, weights = [k for k, _ in MIX], [w for _, w in MIX]
@@ -78,7 +97,17 @@ def main(url: str, rate: float, seconds: float, out: Path) -> None:
             pool.submit(post, rng.choices(kinds, weights)[0], time.time() - (time.monotonic() - due))
         offered_for = time.monotonic() - started
     out.write_text(
-        json.dumps({"offered": total, "offered_seconds": offered_for, "errors": errors, "orders": accepted})
+        json.dumps(
+            {
+                "offered": total,
+                "offered_seconds": offered_for,
+                "acknowledged": len(accepted),
+                "errors": sum(errors.values()),
+                "errors_by_kind": {kind: errors[kind] for kind in ERROR_KINDS},
+                "error_statuses": dict(sorted(statuses.items())),
+                "orders": accepted,
+            }
+        )
     )
 
 

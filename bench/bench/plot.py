@@ -1,7 +1,9 @@
 """The PNG the README shows: latency percentiles and throughput against the offered rate.
 
 ``python -m bench.plot RESULTS.json [--before BEFORE.json] --out PLOT.png`` redraws a plot from saved
-results, with an earlier run dashed for comparison (``make bench`` draws the plain one itself).
+results, with an earlier run dashed for comparison (``make bench`` draws the plain one itself, and with
+``--baseline`` also ``<date>-vs-baseline.png``, the baseline dashed). An earlier run's results may lack
+fields a later bench writes: what is missing is not drawn.
 """
 
 import argparse
@@ -24,9 +26,9 @@ def plot(report: dict[str, Any], path: Path, before: dict[str, Any] | None = Non
         steps = data["runs"][0]
         offered = [s["offered_rate"] for s in steps]
         for key, label, color in PERCENTILES:
-            values = [s["latency"][key] for s in steps]
+            values = [(s.get("latency") or {}).get(key, float("nan")) for s in steps]
             latency.plot(offered, values, style, marker="o", color=color, label=prefix + label)
-        decided = [s["throughput_per_s"] or 0 for s in steps]
+        decided = [s.get("throughput_per_s") or 0 for s in steps]
         throughput.plot(offered, decided, style, marker="o", color="C0", label=prefix + "decided/s")
     offered = [s["offered_rate"] for s in report["runs"][0]]
     throughput.plot(offered, offered, linestyle=":", color="grey", label="offered")
@@ -39,7 +41,10 @@ def plot(report: dict[str, Any], path: Path, before: dict[str, Any] | None = Non
     throughput.set_ylabel("sagas decided per second")
     throughput.legend(fontsize="small")
     throughput.grid(True, alpha=0.3)
-    figure.suptitle(f"make bench, {report['date']} ({report['machine']['cpus']} cores)")
+    title = f"make bench, {report['date']} ({report['machine']['cpus']} cores)"
+    if before is not None and "ref" in before:  # the report's "baseline"
+        title += f"; dashed: {before['ref']} ({before['sha'][:10]})"
+    figure.suptitle(title)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)

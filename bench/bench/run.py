@@ -1,7 +1,8 @@
 """make bench: the end-to-end benchmark (saga throughput and latency by offered rate) and its cost.
 
     python -m bench.run [--rates 10,25,50,100,150] [--saturation 400] [--seconds 20] [--repeat 1]
-                        [--tracing off|on|both]
+                        [--tracing off|on|both] [--workers N] [--baseline REF]
+                        [--enable-pg-stat-statements]
 
 For each offered rate: a separate load process offers orders for ``--seconds`` (open loop), the run
 waits until every acknowledged order is decided, and reads from the orders database when each was
@@ -10,6 +11,15 @@ so waiting in the load process counts too, and no polling adds load. Throughput 
 per second between the first and the last decision. The CPU seconds of every process of the stack,
 PostgreSQL's server processes included, are read before and after each step (psutil), and memory
 sampled throughout. Then the relay benchmark (``bench.relay``) runs on its own broker.
+
+Nothing is dropped silently: each step reports the orders offered, acknowledged (201), the errors (an
+error status, a timeout, a connection error: ``bench.load``) and the undecided (acknowledged, not decided
+when the wait ended), next to the percentiles; and, from pg_stat_statements (``bench.statements``), the
+stack's top statements per saga. CPU is reported by process and by service (its web and all its workers).
+
+``--workers N`` runs N worker processes per service (topics get at least N partitions).
+``--baseline REF`` first measures commit REF with the same arguments, in the same run
+(``bench.baseline``), and reports, prints and plots the two side by side.
 
 ``--tracing on`` runs the stack with tracing on: every process exports its spans over OTLP/HTTP to a
 receiver in this process (``devstack.otlp_sink``, decoding each request as a collector would), with
@@ -36,7 +46,7 @@ from typing import Any
 import psutil
 import psycopg2
 
-from bench import relay
+from bench import baseline, relay, statements
 from bench.limits import kafka_round_trip_rate, pgbench_commits_per_second
 from bench.load import BROKE, RICH
 from devstack import postgres
@@ -144,7 +154,8 @@ def decisions(orders_url: str, ids: list[str], timeout: float) -> dict[str, tupl
     with psycopg2.connect(orders_url) as connection, connection.cursor() as cursor:
         while True:
             cursor.execute(
-                "SELECT id::text, status, extract(epoch FROM updated_at) FROM orders_order "
+                f"SELECT {statements.BENCH_MARK} id::text, status, extract(epoch FROM updated_at) "
+                "FROM orders_order "
                 "WHERE id::text = ANY(%s)",
                 [ids],
             )
@@ -156,7 +167,31 @@ def decisions(orders_url: str, ids: list[str], timeout: float) -> dict[str, tupl
             time.sleep(1.0)
 
 
-def step(stack: Stack, pids: dict[str, int], rate: float, seconds: float) -> dict[str, Any]:
+def cpu_by_service(by_process: dict[str, float]) -> dict[str, dict[str, float]]:
+    """CPU by service: its web, its workers summed (one, or worker-1 .. worker-N), and the two; other
+    processes (the broker, PostgreSQL) by themselves, as their "total"."""
+    grouped: dict[str, dict[str, float]] = {}
+    for name, used in by_process.items():
+        service = next((s.name for s in SERVICES if name.startswith(f"{s.name}-")), None)
+        if service is None:
+            grouped[name] = {"total": used}
+            continue
+        entry = grouped.setdefault(service, {"web": 0.0, "workers": 0.0, "total": 0.0})
+        entry["web" if name == f"{service}-web" else "workers"] += used
+        entry["total"] += used
+    return {name: {key: round(value, 2) for key, value in entry.items()} for name, entry in grouped.items()}
+
+
+def step(
+    stack: Stack,
+    pids: dict[str, int],
+    rate: float,
+    seconds: float,
+    pg_statements: statements.Availability | None = None,
+) -> dict[str, Any]:
+    admin = f"{stack.config.postgres_url}/postgres"
+    if pg_statements and pg_statements.available:
+        statements.reset(admin)
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         cpu_before = cpu_seconds(pids)
         commits_before = database_commits(stack)
@@ -172,6 +207,9 @@ def step(stack: Stack, pids: dict[str, int], rate: float, seconds: float) -> dic
     time.sleep(1.0)  # see database_commits
     commits = database_commits(stack) - commits_before
     cpu_by_process = {name: cpu_after[name] - cpu_before[name] for name in pids}
+    top = None
+    if pg_statements and pg_statements.available:
+        top = statements.top(admin, stack.config.database_prefix, len(decided))
     cpu = sum(cpu_by_process.values())
     by_kind: dict[str, list[float]] = {}
     for order in load["orders"]:
@@ -190,12 +228,18 @@ def step(stack: Stack, pids: dict[str, int], rate: float, seconds: float) -> dic
             "count": len(values),
         }
 
+    cpu_ms_by_process = {name: 1000 * used / max(1, len(decided)) for name, used in cpu_by_process.items()}
     return {
         "offered_rate": rate,
         "offered": load["offered"],
         "offered_seconds": load["offered_seconds"],
         "acknowledged": len(ids),
         "errors": load["errors"],
+        "errors_by_kind": load["errors_by_kind"],
+        "error_statuses": load["error_statuses"],
+        # offered = acknowledged + errors, unless the load process lost one (it counts every answer)
+        "unaccounted": load["offered"] - len(ids) - load["errors"],
+        "undecided": len(ids) - len(decided),
         "decided": len(decided),
         "throughput_per_s": len(decided) / span if span == span and span > 0 else None,
         "latency": summary(latencies),
@@ -203,12 +247,27 @@ def step(stack: Stack, pids: dict[str, int], rate: float, seconds: float) -> dic
         "commits_per_saga": commits / len(decided) if decided else None,
         "cpu_seconds": cpu,
         "cpu_seconds_per_saga": cpu / len(decided) if decided else None,
-        "cpu_ms_per_saga_by_process": {
-            name: round(1000 * used / len(decided), 2) for name, used in cpu_by_process.items()
-        }
+        "cpu_ms_per_saga_by_process": {name: round(ms, 2) for name, ms in cpu_ms_by_process.items()}
         if decided
         else {},
+        "cpu_ms_per_saga_by_service": cpu_by_service(cpu_ms_by_process) if decided else {},
+        # pg_stat_statements over the step, the stack's databases only (None: not readable, see the
+        # report's "pg_stat_statements")
+        "top_statements": top,
     }
+
+
+def step_line(result: dict[str, Any], traced: bool) -> dict[str, Any]:
+    """The JSON line printed for a step: what was offered and what became of it, then the measures."""
+    return (
+        {"tracing": "on" if traced else "off"}
+        | {k: result[k] for k in ("offered_rate", "offered", "acknowledged", "errors", "undecided")}
+        | {"errors_by_kind": {kind: n for kind, n in result["errors_by_kind"].items() if n}}
+        | ({"unaccounted": result["unaccounted"]} if result["unaccounted"] else {})
+        | {k: result[k] for k in ("decided", "throughput_per_s")}
+        | {"p50_ms": result["latency"]["p50_ms"], "p99_ms": result["latency"]["p99_ms"]}
+        | {"cpu_ms_per_saga": 1000 * (result["cpu_seconds_per_saga"] or float("nan"))}
+    )
 
 
 # What one approved PlaceOrder saga costs, counted from the code. Commits, when every message comes
@@ -231,7 +290,7 @@ def fractions(limits: dict[str, Any], throughput: float, commits_per_saga: float
     return {"of_broker_sagas_per_s": throughput / broker, "of_postgres_sagas_per_s": throughput / database}
 
 
-def start_stack(run_dir: Path, extra_env: dict[str, str] | None = None) -> Stack:
+def start_stack(run_dir: Path, extra_env: dict[str, str] | None = None, workers: int = 1) -> Stack:
     config = StackConfig(
         kafka_bootstrap=f"127.0.0.1:{free_port()}",
         topic_prefix=f"bench-{uuid.uuid4().hex[:8]}.",
@@ -239,6 +298,7 @@ def start_stack(run_dir: Path, extra_env: dict[str, str] | None = None) -> Stack
         ports={s.name: free_port() for s in SERVICES},
         run_dir=run_dir,
         extra_env=extra_env or {},
+        workers=workers,  # per service; the topics get as many partitions (StackConfig.topic_partitions)
     )
     admin = f"{config.postgres_url}/postgres"
     postgres.ensure_server(admin)
@@ -255,14 +315,22 @@ def start_stack(run_dir: Path, extra_env: dict[str, str] | None = None) -> Stack
 
 
 def sweep(
-    run_dir: Path, rates: list[float], args: argparse.Namespace, *, traced: bool, measure_limits: bool
+    run_dir: Path,
+    rates: list[float],
+    args: argparse.Namespace,
+    *,
+    traced: bool,
+    measure_limits: bool,
+    pg_statements: statements.Availability,
 ) -> dict[str, Any]:
     """One sweep of the rates on a fresh stack (tracing on: exporting to a receiver here)."""
     sink = OtlpSink(keep=False).start() if traced else None
     # the SDK's own batching (a batch every 5 s, or every 512 spans), as a deployment exports; off is off
     # whatever this shell's environment says
     stack = start_stack(
-        run_dir, sink.env(schedule_delay_ms=5000) if sink else {"OTEL_TRACES_EXPORTER": "none"}
+        run_dir,
+        sink.env(schedule_delay_ms=5000) if sink else {"OTEL_TRACES_EXPORTER": "none"},
+        workers=args.workers,
     )
     decided = 0
     try:
@@ -274,18 +342,13 @@ def sweep(
         sampler = Sampler(pids)
         sampler.start()
         steps = []
-        for rate in rates:
+        for number, rate in enumerate(rates):
             seconds = args.saturation_seconds if rate == args.saturation else args.seconds
-            result = step(stack, pids, rate, seconds)
-            print(
-                json.dumps(
-                    {"tracing": "on" if traced else "off"}
-                    | {k: result[k] for k in ("offered_rate", "decided", "throughput_per_s")}
-                    | {"p50_ms": result["latency"]["p50_ms"], "p99_ms": result["latency"]["p99_ms"]}
-                    | {"cpu_ms_per_saga": 1000 * (result["cpu_seconds_per_saga"] or float("nan"))}
-                ),
-                flush=True,
-            )
+            result = step(stack, pids, rate, seconds, pg_statements)
+            print(json.dumps(step_line(result, traced)), flush=True)
+            if number == len(rates) - 1:  # saturation: where the cost is
+                print(json.dumps({"cpu_ms_per_saga_by_service": result["cpu_ms_per_saga_by_service"]}))
+                print(statements.format_top(result["top_statements"], pg_statements.note), flush=True)
             steps.append(result)
             decided += result["decided"]
         sampler.stop()
@@ -349,7 +412,7 @@ def tracing_cost(off: list[list[dict[str, Any]]], on: list[list[dict[str, Any]]]
     return rows
 
 
-def main(argv: list[str] | None = None) -> int:
+def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -379,8 +442,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-limits", dest="limits", action="store_false", help="skip measuring the machine's limits"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes per service (orchestrator and participants); topics get max(3, N) partitions",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="first measure this commit (a sha, HEAD~3, a tag) with the same arguments, in a worktree "
+        "under bench/.run, and compare",
+    )
+    parser.add_argument(
+        "--enable-pg-stat-statements",
+        action="store_true",
+        help="if the server does not preload pg_stat_statements and is the local Debian cluster, preload "
+        "it and restart the server (make bench passes this)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = arguments()
     args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
     rates = [float(r) for r in args.rates.split(",")] + [args.saturation]
+    admin = f"{os.environ.get('POSTGRES_URL', postgres.DEFAULT_SERVER_URL)}/postgres"
+    postgres.ensure_server(admin)
+    # first, so that the baseline runs on the server as this run will
+    pg_statements = statements.prepare(admin, enable=args.enable_pg_stat_statements)
+    if pg_statements.note:
+        print(f"top statements: not measured: {pg_statements.note}", flush=True)
+    earlier = baseline.run(args.baseline, parser, args) if args.baseline else None
     modes = {"off": (False,), "on": (True,), "both": (False, True)}[args.tracing]
     runs: dict[bool, list[list[dict[str, Any]]]] = {traced: [] for traced in modes}
     exported: list[dict[str, Any]] = []
@@ -390,7 +485,14 @@ def main(argv: list[str] | None = None) -> int:
     for repeat in range(args.repeat):
         for traced in modes:
             run_dir = RESULTS.parent / ".run" / f"stack-{repeat}{'-traced' if traced else ''}"
-            result = sweep(run_dir, rates, args, traced=traced, measure_limits=args.limits and not limits)
+            result = sweep(
+                run_dir,
+                rates,
+                args,
+                traced=traced,
+                measure_limits=args.limits and not limits,
+                pg_statements=pg_statements,
+            )
             runs[traced].append(result["steps"])
             limits = limits or result["limits"]
             if result["spans"]:
@@ -424,7 +526,16 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "relay": relay_results,
         "latency_measured_as": "the decision's orders.updated_at minus when the POST was due (open loop)",
+        "pg_stat_statements": pg_statements.as_report(),
     }
+    if earlier is not None:
+        report["baseline"] = earlier
+        report["baseline_comparison"] = baseline.comparison(earlier["runs"], main_runs)
+        title = (
+            f"baseline {earlier['ref']} ({earlier['sha'][:10]}) -> working tree, "
+            f"median per offered rate over {len(earlier['runs'])} and {len(main_runs)} sweeps:"
+        )
+        print(baseline.format_comparison(report["baseline_comparison"], title), flush=True)
     if True in runs and len(modes) == 2:
         report["traced_runs"] = runs[True]
         report["tracing_cost"] = tracing_cost(runs[False], runs[True])
@@ -441,6 +552,9 @@ def main(argv: list[str] | None = None) -> int:
 
     plot(report, RESULTS / f"{name}.png")
     print(f"results: bench/results/{name}.json and .png")
+    if earlier is not None and earlier["runs"]:
+        plot(report, RESULTS / f"{name}-vs-baseline.png", before=earlier)
+        print(f"baseline drawn dashed: bench/results/{name}-vs-baseline.png")
     return 0
 
 
