@@ -62,7 +62,8 @@ def in_batch(envelopes: list[Envelope]) -> list[bool]:
 
 
 def one_by_one(envelopes: list[Envelope]) -> list[bool]:
-    return [handle_once(e, HANDLERS[type(e.message())], scope=batch_scope) for e in envelopes]
+    """As before batches: each message in a transaction and an engine call of its own."""
+    return [handle_once(e, HANDLERS[type(e.message())]) for e in envelopes]
 
 
 def run_orders(kinds: dict[str, str], deliver: object) -> None:
@@ -90,8 +91,21 @@ def outcome(order_ids: list[str]) -> dict[str, object]:
             saga.state,
             saga.current_step,
             saga.data,
+            bool(saga.trace_parent),
             [
-                (s.position, s.name, s.status, s.attempts, s.reply_type, s.deadline_at is None)
+                (
+                    s.position,
+                    s.name,
+                    s.kind,
+                    s.status,
+                    s.attempts,
+                    len(s.command_ids),
+                    s.command_type,
+                    s.reply_type,
+                    s.give_up_after,
+                    s.deadline_at is None,
+                    s.finished_at is None,
+                )
                 for s in SagaStep.objects.filter(saga=saga)
             ],
             [(e.event, e.message_type, e.detail) for e in SagaEvent.objects.filter(saga=saga)],

@@ -98,8 +98,14 @@ def idempotency_key_replay(
     *, customer_id: str, idempotency_key: str, request: dict[str, Any]
 ) -> tuple[Order, dict[str, Any]]:
     """The order and the response the key's first request got; 422 if it came with another request."""
-    record = IdempotencyKey.objects.select_related("order").get(customer_id=customer_id, key=idempotency_key)
-    if record.request_fingerprint != _fingerprint(request) or record.order is None:
+    record = (
+        IdempotencyKey.objects.select_related("order")
+        .filter(customer_id=customer_id, key=idempotency_key)
+        .first()
+    )
+    if record is None or record.order is None:  # pruned (or its order deleted) since: a rare race
+        raise Conflict("this Idempotency-Key's first request is no longer remembered; send the request again")
+    if record.request_fingerprint != _fingerprint(request):
         raise Unprocessable("this Idempotency-Key was used with a different request")
     return record.order, dict(record.response_body or {})
 

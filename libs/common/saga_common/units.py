@@ -26,6 +26,24 @@ from django.utils import timezone
 
 M = TypeVar("M", bound=models.Model)
 
+# How many changes have been noted in this context, by every unit: a participant compares it before
+# and after a refusal (``saga_common.messaging.participant``), which must come before any change.
+_notes: contextvars.ContextVar[int] = contextvars.ContextVar("unit_notes", default=0)
+
+
+def notes() -> int:
+    """A count that grows with every change any unit of work notes here."""
+    return _notes.get()
+
+
+def note() -> None:
+    """Count one noted change (each unit's ``add`` and ``changed`` call this)."""
+    _notes.set(_notes.get() + 1)
+
+
+class RefusedAfterChange(RuntimeError):
+    """A refusal raised after its message noted changes: they would be written with the refusal's reply."""
+
 
 class Unit:
     """The base of a service's unit of work: bound to a context variable; an inner scope joins the outer."""
@@ -103,6 +121,10 @@ class Rows(Generic[M]):
             )
         return self._rows[key]
 
+    def holds(self, key: Any) -> bool:
+        """Whether the row is in memory already (read, locked, or added)."""
+        return self._rows.get(key) is not None
+
     def reload(self, key: Any) -> M | None:
         """Lock and read the row afresh (after a statement of the caller's own wrote it)."""
         self._rows.pop(key, None)
@@ -117,11 +139,13 @@ class Rows(Generic[M]):
         return [row for row in self._rows.values() if row is not None]
 
     def add(self, row: M) -> M:
+        note()
         self._rows[getattr(row, self.key)] = row
         self._new.append(row)
         return row
 
     def changed(self, row: M) -> None:
+        note()
         if not row._state.adding:  # a new row is inserted as it is at the end
             self._changed[row.pk] = row
 
@@ -149,7 +173,16 @@ def update_rows(model: type[M], rows: Sequence[M], fields: Sequence[str]) -> Non
         if getattr(field, "auto_now", False):
             for row in rows:
                 setattr(row, field.attname, now)
-    placeholder = "(" + ", ".join(f"%s::{field.db_type(connection)}" for field in columns) + ")"
+    # text, not varchar(n): a cast to varchar(n) would cut a long value silently, where assigning text
+    # to the column refuses it, as save() would
+    placeholder = (
+        "("
+        + ", ".join(
+            f"%s::{'text' if isinstance(field, models.CharField) else field.db_type(connection)}"
+            for field in columns
+        )
+        + ")"
+    )
     quoted = [connection.ops.quote_name(str(field.column)) for field in columns]
     sql = (
         f"UPDATE {connection.ops.quote_name(meta.db_table)} AS t "

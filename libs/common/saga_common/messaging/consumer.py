@@ -31,7 +31,7 @@ from functools import partial
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka import Message as KafkaMessage
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError, connection, transaction
 
 from saga_common.messaging import spans
 from saga_common.messaging.dead_letters import record_dead_letter
@@ -159,10 +159,16 @@ class InboxConsumer:
         positions: dict[tuple[str, int], int],
         partitions: dict[str, int],
     ) -> None:
-        """Record the progress ``batch`` makes (in the caller's transaction: a failure fails the batch)."""
-        record_progress(
-            self.group_id, progress_after(consumer, batch, positions, check_ends=False), partitions
-        )
+        """Record the progress ``batch`` makes, in the batch's transaction. A failure only leaves the
+        progress behind (a savepoint undoes it), as the separate write does: it must not cost the batch."""
+        up_to = progress_after(consumer, batch, positions, check_ends=False)
+        try:
+            with transaction.atomic():
+                record_progress(self.group_id, up_to, partitions)
+        except _RETRYABLE:
+            raise  # the connection is gone: the batch cannot commit either
+        except Exception as exc:
+            logger.warning("consumer progress not recorded (%r); deadlines wait for the next batch", exc)
 
     def _record_progress(self, up_to: dict[tuple[str, int], datetime], partitions: dict[str, int]) -> None:
         """Persist how far this group has handled its partitions; a failure only leaves it behind."""

@@ -6,7 +6,9 @@ wraps each one the same way in every service:
   ``saga_common.messaging.rules``) refuse a malformed command before anything happens; the inbox then
   dead-letters it with the reason;
 - a ``DomainError`` (a business rule said no) becomes the command's ``refusal`` reply with the
-  error's detail as the reason: a certain answer, sent once, never retried as if it were a fault;
+  error's detail as the reason: a certain answer, sent once, never retried as if it were a fault.
+  It must come before the handler noted any change in its unit of work (``saga_common.units``:
+  check, then change); one after is a bug (``RefusedAfterChange``), retried and dead-lettered;
 - the reply goes to the orchestrator through the outbox, in the inbox's transaction.
 """
 
@@ -14,6 +16,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from saga_common import units
 from saga_common.errors import DomainError
 from saga_common.messaging import outbox
 from saga_common.messaging.envelope import Envelope
@@ -45,11 +48,16 @@ def answering(command_type: type[Command], handle: CommandHandler) -> Handler:
 
     def handler(envelope: Envelope) -> None:
         command = envelope.message_as(command_type)
+        noted = units.notes()
         try:
             answer = handle(command, envelope.order_id)
         except DomainError as refusal:
             if command_type.refusal is None:
                 raise  # a command that cannot be refused was: a bug, retried and then dead-lettered
+            if units.notes() != noted:  # check, then change: its changes would be written with the "no"
+                raise units.RefusedAfterChange(
+                    f"{command_type.type_name()} refused after a change"
+                ) from refusal
             answer = command_type.refusal(reason=(refusal.detail or "refused")[:500])
         tracing.annotate(
             {"saga.reply": answer.type_name(), "saga.outcome": "succeeded" if answer.succeeded else "refused"}

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 
 from saga_common.messaging.envelope import Envelope
 from saga_common.sagas.models import SagaEvent, SagaInstance, SagaStep
-from saga_common.units import Rows, Unit, update_rows
+from saga_common.units import Rows, Unit, note, update_rows
 
 # What a transition can change.
 _SAGA_FIELDS = ("state", "current_step", "data", "trace_parent", "updated_at")
@@ -62,7 +62,7 @@ class UnitOfWork(Unit):
     def lock(self, saga_id: uuid.UUID, *, skip_locked: bool = False) -> SagaInstance | None:
         """The saga, its row locked for this transaction (None: no such saga, or, with ``skip_locked``,
         another transaction holds it)."""
-        if skip_locked:  # the deadline sweep: a saga busy elsewhere is left for the next pass
+        if skip_locked and not self._sagas.holds(saga_id):  # the sweep: a busy saga waits for its next pass
             instance = SagaInstance.objects.select_for_update(skip_locked=True).filter(id=saga_id).first()
             return self._sagas.add_loaded(saga_id, instance) if instance is not None else None
         return self._sagas.get(saga_id)
@@ -84,10 +84,12 @@ class UnitOfWork(Unit):
         self._sagas.changed(instance)
 
     def add_step(self, step: SagaStep) -> None:
+        note()
         self._steps.setdefault(step.saga_id, []).append(step)
         self._new_steps.append(step)
 
     def step_changed(self, step: SagaStep) -> None:
+        note()
         if step.pk is not None:  # a new step is inserted as it is at the end
             self._changed_steps[step.pk] = step
 
