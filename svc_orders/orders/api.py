@@ -1,9 +1,11 @@
 """REST API of the orders service (docs/contract.md, "REST contract")."""
 
 import re
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -56,6 +58,45 @@ class OrderOutputSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
+
+
+def order_body(order: Order) -> dict[str, Any]:
+    """What ``OrderOutputSerializer`` renders for ``order``, built directly: the POST's hot path.
+
+    The ModelSerializer builds its fields from the model for every instance, which was a sixth of an
+    order's CPU in the web. A test holds the two equal (``tests/test_order_body.py``); the serializer
+    stays the schema's and the reads' renderer.
+    """
+    return {
+        "id": str(order.id),
+        "customer_id": order.customer_id,
+        "status": order.status,
+        "total": _money(order.total),
+        "currency": order.currency,
+        "items": [
+            {"sku": item["sku"], "quantity": int(item["quantity"]), "unit_price": _money(item["unit_price"])}
+            for item in order.items
+        ],
+        "shipping_address": {
+            name: order.shipping_address[name] for name in _ADDRESS_FIELDS if name in order.shipping_address
+        },
+        "rejection_reason": order.rejection_reason,
+        "created_at": _timestamp(order.created_at),
+        "updated_at": _timestamp(order.updated_at),
+    }
+
+
+_ADDRESS_FIELDS = tuple(AddressSerializer().fields)
+
+
+def _money(value: Any) -> str:
+    return str(to_money(value))
+
+
+def _timestamp(value: datetime) -> str:
+    """As DRF renders a datetime: ISO 8601 in the current time zone (UTC here), UTC written ``Z``."""
+    text = timezone.localtime(value).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class OrderListCreateApi(APIView):
@@ -118,7 +159,7 @@ class OrderListCreateApi(APIView):
         try:
             with transaction.atomic():
                 order = services.order_place(**order_input, correlation_id=correlation_id_of(request))
-                body = OrderOutputSerializer(order).data
+                body = order_body(order)
                 if key is not None:
                     services.idempotency_key_claim(
                         idempotency_key=key, order=order, request=order_input, response_body=body
