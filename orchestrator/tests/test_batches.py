@@ -2,7 +2,9 @@
 its messages one by one, in a handful of statements whatever its size, and nothing at all if it fails."""
 
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -66,9 +68,8 @@ def one_by_one(envelopes: list[Envelope]) -> list[bool]:
     return [handle_once(e, HANDLERS[type(e.message())]) for e in envelopes]
 
 
-def run_orders(kinds: dict[str, str], deliver: object) -> None:
+def run_orders(kinds: dict[str, str], deliver: Callable[[list[Envelope]], list[bool]]) -> None:
     """Start every order, then answer each command until no saga waits, a round at a time."""
-    assert callable(deliver)
     deliver([order_created(order_id) for order_id in kinds])
     answered: set[str] = set()
     while True:
@@ -79,9 +80,9 @@ def run_orders(kinds: dict[str, str], deliver: object) -> None:
         deliver([answer(c, kinds[c.order_id]) for c in pending])
 
 
-def outcome(order_ids: list[str]) -> dict[str, object]:
+def outcome(order_ids: list[str]) -> dict[str, tuple[Any, ...]]:
     """Each saga as its sagas, steps, history and commands say, without ids or times."""
-    result: dict[str, object] = {}
+    result: dict[str, tuple[Any, ...]] = {}
     commands = defaultdict(list)
     for c in outbox_messages():
         commands[c.order_id].append((c.type, c.payload))

@@ -25,26 +25,28 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
 from functools import partial
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka import Message as KafkaMessage
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import InterfaceError, OperationalError, connection
 
 from saga_common.messaging import spans
-from saga_common.messaging.dead_letters import record_dead_letter
+from saga_common.messaging.dead_letters import DeadLetterTopic, DeadLetterUnavailable, record_dead_letter
 from saga_common.messaging.envelope import Envelope, EnvelopeError
 from saga_common.messaging.inbox import BatchScope, Handler, HandlerRegistry, handle_batch, handle_once
 from saga_common.messaging.kafka import (
     consumer_config,
-    dlq_name,
-    producer_config,
     topic_name,
     wait_for_topics,
 )
-from saga_common.messaging.progress import progress_after, record_progress, topic_partitions
+from saga_common.messaging.progress import (
+    progress_after,
+    record_after_batch,
+    record_with_batch,
+    topic_partitions,
+)
 from saga_common.observability.metrics import INBOX_MESSAGES
 
 logger = logging.getLogger(__name__)
@@ -54,10 +56,6 @@ _RETRYABLE = (OperationalError, InterfaceError)
 
 class NoHandler(Exception):
     """A message on one of our topics that no handler here takes: a contract mismatch."""
-
-
-class DeadLetterUnavailable(Exception):
-    """The dead-letter topic did not acknowledge; keep the message and try again."""
 
 
 class InboxConsumer:
@@ -79,7 +77,7 @@ class InboxConsumer:
         self.stop_event = stop_event or threading.Event()
         self.max_attempts = max_attempts or settings.INBOX_MAX_ATTEMPTS
         self._consumer_config = consumer_config(self.group_id, **(consumer_overrides or {}))
-        self._dlq_producer: Producer | None = None
+        self._dlq = DeadLetterTopic(self.group_id)
         self.batch_scope = batch_scope
 
     def stop(self) -> None:
@@ -124,7 +122,9 @@ class InboxConsumer:
                     # own transaction (no commit of its own); the positions move once that committed.
                     moved = dict(positions)
                     with_batch = (
-                        None if check_ends else partial(self._progress, consumer, batch, moved, partitions)
+                        None
+                        if check_ends
+                        else partial(record_with_batch, self.group_id, consumer, batch, moved, partitions)
                     )
                     if self.process_together(batch, before_commit=with_batch):
                         handled = [m for m in batch if _store_offset(consumer, m)]
@@ -138,8 +138,10 @@ class InboxConsumer:
                             if _store_offset(consumer, kafka_message):
                                 handled.append(kafka_message)
                 if not progress_recorded and len(handled) == len(batch) and (batch or check_ends):
-                    self._record_progress(
-                        progress_after(consumer, handled, positions, check_ends=check_ends), partitions
+                    record_after_batch(
+                        self.group_id,
+                        progress_after(consumer, handled, positions, check_ends=check_ends),
+                        partitions,
                     )
                     if check_ends:
                         last_ends_check = time.monotonic()
@@ -147,36 +149,9 @@ class InboxConsumer:
                     _commit(consumer)
         finally:
             consumer.close()
-            if self._dlq_producer is not None:
-                self._dlq_producer.flush(10)
+            self._dlq.close()
             connection.close()
             logger.info("inbox consumer %s stopped", self.group_id)
-
-    def _progress(
-        self,
-        consumer: Consumer,
-        batch: list[KafkaMessage],
-        positions: dict[tuple[str, int], int],
-        partitions: dict[str, int],
-    ) -> None:
-        """Record the progress ``batch`` makes, in the batch's transaction. A failure only leaves the
-        progress behind (a savepoint undoes it), as the separate write does: it must not cost the batch."""
-        up_to = progress_after(consumer, batch, positions, check_ends=False)
-        try:
-            with transaction.atomic():
-                record_progress(self.group_id, up_to, partitions)
-        except _RETRYABLE:
-            raise  # the connection is gone: the batch cannot commit either
-        except Exception as exc:
-            logger.warning("consumer progress not recorded (%r); deadlines wait for the next batch", exc)
-
-    def _record_progress(self, up_to: dict[tuple[str, int], datetime], partitions: dict[str, int]) -> None:
-        """Persist how far this group has handled its partitions; a failure only leaves it behind."""
-        try:
-            record_progress(self.group_id, up_to, partitions)
-        except Exception as exc:
-            logger.warning("consumer progress not recorded (%r); deadlines wait for the next batch", exc)
-            connection.close()
 
     def process_together(
         self, batch: list[KafkaMessage], *, before_commit: Callable[[], None] | None = None
@@ -254,40 +229,26 @@ class InboxConsumer:
         ``<topic>.dlq``; wait for the broker's ack. The row comes first: a crash in between means a
         redelivery, which records nothing twice and sends the copy then."""
         with spans.dead_lettering(kafka_message, error, attempts):
-            self._dead_letter(kafka_message, error, attempts)
-
-    def _dead_letter(self, kafka_message: KafkaMessage, error: Exception, attempts: int) -> None:
-        topic = kafka_message.topic() or "unknown"
-        logger.error(
-            "dead-lettering %s[%s]@%s after %d attempt(s): %r",
-            topic,
-            kafka_message.partition(),
-            kafka_message.offset(),
-            attempts,
-            error,
-        )
-        try:
-            record_dead_letter(kafka_message, error, attempts)
-        except _RETRYABLE:
-            raise  # the database is away: the consumer retries, the message is not lost
-        except Exception:  # never loop on a row that cannot be written: the .dlq copy still keeps it
-            logger.exception(
-                "dead letter %s[%s]@%s not recorded", topic, kafka_message.partition(), kafka_message.offset()
+            logger.error(
+                "dead-lettering %s[%s]@%s after %d attempt(s): %r",
+                kafka_message.topic(),
+                kafka_message.partition(),
+                kafka_message.offset(),
+                attempts,
+                error,
             )
-        if self._dlq_producer is None:
-            self._dlq_producer = Producer(producer_config())
-        headers = [
-            *(kafka_message.headers() or []),
-            ("dlq-error", repr(error)[:1000].encode()),
-            ("dlq-attempts", str(attempts).encode()),
-            ("dlq-source", f"{topic}/{kafka_message.partition()}/{kafka_message.offset()}".encode()),
-            ("dlq-consumer-group", self.group_id.encode()),
-        ]
-        self._dlq_producer.produce(
-            dlq_name(topic), value=kafka_message.value(), key=kafka_message.key(), headers=headers
-        )
-        if self._dlq_producer.flush(30):
-            raise DeadLetterUnavailable(f"{dlq_name(topic)} did not acknowledge")
+            try:
+                record_dead_letter(kafka_message, error, attempts)
+            except _RETRYABLE:
+                raise  # the database is away: the consumer retries, the message is not lost
+            except Exception:  # never loop on a row that cannot be written: the .dlq copy still keeps it
+                logger.exception(
+                    "dead letter %s[%s]@%s not recorded",
+                    kafka_message.topic(),
+                    kafka_message.partition(),
+                    kafka_message.offset(),
+                )
+            self._dlq.send(kafka_message, error, attempts)
 
 
 def _next_batch(consumer: Consumer, size: int) -> list[KafkaMessage]:

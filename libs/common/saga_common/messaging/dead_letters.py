@@ -9,12 +9,47 @@ row and its offset commit, the record is delivered again, fails again and finds 
 import logging
 
 from confluent_kafka import Message as KafkaMessage
+from confluent_kafka import Producer
 
 from saga_common.messaging.envelope import Envelope
+from saga_common.messaging.kafka import dlq_name, producer_config
 from saga_common.messaging.records import headers_to_json, raw_headers
 from saga_common.models import DeadLetter
 
 logger = logging.getLogger(__name__)
+
+
+class DeadLetterUnavailable(Exception):
+    """The dead-letter topic did not acknowledge; keep the message and try again."""
+
+
+class DeadLetterTopic:
+    """Send a record the consumer gave up on to ``<topic>.dlq``, with why, and wait for the ack."""
+
+    def __init__(self, group_id: str) -> None:
+        self.group_id = group_id
+        self._producer: Producer | None = None
+
+    def send(self, kafka_message: KafkaMessage, error: Exception, attempts: int) -> None:
+        topic = kafka_message.topic() or "unknown"
+        if self._producer is None:
+            self._producer = Producer(producer_config())
+        headers = [
+            *(kafka_message.headers() or []),
+            ("dlq-error", repr(error)[:1000].encode()),
+            ("dlq-attempts", str(attempts).encode()),
+            ("dlq-source", f"{topic}/{kafka_message.partition()}/{kafka_message.offset()}".encode()),
+            ("dlq-consumer-group", self.group_id.encode()),
+        ]
+        self._producer.produce(
+            dlq_name(topic), value=kafka_message.value(), key=kafka_message.key(), headers=headers
+        )
+        if self._producer.flush(30):
+            raise DeadLetterUnavailable(f"{dlq_name(topic)} did not acknowledge")
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.flush(10)
 
 
 def record_dead_letter(kafka_message: KafkaMessage, error: Exception, attempts: int) -> bool:

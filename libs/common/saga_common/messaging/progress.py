@@ -12,6 +12,7 @@ stops moving its partitions, so their sagas are not given up while their replies
 worker that takes a partition over moves it again.
 """
 
+import logging
 import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -19,9 +20,11 @@ from datetime import UTC, datetime, timedelta
 from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer, KafkaException, TopicPartition
 from confluent_kafka import Message as KafkaMessage
 from django.conf import settings
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection, transaction
 
 from saga_common.models import ConsumerProgress
+
+logger = logging.getLogger(__name__)
 
 _UPSERT = f"""
     INSERT INTO {ConsumerProgress._meta.db_table} AS p
@@ -96,6 +99,36 @@ def record_progress(group: str, up_to: dict[tuple[str, int], datetime], partitio
             _UPSERT.format(values=", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))),
             [v for t, p, moment in rows for v in (group, t, p, partitions[t], moment, now)],
         )
+
+
+def record_with_batch(
+    group: str,
+    consumer: Consumer,
+    batch: list[KafkaMessage],
+    positions: dict[tuple[str, int], int],
+    partitions: dict[str, int],
+) -> None:
+    """Record the progress ``batch`` makes, in the batch's own transaction (no commit of its own). A
+    failure only leaves the progress behind (a savepoint undoes it): it must not cost the batch."""
+    up_to = progress_after(consumer, batch, positions, check_ends=False)
+    try:
+        with transaction.atomic():
+            record_progress(group, up_to, partitions)
+    except (OperationalError, InterfaceError):
+        raise  # the connection is gone: the batch cannot commit either
+    except Exception as exc:
+        logger.warning("consumer progress not recorded (%r); deadlines wait for the next batch", exc)
+
+
+def record_after_batch(
+    group: str, up_to: dict[tuple[str, int], datetime], partitions: dict[str, int]
+) -> None:
+    """Record progress in a transaction of its own; a failure only leaves it behind."""
+    try:
+        record_progress(group, up_to, partitions)
+    except Exception as exc:
+        logger.warning("consumer progress not recorded (%r); deadlines wait for the next batch", exc)
+        connection.close()
 
 
 def handled_until(group: str, topic: str) -> Callable[[str], datetime | None]:
