@@ -119,26 +119,25 @@ def idempotency_keys_prune() -> int:
 
 def order_approve(*, order_id: str) -> Order:
     """Approve a PENDING order; approving an APPROVED one again changes nothing."""
-    with OrdersUnit.scope() as unit:
-        order = _lock_order(unit, order_id)
-        if order.status == OrderStatus.APPROVED:
-            return order
-        if order.status != OrderStatus.PENDING:
-            raise Conflict(f"order {order_id} is {order.status} and cannot be approved")
-        order.status = OrderStatus.APPROVED
-        unit.orders.changed(order)
-        return order
+    return _decide(order_id, OrderStatus.APPROVED, "approved")
 
 
 def order_reject(*, order_id: str, reason: str) -> Order:
     """Reject a PENDING order with a reason; rejecting a REJECTED one again changes nothing."""
+    return _decide(order_id, OrderStatus.REJECTED, "rejected", rejection_reason=reason[:255])
+
+
+def _decide(order_id: str, status: OrderStatus, verb: str, **changes: str) -> Order:
+    """Move a PENDING order to ``status`` (with ``changes``); one already there is left as it is."""
     with OrdersUnit.scope() as unit:
         order = _lock_order(unit, order_id)
-        if order.status == OrderStatus.REJECTED:
+        if order.status == status:
             return order
         if order.status != OrderStatus.PENDING:
-            raise Conflict(f"order {order_id} is {order.status} and cannot be rejected")
-        order.status, order.rejection_reason = OrderStatus.REJECTED, reason[:255]
+            raise Conflict(f"order {order_id} is {order.status} and cannot be {verb}")
+        order.status = status
+        for name, value in changes.items():
+            setattr(order, name, value)
         unit.orders.changed(order)
         return order
 

@@ -63,21 +63,17 @@ def payment_void(
     """
     with PaymentsUnit.scope() as unit:
         payment = unit.payments.get(order_id)
-        if payment is None:
-            # Written at once, not at the end: an authorization of this order that is being committed
-            # meanwhile makes this INSERT wait and then do nothing, and the read after it locks that
-            # authorization, so two voids racing it release its hold once.
-            tombstone = Payment(
-                order_id=order_id,
-                customer_id=customer_id,
-                amount=amount,
-                currency=currency,
-                status=PaymentStatus.VOIDED,
-                decline_reason="voided before it was authorized",
+        if payment is None:  # written at once, not at the end: see Rows.insert_at_once
+            payment = unit.payments.insert_at_once(
+                Payment(
+                    order_id=order_id,
+                    customer_id=customer_id,
+                    amount=amount,
+                    currency=currency,
+                    status=PaymentStatus.VOIDED,
+                    decline_reason="voided before it was authorized",
+                )
             )
-            Payment.objects.bulk_create([tombstone], ignore_conflicts=True)
-            payment = unit.payments.reload(order_id)
-            assert payment is not None
         if payment.status in (PaymentStatus.CAPTURED, PaymentStatus.REFUNDED):
             raise Conflict(f"payment of order {order_id} is {payment.status} and cannot be voided")
         if payment.status == PaymentStatus.AUTHORIZED:

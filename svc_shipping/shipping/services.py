@@ -44,15 +44,10 @@ def shipment_cancel(*, order_id: str, country: str = "") -> Shipment:
     """
     with ShippingUnit.scope() as unit:
         shipment = unit.shipments.get(order_id)
-        if shipment is None:
-            # Written at once: a shipment of this order being committed meanwhile makes the INSERT
-            # wait and do nothing, and the read after it locks that shipment.
-            tombstone = Shipment(
-                order_id=order_id, country=country, address={}, status=ShipmentStatus.CANCELLED
+        if shipment is None:  # written at once, not at the end: see Rows.insert_at_once
+            shipment = unit.shipments.insert_at_once(
+                Shipment(order_id=order_id, country=country, address={}, status=ShipmentStatus.CANCELLED)
             )
-            Shipment.objects.bulk_create([tombstone], ignore_conflicts=True)
-            shipment = unit.shipments.reload(order_id)
-            assert shipment is not None
         if shipment.status == ShipmentStatus.SCHEDULED:
             shipment.status = ShipmentStatus.CANCELLED
             unit.shipments.changed(shipment)

@@ -125,10 +125,19 @@ class Rows(Generic[M]):
         """Whether the row is in memory already (read, locked, or added)."""
         return self._rows.get(key) is not None
 
-    def reload(self, key: Any) -> M | None:
-        """Lock and read the row afresh (after a statement of the caller's own wrote it)."""
+    def insert_at_once(self, row: M) -> M:
+        """Insert ``row`` now, unless its key is taken, and return the row the key has, locked.
+
+        For a tombstone (a void or cancel that came before what it undoes): a row with the same key
+        being committed meanwhile makes the INSERT wait and then do nothing, and the read after it
+        locks that row, so two racing commands see one row.
+        """
+        key = getattr(row, self.key)
+        self.model._default_manager.bulk_create([row], ignore_conflicts=True)
         self._rows.pop(key, None)
-        return self.get(key)
+        found = self.get(key)
+        assert found is not None
+        return found
 
     def add_loaded(self, key: Any, row: M) -> M:
         """A row the caller read (and locked) itself."""
