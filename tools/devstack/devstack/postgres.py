@@ -28,20 +28,17 @@ def ensure_server(admin_url: str = DEFAULT_ADMIN_URL) -> None:
     """Return once PostgreSQL answers at ``admin_url``: start the local cluster, or install one first."""
     if reachable(admin_url):
         return
-    installed = False
     if not shutil.which("pg_ctlcluster"):
         logger.info("no PostgreSQL found: installing Debian's postgresql package")
         _run(["apt-get", "update"])
         _run(["apt-get", "install", "-y", "--no-install-recommends", "postgresql"])
-        _trust_local_connections()
-        installed = True
+    # Preinstalled or just installed, a Debian cluster wants passwords on loopback TCP: trust it first
+    # (the package may also have started the cluster already, hence the reload after the start).
+    _trust_local_connections()
     for version in _cluster_versions():
         logger.info("starting PostgreSQL cluster %s/main", version)
         subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=False)
-        if installed:  # the package may have started the cluster before pg_hba.conf was changed
-            subprocess.run(
-                ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "reload"], check=False
-            )
+        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "reload"], check=False)
     deadline = time.monotonic() + 60
     while not reachable(admin_url):
         if time.monotonic() > deadline:
@@ -96,7 +93,8 @@ def _trust_local_connections() -> None:
             else line
             for line in lines
         ]
-        hba.write_text("\n".join(trusted) + "\n")
+        if trusted != lines:
+            hba.write_text("\n".join(trusted) + "\n")
 
 
 def _run(command: list[str]) -> None:
