@@ -43,14 +43,25 @@ class DeadLetter(models.Model):
 
     Written by the consumer when it dead-letters (``saga_common.messaging.dead_letters``), next to the
     copy it sends to ``<topic>.dlq``; replayed or discarded by an operator (``saga_common.operations``).
-    One row per Kafka record: a redelivery of the same record (a crash between this row and the
-    consumer's offset commit) finds the row already there.
+    One row per message, keyed by ``identity``: its message id and bytes where it has an id, else the
+    record itself (position, timestamp and bytes). The position is information, not the key: offsets
+    begin again when a topic is recreated or a memory broker restarts, and a new poison message at an
+    old offset must not vanish behind an old letter. A redelivery of the same record (a crash between this row
+    and the consumer's offset commit) finds its row unchanged; the same message failing again
+    elsewhere (a replay that failed again, a producer that sent it twice) brings its row back to
+    PENDING with the newest record and counts it in ``occurrences``.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     topic = models.CharField(max_length=255)  # where it came from (and goes back to): not the .dlq
     partition = models.IntegerField()
     offset = models.BigIntegerField()
+    # The record's Kafka timestamp (ms): with the position, what tells a redelivery from a new record.
+    timestamp_ms = models.BigIntegerField(null=True)
+    # "id:<sha-256 of the message id and the record's bytes>", or for a record without an id
+    # "record:<sha-256 of its position, timestamp and bytes>" (saga_common.messaging.dead_letters)
+    identity = models.CharField(max_length=120)
+    occurrences = models.PositiveIntegerField(default=1)
     # NULL, not "": the record carried no id or type that could be read, and the API says null.
     message_id = models.CharField(max_length=100, null=True)  # noqa: DJ001 (ce_id)
     message_type = models.CharField(max_length=255, null=True)  # noqa: DJ001
@@ -71,9 +82,7 @@ class DeadLetter(models.Model):
     class Meta:
         db_table = "saga_dead_letter"
         constraints = [
-            models.UniqueConstraint(
-                fields=["topic", "partition", "offset"], name="one_dead_letter_per_record"
-            )
+            models.UniqueConstraint(fields=["topic", "identity"], name="one_dead_letter_per_message")
         ]
         # the operator's list (by status, newest first) and the pending counts
         indexes = [models.Index(fields=["status", "-received_at"], name="saga_dead_letter_status")]

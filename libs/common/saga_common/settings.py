@@ -127,6 +127,9 @@ INBOX_MAX_ATTEMPTS = env.int("INBOX_MAX_ATTEMPTS", default=5)
 # How far back of what it saw a consumer counts a partition as handled (see saga_common.messaging.progress):
 # covers messages produced before that moment that reach the partition later (clocks, delivery).
 INBOX_PROGRESS_MARGIN_SECONDS = env.float("INBOX_PROGRESS_MARGIN_SECONDS", default=1.0)
+# A record's timestamp up to this far ahead of the consumer's clock (producers' clocks a little fast)
+# counts as the consumer's "now"; further ahead, or unreadable, it counts as no progress at all.
+INBOX_PROGRESS_CLOCK_TOLERANCE_SECONDS = env.float("INBOX_PROGRESS_CLOCK_TOLERANCE_SECONDS", default=10.0)
 # How often a consumer asks the broker where its partitions end, to record that it is caught up.
 INBOX_PROGRESS_IDLE_INTERVAL_SECONDS = env.float("INBOX_PROGRESS_IDLE_INTERVAL_SECONDS", default=1.0)
 # Must exceed the topics' retention (system check saga_common.E001): see saga_common.messaging.retention.

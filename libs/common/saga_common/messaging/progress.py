@@ -10,6 +10,14 @@ records, for each partition it owns:
 The row only moves forward (GREATEST), and only after the messages were handled: a worker that dies
 stops moving its partitions, so their sagas are not given up while their replies wait unread; the
 worker that takes a partition over moves it again.
+
+A record's timestamp is input like any other (whoever produced it set it): one before the epoch, out
+of ``datetime``'s range, or further ahead of this consumer's clock than
+``INBOX_PROGRESS_CLOCK_TOLERANCE_SECONDS`` counts as no progress at all, and never raises; one ahead
+by less (a producer's clock a little fast) counts as this consumer's "now". So no record can stop a
+worker here, and none can carry a partition's progress into the future, where ``GREATEST`` would
+keep it and switch the deadline guard off. A row already carried there (written before this rule) is
+reset by the next write.
 """
 
 import logging
@@ -31,7 +39,10 @@ _UPSERT = f"""
         ("group", topic, partition, partitions, handled_up_to, updated_at)
     VALUES {{values}}
     ON CONFLICT ("group", topic, partition) DO UPDATE
-        SET handled_up_to = GREATEST(p.handled_up_to, EXCLUDED.handled_up_to),
+        SET handled_up_to = CASE
+                WHEN p.handled_up_to > EXCLUDED.updated_at THEN EXCLUDED.handled_up_to
+                ELSE GREATEST(p.handled_up_to, EXCLUDED.handled_up_to)
+            END,
             partitions = EXCLUDED.partitions,
             updated_at = EXCLUDED.updated_at
 """
@@ -64,6 +75,7 @@ def progress_after(
       partition whose position is at its end is handled up to the moment just before asking.
     """
     margin = timedelta(seconds=settings.INBOX_PROGRESS_MARGIN_SECONDS)
+    now = datetime.now(UTC)
     up_to: dict[tuple[str, int], datetime] = {}
     for message in batch:
         topic = message.topic()
@@ -71,9 +83,9 @@ def progress_after(
             continue
         key = (topic, message.partition() or 0)
         positions[key] = (message.offset() or 0) + 1
-        kind, millis = message.timestamp()
-        if kind != TIMESTAMP_NOT_AVAILABLE:
-            up_to[key] = datetime.fromtimestamp(millis / 1000, UTC) - margin
+        produced = produced_at(message, now)
+        if produced is not None:
+            up_to[key] = produced - margin
     if not check_ends:
         return up_to
     asked_at = datetime.now(UTC)
@@ -86,6 +98,21 @@ def progress_after(
             key = (topic, partition)
             up_to[key] = max(up_to.get(key, asked_at - margin), asked_at - margin)
     return up_to
+
+
+def produced_at(message: KafkaMessage, now: datetime) -> datetime | None:
+    """When ``message`` was produced, as far as it may count for progress; None: it may not count.
+
+    No timestamp, one before the epoch, one ``datetime`` cannot hold, or one further ahead of ``now``
+    than the tolerance: None. Ahead by less: ``now`` (never ahead of this consumer's clock).
+    """
+    kind, millis = message.timestamp()
+    if kind == TIMESTAMP_NOT_AVAILABLE or millis < 0:
+        return None
+    tolerance = timedelta(seconds=settings.INBOX_PROGRESS_CLOCK_TOLERANCE_SECONDS)
+    if millis > (now + tolerance).timestamp() * 1000:  # compared as numbers: no conversion can fail
+        return None
+    return min(datetime.fromtimestamp(millis / 1000, UTC), now)
 
 
 def record_progress(group: str, up_to: dict[tuple[str, int], datetime], partitions: dict[str, int]) -> None:

@@ -43,6 +43,12 @@ OUTBOX_REFUSED = Counter(
     ["reason"],
     namespace=NAMESPACE,
 )
+DEAD_LETTER_COPIES = Counter(
+    "dead_letter_copies",
+    "Copies of dead letters sent to <topic>.dlq; the database row is the dead letter, the copy a courtesy",
+    ["outcome"],
+    namespace=NAMESPACE,
+)  # outcome: sent, trimmed (payload replaced by a reference: the broker refused its size), lost
 WORKER_HEARTBEAT = Gauge(
     "worker_heartbeat_timestamp_seconds",
     "When the worker last saw every one of its loops running (Unix time)",

@@ -34,8 +34,9 @@ def dead_letter_replay(*, dead_letter_id: uuid.UUID, operator: str) -> DeadLette
     with transaction.atomic():
         letter = _lock_pending(dead_letter_id, "replayed")
         record = RawRecord(_bytes(letter.key), _bytes(letter.payload), headers_from_json(letter.headers))
-        # The row's id is the dead letter's: even a bug around the lock could not enqueue it twice.
-        enqueue_raw(record, letter.topic, row_id=letter.id)
+        # The row's id is the dead letter's (and its occurrence's, for a message that failed again after
+        # a replay): even a bug around the lock could not enqueue one occurrence twice.
+        enqueue_raw(record, letter.topic, row_id=_replay_row_id(letter))
         _mark(letter, DeadLetterStatus.REPLAYED, operator)
     _log("replayed", letter)
     return letter
@@ -66,6 +67,12 @@ def _lock_pending(dead_letter_id: uuid.UUID, action: str) -> DeadLetter:
 def _mark(letter: DeadLetter, status: DeadLetterStatus, operator: str) -> None:
     letter.status, letter.acted_by, letter.acted_at = status, operator, timezone.now()
     letter.save(update_fields=["status", "acted_by", "acted_at"])
+
+
+def _replay_row_id(letter: DeadLetter) -> uuid.UUID:
+    if letter.occurrences <= 1:
+        return letter.id
+    return uuid.uuid5(letter.id, f"occurrence-{letter.occurrences}")
 
 
 def _log(action: str, letter: DeadLetter) -> None:

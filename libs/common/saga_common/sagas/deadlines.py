@@ -8,10 +8,11 @@ pivot it compensates, otherwise it waits in FAILED for an operator).
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 
 from saga_common.sagas.definition import ActionKind, RetryPolicy, Saga
@@ -29,6 +30,7 @@ def expire_due_steps(
     limit: int = 100,
     now: datetime | None = None,
     replies_handled_until: Callable[[str], datetime | None] | None = None,
+    page: int = 500,
 ) -> int:
     """Ask again (or give up on) steps whose deadline passed by ``now``; return how many.
 
@@ -42,17 +44,11 @@ def expire_due_steps(
     several orchestrator workers can sweep at once.
     """
     now = now or timezone.now()
-    candidates = (
-        SagaStep.objects.filter(status__in=WAITING_STATUSES, deadline_at__lte=now)
-        .order_by("deadline_at")
-        .values_list("saga_id", "saga__order_id", "deadline_at")
-    )
     due: dict[uuid.UUID, datetime] = {}
-    # Read a few batches' worth: steps whose replies are not handled that far are passed over.
-    for saga_id, order_id, deadline in candidates[: limit * 5]:
+    for saga_id, order_id, deadline in _overdue(now, page):
         judged_until = replies_handled_until(order_id) if replies_handled_until else now
         if judged_until is None or deadline is None or deadline > judged_until or saga_id in due:
-            continue
+            continue  # its replies are not handled that far: its partition lags, or its worker died
         due[saga_id] = min(judged_until, now)
         if len(due) == limit:
             break
@@ -65,6 +61,30 @@ def expire_due_steps(
                 "saga %s: its overdue step could not be handled; next sweep tries again", saga_id
             )
     return handled
+
+
+def _overdue(now: datetime, page: int = 500) -> Iterator[tuple[uuid.UUID, str, datetime]]:
+    """Every waiting step whose deadline passed by ``now``, earliest first, a page at a time.
+
+    The sweep reads on past the steps it must pass over until it has found its ``limit`` or read them
+    all: if it stopped after a fixed number, the overdue steps of one lagging partition could fill
+    every page and hold up the steps of every healthy partition for ever.
+    """
+    after: tuple[datetime, int] | None = None
+    while True:
+        steps = SagaStep.objects.filter(status__in=WAITING_STATUSES, deadline_at__lte=now)
+        if after is not None:
+            steps = steps.filter(Q(deadline_at__gt=after[0]) | Q(deadline_at=after[0], pk__gt=after[1]))
+        rows = list(
+            steps.order_by("deadline_at", "pk").values_list("saga_id", "saga__order_id", "deadline_at", "pk")[
+                :page
+            ]
+        )
+        for saga_id, order_id, deadline, _pk in rows:
+            yield saga_id, order_id, deadline
+        if len(rows) < page:
+            return
+        after = (rows[-1][2], rows[-1][3])
 
 
 def _expire_one(

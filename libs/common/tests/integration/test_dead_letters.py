@@ -72,6 +72,7 @@ def pending(**fields: Any) -> DeadLetter:
         "topic": "orders.commands",
         "partition": 0,
         "offset": DeadLetter.objects.count(),
+        "identity": f"id:{uuid.uuid4()}",
         "key": b"o-1",
         "payload": b"{}",
         "error": "HandlerBroke()",

@@ -210,3 +210,27 @@ def test_a_saga_whose_overdue_step_cannot_be_handled_does_not_stop_the_sweep(
     # when the sweep runs, then the other saga is still asked again
     assert driver.engine.expire_due_steps() == 1
     assert [e.order_id for e in outbox_messages()].count("o-fine") == 2
+
+
+def test_a_lagging_partition_with_many_overdue_steps_does_not_starve_the_others() -> None:
+    # given 30 overdue sagas whose replies sit on a lagging partition (handled up to an hour ago), due
+    # before the one overdue saga on a healthy partition
+    driver = restarted_engine()
+    lagging = [driver.start(f"o-lag-{i}") for i in range(30)]
+    healthy = driver.start("o-healthy")
+    for i, instance in enumerate(lagging):
+        SagaStep.objects.filter(saga=instance).update(deadline_at=timezone.now() - timedelta(seconds=60 - i))
+    SagaStep.objects.filter(saga=healthy).update(deadline_at=timezone.now() - timedelta(seconds=5))
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+
+    def handled_until(order_id: str) -> object:
+        return an_hour_ago if order_id.startswith("o-lag") else timezone.now()
+
+    # when the sweep reads fewer steps at a time than wait on the lagging partition
+    swept = deadlines.expire_due_steps(
+        {SAGA.name: SAGA}, POLICY, limit=2, replies_handled_until=handled_until, page=7
+    )
+    # then the healthy partition's step is still asked again, and no lagging one is
+    assert swept == 1
+    assert [e.order_id for e in outbox_messages()].count("o-healthy") == 2
+    assert all([e.order_id for e in outbox_messages()].count(i.order_id) == 1 for i in lagging)

@@ -87,3 +87,54 @@ def test_nothing_is_claimed_for_idle_partitions_without_asking_the_broker() -> N
 
 def test_nothing_is_claimed_when_the_broker_does_not_answer() -> None:
     assert claims(Broker({0: (0, 10)}, down=True), [], {(T, 0): 10}, ends=True) == {}
+
+
+class Stamped(Message):
+    """A message whose timestamp is whatever its producer put there, in milliseconds."""
+
+    def __init__(self, partition: int, offset: int, millis: int) -> None:
+        super().__init__(partition, offset, datetime.now(UTC))
+        self._millis = millis
+
+    def timestamp(self) -> tuple[int, int]:
+        return TIMESTAMP_CREATE_TIME, self._millis
+
+
+def now_ms(shift: timedelta = timedelta(0)) -> int:
+    return int((datetime.now(UTC) + shift).timestamp() * 1000)
+
+
+@pytest.mark.parametrize(
+    "millis",
+    [
+        10**17,  # year 3170843: no datetime holds it
+        253402300800005,  # just past 9999-12-31
+        2**63 - 1,
+        int(datetime(9000, 1, 1, tzinfo=UTC).timestamp() * 1000),  # representable, far ahead
+        -1,
+        -(2**63),  # before the epoch
+    ],
+)
+def test_a_timestamp_out_of_range_or_far_ahead_counts_as_no_progress_and_never_raises(
+    millis: int, settings: Any
+) -> None:
+    settings.INBOX_PROGRESS_CLOCK_TOLERANCE_SECONDS = 10
+    positions = {(T, 0): 4}
+    assert claims(Broker({0: (0, 10)}), [Stamped(0, 4, millis)], positions, ends=True) == {}
+    assert positions == {(T, 0): 5}  # the message was still handled: the consumer moves past it
+
+
+def test_a_timestamp_a_little_ahead_counts_as_the_consumers_now_and_further_ahead_as_nothing(
+    settings: Any,
+) -> None:
+    settings.INBOX_PROGRESS_CLOCK_TOLERANCE_SECONDS = 10
+    before = datetime.now(UTC)
+    (ahead,) = claims(Broker({}), [Stamped(0, 4, now_ms(timedelta(seconds=3)))], {}, ends=False).values()
+    assert before - MARGIN <= ahead <= datetime.now(UTC) - MARGIN  # clamped: never ahead of our clock
+    assert claims(Broker({}), [Stamped(0, 4, now_ms(timedelta(seconds=11)))], {}, ends=False) == {}
+
+
+def test_a_bad_timestamp_after_a_good_one_leaves_the_good_ones_progress() -> None:
+    sent = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
+    batch = [Message(0, 4, sent), Stamped(0, 5, 10**17)]
+    assert claims(Broker({}), batch, {}, ends=False) == {(T, 0): sent - MARGIN}
