@@ -47,6 +47,7 @@ def dead_letter(topic: str = "orders.commands", **fields: Any) -> DeadLetter:
         "partition": 0,
         "offset": DeadLetter.objects.count(),
         "message_id": str(uuid.uuid4()),
+        "identity": f"id:{uuid.uuid4()}",
         "message_type": "ApproveOrder",
         "key": b"o-1",
         "payload": b"{}",
