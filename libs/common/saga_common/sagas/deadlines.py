@@ -81,10 +81,14 @@ def _overdue(now: datetime, page: int = 500) -> Iterator[tuple[uuid.UUID, str, d
             ]
         )
         for saga_id, order_id, deadline, _pk in rows:
-            yield saga_id, order_id, deadline
+            if deadline is not None:  # always, by the filter: said for the type checker
+                yield saga_id, order_id, deadline
         if len(rows) < page:
             return
-        after = (rows[-1][2], rows[-1][3])
+        last_deadline, last_pk = rows[-1][2], rows[-1][3]
+        if last_deadline is None:
+            return
+        after = (last_deadline, last_pk)
 
 
 def _expire_one(

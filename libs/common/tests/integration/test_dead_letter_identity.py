@@ -2,13 +2,14 @@
 broker restarted), and a new poison message at an old offset must still reach the operator."""
 
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 import pytest
 from confluent_kafka import TIMESTAMP_CREATE_TIME
 from django_outbox_pattern.models import Published
 
-from saga_common.messaging.dead_letters import record_dead_letter
+from saga_common.messaging import dead_letters
 from saga_common.models import DeadLetter, DeadLetterStatus
 from saga_common.operations.dead_letters import dead_letter_discard, dead_letter_replay
 from saga_testing.kafka import kafka_record
@@ -17,6 +18,9 @@ from shop_contracts import RejectOrder
 from tests.effects.handlers import HandlerBroke
 
 pytestmark = pytest.mark.django_db
+
+# Records made by hand (``Delivered``) stand in for the client's messages.
+keep = cast(Callable[..., bool], dead_letters.record_dead_letter)
 
 
 class Delivered:
@@ -57,32 +61,32 @@ def command(reason: str) -> Delivered:
 
 def test_a_new_message_at_an_offset_already_recorded_is_kept_too() -> None:
     # given a dead letter from offset 0, before the broker's offsets began again
-    assert record_dead_letter(command("first run"), HandlerBroke("x"), 5) is True  # type: ignore[arg-type]
+    assert keep(command("first run"), HandlerBroke("x"), 5) is True
     # when another message fails at the same topic, partition and offset
-    assert record_dead_letter(command("second run"), HandlerBroke("y"), 5) is True  # type: ignore[arg-type]
+    assert keep(command("second run"), HandlerBroke("y"), 5) is True
     # then the operator sees both
     assert DeadLetter.objects.filter(offset=0, status=DeadLetterStatus.PENDING).count() == 2
 
 
 def test_id_less_records_at_one_offset_are_told_apart_by_their_timestamp_or_bytes() -> None:
     garbage = b"\x00not json"
-    assert record_dead_letter(Delivered(0, garbage, millis=1), HandlerBroke("x"), 1) is True  # type: ignore[arg-type]
-    assert record_dead_letter(Delivered(0, garbage, millis=2), HandlerBroke("x"), 1) is True  # type: ignore[arg-type]
-    assert record_dead_letter(Delivered(0, b"other", millis=2), HandlerBroke("x"), 1) is True  # type: ignore[arg-type]
+    assert keep(Delivered(0, garbage, millis=1), HandlerBroke("x"), 1) is True
+    assert keep(Delivered(0, garbage, millis=2), HandlerBroke("x"), 1) is True
+    assert keep(Delivered(0, b"other", millis=2), HandlerBroke("x"), 1) is True
     # the very same record again (a redelivery after a crash) is not a new letter
-    assert record_dead_letter(Delivered(0, garbage, millis=2), HandlerBroke("x"), 1) is False  # type: ignore[arg-type]
+    assert keep(Delivered(0, garbage, millis=2), HandlerBroke("x"), 1) is False
     assert DeadLetter.objects.count() == 3
     assert all(letter.identity.startswith("record:") for letter in DeadLetter.objects.all())
 
 
 def test_a_message_that_fails_again_after_its_replay_is_pending_again_and_can_be_replayed_again() -> None:
     failing = command("fails twice")
-    assert record_dead_letter(failing, HandlerBroke("first"), 5) is True  # type: ignore[arg-type]
+    assert keep(failing, HandlerBroke("first"), 5) is True
     letter = DeadLetter.objects.get()
     dead_letter_replay(dead_letter_id=letter.id, operator="ops")
     # when the replayed copy (the same message, now at offset 7) fails again
     again = Delivered(7, failing.value(), failing.headers(), millis=1_700_000_009_000)
-    assert record_dead_letter(again, HandlerBroke("second"), 5) is True  # type: ignore[arg-type]
+    assert keep(again, HandlerBroke("second"), 5) is True
     # then the same letter is back for the operator, with the newest record and how often it failed
     reopened = DeadLetter.objects.get()
     assert (reopened.id, reopened.status, reopened.occurrences) == (letter.id, DeadLetterStatus.PENDING, 2)
@@ -92,24 +96,20 @@ def test_a_message_that_fails_again_after_its_replay_is_pending_again_and_can_be
     dead_letter_replay(dead_letter_id=letter.id, operator="ops")
     assert Published.objects.count() == 2
     # and a discarded letter whose message comes back is pending again too
-    assert record_dead_letter(
-        Delivered(9, failing.value(), failing.headers(), millis=3), HandlerBroke("3"), 5
-    )  # type: ignore[arg-type]
+    assert keep(Delivered(9, failing.value(), failing.headers(), millis=3), HandlerBroke("3"), 5)
     dead_letter_discard(dead_letter_id=letter.id, operator="ops")
-    assert record_dead_letter(
-        Delivered(11, failing.value(), failing.headers(), millis=4), HandlerBroke("4"), 5
-    )  # type: ignore[arg-type]
+    assert keep(Delivered(11, failing.value(), failing.headers(), millis=4), HandlerBroke("4"), 5)
     assert DeadLetter.objects.values_list("status", "occurrences").get() == (DeadLetterStatus.PENDING, 4)
 
 
 def test_a_message_id_is_what_identifies_a_letter() -> None:
     message = command("x")
-    record_dead_letter(message, HandlerBroke("x"), 5)  # type: ignore[arg-type]
+    keep(message, HandlerBroke("x"), 5)
     letter = DeadLetter.objects.get()
     assert letter.identity.startswith("id:")
     assert uuid.UUID(letter.message_id or "")
     # a record that copies the id with other bytes is a letter of its own
     _key, _value, headers = kafka_record(wrap(RejectOrder(reason="x"), order_id="o-1", correlation_id="c"))
     copied = [(n, v) for n, v in headers if n != "ce_id"] + [("ce_id", (letter.message_id or "").encode())]
-    assert record_dead_letter(Delivered(0, b"other bytes", copied), HandlerBroke("x"), 5)  # type: ignore[arg-type]
+    assert keep(Delivered(0, b"other bytes", copied), HandlerBroke("x"), 5)
     assert DeadLetter.objects.filter(message_id=letter.message_id).count() == 2

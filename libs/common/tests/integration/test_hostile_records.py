@@ -100,7 +100,11 @@ def test_no_hostile_record_stops_the_consumer_and_each_is_handled_or_kept(kafka_
     producer = Producer(producer_config())
     for record in [*records, Hostile("the good one behind them", last_key, last_value, last_headers)]:
         producer.produce(
-            topic, key=record.key, value=record.value, headers=record.headers, timestamp=record.timestamp
+            topic,
+            key=record.key,
+            value=record.value,
+            headers=list(record.headers),
+            timestamp=record.timestamp,
         )
         assert producer.flush(10) == 0, record.name
     consumer = InboxConsumer(HANDLERS, group_id=f"{kafka_topics}hostile", max_attempts=2)

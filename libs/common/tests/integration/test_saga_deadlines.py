@@ -4,7 +4,7 @@ Time is moved by setting the persisted deadlines into the past (``pass_deadlines
 how a restarted orchestrator finds them: every sweep here runs through a fresh engine object.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -223,7 +223,7 @@ def test_a_lagging_partition_with_many_overdue_steps_does_not_starve_the_others(
     SagaStep.objects.filter(saga=healthy).update(deadline_at=timezone.now() - timedelta(seconds=5))
     an_hour_ago = timezone.now() - timedelta(hours=1)
 
-    def handled_until(order_id: str) -> object:
+    def handled_until(order_id: str) -> datetime | None:
         return an_hour_ago if order_id.startswith("o-lag") else timezone.now()
 
     # when the sweep reads fewer steps at a time than wait on the lagging partition
