@@ -29,6 +29,7 @@ DATABASES: dict[str, dict[str, str]] = {}  # none: the services own the data
 INSTALLED_APPS = ["django.contrib.staticfiles", "console.apps.ConsoleConfig"]
 MIDDLEWARE = [
     "console.metrics.RequestMetricsMiddleware",  # first: it counts every answer, error pages too
+    "saga_common.web.middleware.UnstorableTextMiddleware",  # a NUL in the URL: 400, no API asked
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -137,12 +137,23 @@ def health_json(service: str, dead: int = 0) -> dict[str, Any]:
     }
 
 
-def dead_letter_json(letter_id: str, status: str = "PENDING") -> dict[str, Any]:
+def dead_letter_json(letter_id: str, status: str = "PENDING", **record: Any) -> dict[str, Any]:
+    """A dead letter as a service answers it; ``record`` overrides its key, headers and payload."""
     return {
         "id": letter_id,
         "topic": "payments.commands",
         "message_id": "0b6c5a77-0000-4000-8000-000000000042",
         "message_type": "AuthorizePayment",
+        "key": "5b0c9f8e-0000-4000-8000-000000000001",
+        "order_id": "5b0c9f8e-0000-4000-8000-000000000001",
+        "headers": [
+            {"name": "ce_id", "value": "0b6c5a77-0000-4000-8000-000000000042"},
+            {"name": "ce_type", "value": "sagaref.payments.AuthorizePayment.v1"},
+        ],
+        "payload": '{"amount": "12.50", "currency": "EUR"}',
+        "payload_truncated": False,
+        "payload_size": 38,
+        **record,
         "error": "RuntimeError('the handler failed on purpose')",
         "attempts": 5,
         "received_at": "2026-12-03T10:00:00Z",

@@ -192,3 +192,31 @@ def test_field_errors_read_as_a_person_would_say_them() -> None:
         error_text({"items": {"0": {"unit_price": ["too many digits"]}}})
         == "items: item 1: unit price: too many digits"
     )
+
+
+def test_the_account_card_refreshes_with_the_orders_once_an_order_is_decided(
+    customer: Client, apis: respx.MockRouter
+) -> None:
+    # given the storefront loaded while an order of 12.50 was pending, before its payment
+    account = apis.get("http://payments.test/api/v1/accounts/alice").respond(
+        json={**account_json(), "credit_limit": "100.00", "available": "100.00"}
+    )
+    orders = apis.get("http://orders.test/api/v1/orders").respond(json=page([order_json(ORDER)]))
+    apis.get("http://payments.test/api/v1/payments").respond(json=page([]))
+    apis.get("http://shipping.test/api/v1/shipments").respond(json=page([]))
+    html = customer.get("/shop").content.decode()
+    assert '<dd data-testid="available">100.00 EUR</dd>' in html
+    assert 'hx-swap-oob="true"' not in html  # the full page has the card in its place
+    # when the order is approved and its payment captured
+    account.respond(json={**account_json(), "credit_limit": "100.00", "available": "87.50"})
+    orders.respond(json=page([order_json(ORDER, "APPROVED")]))
+    asked_before = len(apis.calls)
+    fragment = customer.get("/shop/orders/live", HTTP_HX_REQUEST="true").content.decode()
+    # then the orders' refresh (its last: nothing is pending) carries the account card, out of band
+    assert fragment.lstrip().startswith('<section class="card" id="orders"')
+    assert 'hx-get="/shop/orders/live"' not in fragment
+    assert '<section class="card" id="account" hx-swap-oob="true">' in fragment
+    assert '<dd data-testid="available">87.50 EUR</dd>' in fragment
+    # read after the orders, so it is never older than the decision it shows with
+    asked = [call.request.url.path for call in apis.calls[asked_before:]]
+    assert asked.index("/api/v1/accounts/alice") > asked.index("/api/v1/orders")

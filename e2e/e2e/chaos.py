@@ -72,6 +72,8 @@ class ChaosRun:
         )
         self.stack = Stack(self.config, echo=False)
         self.fault_log = settings.run_dir / f"faults-{run_id}.log"
+        # Processes found exited that no fault stopped: a record or fault that stops a worker for good.
+        self.unexpected_exits: list[str] = []
 
     def run(self, log: Callable[[str], None]) -> Report:
         admin = f"{self.config.postgres_url}/postgres"
@@ -132,7 +134,10 @@ class ChaosRun:
             load.result,
             context.poison_sent,
             excused=self._excused(context),
+            oversized=frozenset(context.oversized),
         )
+        report.violations += self.unexpected_exits
+        report.outages = context.outages
         report.faults = fired
         report.absorbed = _duplicates_absorbed(self.config.run_dir / "logs")
         report.paths = walked_paths(self.config.database_urls()["orchestrator"])
@@ -168,8 +173,9 @@ class ChaosRun:
         from e2e.invariants import snapshot
 
         for process in list(self.stack.processes.processes.values()):
-            if not process.running:  # heal: whatever a fault left dead is started again
+            if not process.running:  # every fault restarts what it stopped: this one stopped by itself
                 log(f"restarting {process.name} (exit {process.popen.returncode})")
+                self.unexpected_exits.append(f"{process.name} exited by itself ({process.popen.returncode})")
                 name, _, role = process.name.partition("-")
                 service = next(s for s in SERVICES if s.name == name)
                 if role == "web":

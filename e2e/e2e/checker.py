@@ -33,6 +33,7 @@ class Report:
     paths: dict[str, int] = field(default_factory=dict)  # what the sagas went through (walked_paths)
     operators: dict[str, int] = field(default_factory=dict)  # operator actions and their outcomes
     late_commands: dict[str, int] = field(default_factory=dict)  # replies to commands re-sent late
+    outages: list[dict[str, Any]] = field(default_factory=list)  # what each web answered, database down
     violations: list[str] = field(default_factory=list)
 
     @property
@@ -73,6 +74,7 @@ class Report:
             "paths": self.paths,
             "operators": self.operators,
             "late_commands": self.late_commands,
+            "database_outages": self.outages,
             "violations": self.violations,
             "ok": self.ok,
         }
@@ -89,6 +91,7 @@ def check_system(
     load: LoadResult,
     poison_sent: list[RawMessage],
     excused: Excused = lambda step, at: False,
+    oversized: frozenset[bytes] = frozenset(),
 ) -> Report:
     """Check everything; ``excused(step, at)`` says whether a give-up on ``step`` at ``at`` was caused
     by an injected fault (a participant stopped), which alone may turn an approvable order down."""
@@ -113,7 +116,8 @@ def check_system(
         base: read_all(bootstrap, f"{topic_prefix}{base}") for bases in CONSUMES.values() for base in bases
     }
     report.violations += check_messages(database_urls, topics, report)
-    report.violations += check_dead_letters(bootstrap, topic_prefix, poison_sent, report)
+    report.violations += check_dead_letters(bootstrap, topic_prefix, poison_sent, report, oversized)
+    report.violations += check_dead_letter_rows(database_urls, poison_sent)
     return report
 
 
@@ -144,19 +148,49 @@ def check_messages(
 
 
 def check_dead_letters(
-    bootstrap: str, topic_prefix: str, poison_sent: list[RawMessage], report: Report
+    bootstrap: str,
+    topic_prefix: str,
+    poison_sent: list[RawMessage],
+    report: Report,
+    oversized: frozenset[bytes] = frozenset(),
 ) -> list[str]:
-    """The dead-letter topics hold exactly the poison messages injected, nothing else."""
+    """The dead-letter topics hold exactly the poison messages injected, nothing else. A poison value
+    too large for its copy (``oversized``) is there trimmed: a reference with a ``dlq-trimmed`` header."""
     violations = []
     for base in sorted({base for bases in CONSUMES.values() for base in bases}):
         topic = f"{topic_prefix}{base}"
-        dead = Counter(m.value for m in read_all(bootstrap, f"{topic}.dlq", idle=1.0, limit=10.0))
-        sent = Counter(m.value for m in poison_sent if m.topic == topic)
-        report.dead_letters[f"{base}.dlq"] = sum(dead.values())
+        copies = read_all(bootstrap, f"{topic}.dlq", idle=1.0, limit=10.0)
+        trimmed = {m.header("dlq-source") for m in copies if m.header("dlq-trimmed") is not None}
+        dead = Counter(m.value for m in copies if m.header("dlq-trimmed") is None)
+        sent = Counter(m.value for m in poison_sent if m.topic == topic and m.value not in oversized)
+        too_large = {m.value for m in poison_sent if m.topic == topic and m.value in oversized}
+        report.dead_letters[f"{base}.dlq"] = len(copies)
         # A consumer killed after dead-lettering but before its offset commit dead-letters the same
         # message again (at-least-once, like any delivery): compare distinct messages.
         if set(dead) != set(sent):
             violations.append(f"{base}.dlq holds {len(set(dead))} distinct messages, {len(sent)} poison sent")
+        if len(trimmed) != len(too_large):
+            violations.append(
+                f"{base}.dlq holds {len(trimmed)} trimmed copies, {len(too_large)} oversized sent"
+            )
+    return violations
+
+
+def check_dead_letter_rows(database_urls: dict[str, str], poison_sent: list[RawMessage]) -> list[str]:
+    """Every poison message is a PENDING dead letter in its consumer's database, byte for byte, and
+    nothing else is: the rows, not the .dlq copies, are what an operator sees and acts on."""
+    violations = []
+    for service, bases in CONSUMES.items():
+        with psycopg2.connect(database_urls[service]) as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT topic, payload FROM saga_dead_letter WHERE status = 'PENDING'")
+            kept = {(topic, bytes(payload or b"")) for topic, payload in cursor.fetchall()}
+        connection.close()
+        expected = {(m.topic, m.value) for m in poison_sent if any(m.topic.endswith(b) for b in bases)}
+        if kept != expected:
+            violations.append(
+                f"{service}'s dead letters: {len(expected - kept)} poison messages not kept, "
+                f"{len(kept - expected)} kept that were no poison"
+            )
     return violations
 
 

@@ -12,23 +12,34 @@
 - ``StopWorker``: SIGSTOP a worker for longer than a step's attempts allow, so sagas give up on it.
 - ``LateCommands``: re-send commands of sagas that were compensated, under new ids, as a replayed
   dead letter would arrive: the participants' tombstones must refuse them.
+- ``RestartPostgres``: stop the PostgreSQL server every service uses, wait, start it again; while it
+  is down every web must answer 503 JSON, and afterwards every web and worker must carry on by itself.
+- ``SkewedClock``: run a worker with its clock a few seconds ahead or behind (libfaketime) for a while.
+- ``HostileRecords``: records no producer of ours would write (timestamps out of range or far ahead,
+  a value near the size limit, keys and headers that are not text) and copies of real messages
+  stamped with such timestamps: none may stop a worker, the poison must end as dead letters.
 """
 
 import os
 import random
 import signal
 import time
+import urllib.error
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
 import psycopg2
 
+from devstack import postgres
+from devstack.local_keys import jwt_signing_key
 from devstack.services import SERVICES, Service
 from devstack.stack import Stack
 from e2e.topics import RawMessage, produce, read_all
+from saga_common.web.tokens import OPERATOR, mint_token
 
 
 @dataclass
@@ -39,6 +50,9 @@ class ChaosContext:
     # (service, from, to): when a fault had a service's worker stopped (wall clock, UTC)
     stopped: list[tuple[str, datetime, datetime]] = field(default_factory=list)
     late_commands: list[str] = field(default_factory=list)  # ids of the commands re-sent late
+    # poison values too large for their .dlq copy, which goes trimmed (a reference instead of the value)
+    oversized: set[bytes] = field(default_factory=set)
+    outages: list[dict[str, object]] = field(default_factory=list)  # what RestartPostgres observed
 
     @property
     def bootstrap(self) -> str:
@@ -281,3 +295,149 @@ class Poison:
 
 def _fault_lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
+
+
+@dataclass
+class RestartPostgres:
+    seconds: float = 5.0
+    kind: str = "postgres restarted"
+
+    def describe(self) -> str:
+        return f"stop PostgreSQL, wait {self.seconds:.0f}s, start it"
+
+    def inject(self, context: ChaosContext) -> bool:
+        """Fired: the server was down (no connection), every web answered 503 JSON while it was, and
+        every web answered again after it came back. What each web answered is kept in the report."""
+        stack = context.stack
+        webs = {s.name: stack.url(s.name) for s in SERVICES}
+        token = mint_token(jwt_signing_key(), "chaos", [OPERATOR], lifetime_seconds=3600)
+        postgres.stop_server()
+        started = time.monotonic()
+        try:
+            down = not postgres.reachable(f"{stack.config.postgres_url}/postgres")
+            answers = {name: _probe(url, token) for name, url in webs.items()}
+            time.sleep(max(0.0, self.seconds - (time.monotonic() - started)))
+        finally:
+            postgres.start_server()
+            # no participant could answer while its database was away: as if each had been stopped
+            ended = datetime.now(UTC)
+            context.stopped += [
+                (s.name, ended - timedelta(seconds=self.seconds + 1), ended) for s in SERVICES
+            ]
+        recovered = {name: _recovery_seconds(url, token, timeout=30.0) for name, url in webs.items()}
+        context.outages.append({"while_down": answers, "recovered_after_s": recovered})
+        return (
+            down
+            and all(status == 503 and json_body for status, json_body in answers.values())
+            and all(seconds is not None for seconds in recovered.values())
+        )
+
+
+def _probe(url: str, token: str) -> tuple[int, bool]:
+    """(status, whether the body is JSON) of an API read that needs the database (0: no answer)."""
+    request = urllib.request.Request(
+        f"{url}/api/v1/operations/messaging", headers={"Authorization": f"Bearer {token}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.headers.get_content_type() == "application/json"
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get_content_type() == "application/json"
+    except OSError:
+        return 0, False
+
+
+def _recovery_seconds(url: str, token: str, *, timeout: float) -> float | None:
+    """Seconds until the web at ``url`` answers that read with 200 again (None: not within ``timeout``)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if _probe(url, token)[0] == 200:
+            return round(time.monotonic() - started, 1)
+        time.sleep(0.2)
+    return None
+
+
+def libfaketime() -> str | None:
+    """Debian's multi-threaded libfaketime (make test / make chaos install it), if present."""
+    found = sorted(Path("/usr/lib").glob("*/faketime/libfaketimeMT.so.1"))
+    return str(found[0]) if found else None
+
+
+@dataclass
+class SkewedClock:
+    service: str
+    seconds: float  # ahead (+) or behind (-)
+    hold: float = 30.0
+    kind: str = "clock skewed"
+
+    def describe(self) -> str:
+        return f"{self.service} worker's clock {self.seconds:+.0f}s for {self.hold:.0f}s (libfaketime)"
+
+    def inject(self, context: ChaosContext) -> bool:
+        """Restart the worker under libfaketime, let it work, then restart it on the true clock. Fired:
+        the skewed worker had libfaketime loaded and was still running when its time was up."""
+        library = libfaketime()
+        if library is None:
+            return False
+        name = f"{self.service}-worker"
+        context.stack.processes.stop(name)
+        context.stack.start_worker(
+            service(self.service),
+            extra_env={
+                "LD_PRELOAD": library,
+                "FAKETIME": f"{self.seconds:+.0f}s",
+                # librdkafka and the loops time out on the monotonic clock: only the wall clock moves
+                "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+            },
+        )
+        pid = context.stack.processes.processes[name].popen.pid
+        time.sleep(2.0)
+        try:
+            loaded = "libfaketime" in Path(f"/proc/{pid}/maps").read_text()
+        except OSError:
+            loaded = False
+        time.sleep(self.hold)
+        survived = context.stack.processes.processes[name].running
+        context.stack.processes.stop(name)
+        context.stack.start_worker(service(self.service))
+        return loaded and survived
+
+
+# Kafka timestamps (ms) no clock of ours would give: beyond datetime's range, beyond year 9999, far
+# ahead but representable, and before the epoch.
+HOSTILE_TIMESTAMPS = (10**17, 253402300800005, 221845392000000, 1)
+NEAR_SIZE_LIMIT = 999_800  # bytes: the record fits the producer's message.max.bytes, its .dlq copy not
+
+
+@dataclass
+class HostileRecords:
+    topic: str
+    kind: str = "hostile records"
+
+    def describe(self) -> str:
+        return (
+            f"hostile records on {self.topic} (timestamps, size, keys, headers), and real copies so stamped"
+        )
+
+    def inject(self, context: ChaosContext) -> bool:
+        topic = context.topic(self.topic)
+        tag = uuid.uuid4().hex.encode()
+        poison = [
+            RawMessage(topic, b"o-hostile", b"\x00hostile ts " + tag, [], timestamp=ts)
+            for ts in HOSTILE_TIMESTAMPS
+        ]
+        poison += [
+            RawMessage(topic, b"o-hostile", tag + b"x" * (NEAR_SIZE_LIMIT - len(tag)), []),
+            RawMessage(topic, b"\xff\xfe\x00", b"\x00hostile key " + tag, [("ce_id", b"\xff")]),
+            RawMessage(topic, None, b"\x00hostile no key " + tag, [("a\x00b", None), ("x", b"\x00")]),
+        ]
+        # Real messages again (their ids are known: the inbox drops them), stamped far ahead.
+        recent = read_all(context.bootstrap, topic, idle=1.0, limit=10.0)[-len(HOSTILE_TIMESTAMPS) :]
+        copies = [
+            RawMessage(m.topic, m.key, m.value, m.headers, timestamp=ts)
+            for m, ts in zip(recent, HOSTILE_TIMESTAMPS, strict=False)
+        ]
+        acked = produce(context.bootstrap, poison + copies)
+        context.poison_sent += poison
+        context.oversized |= {m.value for m in poison if len(m.value) >= NEAR_SIZE_LIMIT}
+        return acked == len(poison) + len(copies) and bool(copies)

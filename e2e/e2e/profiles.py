@@ -3,6 +3,9 @@
 - ``default``: every crash point, kill, database drop, broker pause, duplicates, stale replies and
   poison under load, with step timeouts generous enough that no step is ever given up. It proves
   that faults lose and duplicate nothing.
+Both also restart PostgreSQL under load, run a worker with a skewed clock, and put hostile records
+(timestamps out of range, near the size limit, keys and headers that are not text) on the topics.
+
 - ``give-up``: short step timeouts, few attempts and two orchestrator workers; participants' workers
   are stopped for longer than a step's attempts, before and after the pivot, so sagas give up,
   compensate, undo late successes and stop FAILED; operators act at random moments through the REST
@@ -19,10 +22,13 @@ from e2e.faults import (
     DropConnections,
     Duplicate,
     Fault,
+    HostileRecords,
     Kill,
     LateCommands,
     PauseBroker,
     Poison,
+    RestartPostgres,
+    SkewedClock,
     StaleReplies,
     StopWorker,
 )
@@ -59,6 +65,13 @@ def default_schedule(rng: random.Random, full: bool) -> list[Fault]:
         StaleReplies(20, seed=rng.randint(0, 1 << 30)),
         Poison("payments.commands", 3),
         Poison("orchestrator.replies", 2),
+        RestartPostgres(seconds=5.0),
+        # The orchestrator judges deadlines by its clock: 3 s ahead, it resends a little early (a
+        # timeout of 5 s is then 2 s); the participant's replies carry its clock's timestamps.
+        SkewedClock("orchestrator", +3.0, hold=30.0 if full else 10.0),
+        SkewedClock(rng.choice(["payments", "shipping", "orders"]), -3.0, hold=30.0 if full else 10.0),
+        HostileRecords("payments.commands"),
+        HostileRecords("orchestrator.replies"),
     ]
     faults = crashes + kills + drops + others
     rng.shuffle(faults)
@@ -101,6 +114,17 @@ def give_up_schedule(rng: random.Random, full: bool) -> list[Fault]:
             StaleReplies(20, seed=rng.randint(0, 1 << 30)),
             StopWorker("payments-worker", STOP_SECONDS),
         ]
+    # A database outage stops every participant at once (excused like a stopped worker, see
+    # e2e.chaos); the skewed clock is a participant's: an orchestrator 3 s off would shorten these 1 s
+    # step timeouts below a participant's answer time, which no deployment should do.
+    faults += [
+        RestartPostgres(seconds=5.0),
+        SkewedClock(
+            rng.choice(["payments", "shipping"]), rng.choice([-3.0, +3.0]), hold=20.0 if full else 10.0
+        ),
+        HostileRecords("shipping.commands"),
+        HostileRecords("orchestrator.replies"),
+    ]
     return [*faults, LateCommands(20 * rounds, seed=rng.randint(0, 1 << 30))]
 
 

@@ -15,16 +15,23 @@ class RawMessage:
     key: bytes | None
     value: bytes
     headers: Headers
+    timestamp: int = 0  # ms; 0: the producer's clock
 
     def header(self, name: str) -> str | None:
         found = [value for key, value in self.headers if key == name]
         value = found[0] if found else None
-        return value.decode() if isinstance(value, bytes) else value
+        if isinstance(value, bytes):  # a hostile record's header need not be text
+            return value.decode("utf-8", "replace")
+        return value
 
     @property
     def message_id(self) -> str | None:
-        """The CloudEvents id (``ce_id``); None for poison."""
-        return self.header("ce_id")
+        """The CloudEvents id (``ce_id``); None for poison (none, or not a canonical uuid)."""
+        found = self.header("ce_id")
+        try:
+            return found if found is not None and str(uuid.UUID(found)) == found else None
+        except ValueError:
+            return None
 
     @property
     def message_type(self) -> str | None:
@@ -36,7 +43,7 @@ class RawMessage:
         """The same message under a new id, as a replayed or re-sent copy would arrive."""
         new_id = str(uuid.uuid4()).encode()
         headers: Headers = [(k, new_id if k == "ce_id" else v) for k, v in self.headers]
-        return RawMessage(self.topic, self.key, self.value, headers)
+        return RawMessage(self.topic, self.key, self.value, headers, self.timestamp)
 
 
 def read_all(bootstrap: str, topic: str, *, idle: float = 2.0, limit: float = 120.0) -> list[RawMessage]:
@@ -89,7 +96,12 @@ def produce(bootstrap: str, messages: list[RawMessage]) -> int:
 
     for message in messages:
         producer.produce(
-            message.topic, key=message.key, value=message.value, headers=message.headers, on_delivery=count
+            message.topic,
+            key=message.key,
+            value=message.value,
+            headers=message.headers,
+            timestamp=message.timestamp,
+            on_delivery=count,
         )
     producer.flush(30)
     return acked

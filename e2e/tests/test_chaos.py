@@ -22,9 +22,12 @@ def test_a_short_chaos_run_keeps_every_invariant(tmp_path: Path) -> None:
     print(report.table())
     assert report.violations == []
     every_fault_fired(report)
-    assert len(report.faults) == 7  # every kind of fault was scheduled
+    assert len(report.faults) == 10  # every kind of fault was scheduled
     assert sum(report.outcomes.get("approve", {}).values()) > 0
     assert report.dead_letters["payments.commands.dlq"] >= 3
+    # the database outage: every web answered 503 while it lasted, and again 200 after it
+    (outage,) = report.outages
+    assert {status for status, _json in outage["while_down"].values()} == {503}
     assert not any(path.startswith("gave up") for path in report.paths)  # nothing is given up here
 
 
@@ -34,7 +37,15 @@ def test_a_short_give_up_run_walks_give_ups_and_operator_actions(tmp_path: Path)
     print(report.table())
     assert report.violations == []
     every_fault_fired(report)
-    assert set(report.faults) == {"worker stopped", "duplicates", "out-of-order replies", "late commands"}
+    assert set(report.faults) == {
+        "worker stopped",
+        "duplicates",
+        "out-of-order replies",
+        "late commands",
+        "postgres restarted",
+        "clock skewed",
+        "hostile records",
+    }
     # every path the profile exists for was walked
     for path in ("gave up before the pivot", "gave up at or after the pivot", "late success undone"):
         assert report.paths.get(path, 0) > 0, path

@@ -13,7 +13,7 @@ from orchestrator import selectors, services
 from saga_common.sagas.definition import SagaState
 from saga_common.sagas.models import SagaEvent, SagaInstance, SagaStep
 from saga_common.web.auth import IsOperator
-from saga_common.web.fields import QueryFilters, TextField, paginated
+from saga_common.web.fields import OrderIdFilter, QueryFilters, TextField, paginated
 from saga_common.web.pagination import PAGE_PARAMETERS, paginated_response
 
 
@@ -99,7 +99,7 @@ class TypeFilter(QueryFilters):
 
 class SagaListApi(OperatorApi):
     class FilterSerializer(TypeFilter):
-        order_id = TextField(max_length=64, required=False)
+        order_id = OrderIdFilter(required=False)
         state = serializers.ChoiceField(choices=[s.value for s in SagaState], required=False)
 
     @extend_schema(

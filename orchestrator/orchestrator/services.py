@@ -1,4 +1,5 @@
-"""Writes of the orchestrator: start a saga, apply a reply, sweep deadlines, and the operator actions.
+"""Writes of the orchestrator: start a saga, apply a reply, sweep deadlines, prune the sagas that ended,
+and the operator actions.
 
 Each is one engine call (one transaction, the saga's row locked); see ``saga_common.sagas``.
 """
@@ -13,6 +14,7 @@ from saga_common.messaging.envelope import Envelope
 from saga_common.messaging.kafka import topic_name
 from saga_common.messaging.progress import handled_until
 from saga_common.sagas.models import SagaInstance
+from saga_common.sagas.retention import prune_sagas
 from shop_contracts import ORCHESTRATOR_REPLIES, OrderCreated
 
 
@@ -36,6 +38,12 @@ def saga_deadlines_sweep() -> int:
     """
     replies = handled_until(settings.KAFKA_CONSUMER_GROUP, topic_name(ORCHESTRATOR_REPLIES))
     return engine.expire_due_steps(limit=100, replies_handled_until=replies)
+
+
+def sagas_prune() -> int:
+    """The worker's periodic job: delete the sagas that ended for good over ``SAGA_RETENTION_DAYS`` ago,
+    with their steps and history (never one running or FAILED)."""
+    return prune_sagas()
 
 
 def saga_retry(*, saga_id: UUID) -> SagaInstance:

@@ -1,7 +1,14 @@
 """Settings of the saga orchestrator (shared defaults live in saga_common.settings)."""
 
 from saga_common.settings import *  # noqa: F403
-from saga_common.settings import BASE_APPS, SPECTACULAR_SETTINGS, WORKER_PERIODIC_TASKS, database, env
+from saga_common.settings import (
+    BASE_APPS,
+    PRUNE_INTERVAL_SECONDS,
+    SPECTACULAR_SETTINGS,
+    WORKER_PERIODIC_TASKS,
+    database,
+    env,
+)
 
 SERVICE_NAME = "orchestrator"
 KAFKA_CONSUMER_GROUP = env.str("KAFKA_CONSUMER_GROUP", default=SERVICE_NAME)
@@ -14,8 +21,10 @@ SAGA_MESSAGE_HANDLERS = "orchestrator.handlers.HANDLERS"
 SAGA_BATCH_SCOPE = "orchestrator.handlers.batch_scope"
 SAGA_CONTRACTS = "shop_contracts"  # the messages of the system (saga_common loads them at start-up)
 SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "Saga orchestrator"}
-# Send unanswered commands again, or give up on them, as their persisted deadlines pass.
+# Send unanswered commands again, or give up on them, as their persisted deadlines pass; prune the sagas
+# that ended (SAGA_RETENTION_DAYS).
 WORKER_PERIODIC_TASKS = [
     *WORKER_PERIODIC_TASKS,
     ("orchestrator.services.saga_deadlines_sweep", env.float("SAGA_DEADLINE_SWEEP_SECONDS", default=0.5)),
+    ("orchestrator.services.sagas_prune", PRUNE_INTERVAL_SECONDS),
 ]

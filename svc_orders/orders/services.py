@@ -15,6 +15,7 @@ from orders.models import IdempotencyKey, Order, OrderStatus
 from orders.unit_of_work import OrdersUnit, order_key
 from saga_common.errors import Conflict, NotFound, Unprocessable
 from saga_common.messaging import outbox
+from saga_common.messaging.retention import delete_in_batches
 from saga_common.money import to_money
 from shop_contracts import OrderCreated
 
@@ -110,11 +111,11 @@ def idempotency_key_replay(
     return record.order, dict(record.response_body or {})
 
 
-def idempotency_keys_prune() -> int:
-    """Forget keys older than their retention (the orders worker runs this periodically)."""
+def idempotency_keys_prune(*, batch_size: int = 5000) -> int:
+    """Forget keys older than their retention (the orders worker runs this periodically), in batches:
+    short transactions, like the outbox's pruning. A repeat after that is a new order."""
     cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_RETENTION_HOURS)
-    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
-    return deleted
+    return delete_in_batches(IdempotencyKey._meta.db_table, "created_at < %s", [cutoff], batch_size)
 
 
 def order_approve(*, order_id: str) -> Order:

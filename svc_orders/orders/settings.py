@@ -1,7 +1,14 @@
 """Settings of the orders service (shared defaults live in saga_common.settings)."""
 
 from saga_common.settings import *  # noqa: F403
-from saga_common.settings import BASE_APPS, SPECTACULAR_SETTINGS, WORKER_PERIODIC_TASKS, database, env
+from saga_common.settings import (
+    BASE_APPS,
+    PRUNE_INTERVAL_SECONDS,
+    SPECTACULAR_SETTINGS,
+    WORKER_PERIODIC_TASKS,
+    database,
+    env,
+)
 
 SERVICE_NAME = "orders"
 KAFKA_CONSUMER_GROUP = env.str("KAFKA_CONSUMER_GROUP", default=SERVICE_NAME)
@@ -14,5 +21,11 @@ SAGA_MESSAGE_HANDLERS = "orders.handlers.HANDLERS"
 SAGA_BATCH_SCOPE = "orders.unit_of_work.batch_scope"
 SAGA_CONTRACTS = "shop_contracts"  # the messages of the system (saga_common loads them at start-up)
 SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "Orders service"}
-IDEMPOTENCY_KEY_RETENTION_HOURS = env.int("IDEMPOTENCY_KEY_RETENTION_HOURS", default=24)
-WORKER_PERIODIC_TASKS = [*WORKER_PERIODIC_TASKS, ("orders.services.idempotency_keys_prune", 3600.0)]
+# How long a repeat with the same Idempotency-Key gets the first order back (after it: a new order; see
+# docs/contract.md). A week: a client retrying the next day, or after a weekend offline, is still safe;
+# a key's row is small (the first answer), so a week of them costs little.
+IDEMPOTENCY_KEY_RETENTION_HOURS = env.int("IDEMPOTENCY_KEY_RETENTION_HOURS", default=7 * 24)
+WORKER_PERIODIC_TASKS = [
+    *WORKER_PERIODIC_TASKS,
+    ("orders.services.idempotency_keys_prune", PRUNE_INTERVAL_SECONDS),
+]

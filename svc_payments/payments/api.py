@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from payments import selectors, services
 from payments.models import Account, Payment
 from saga_common.web.auth import IsOperator, visible_customer
-from saga_common.web.fields import CreditLimitField, PatternField, QueryFilters, TextField, paginated
+from saga_common.web.fields import CreditLimitField, OrderIdFilter, PatternField, QueryFilters, paginated
 from saga_common.web.pagination import PAGE_PARAMETERS, paginated_response
 
 
@@ -55,7 +55,7 @@ class AccountDetailApi(APIView):
 
 class PaymentListApi(APIView):
     class FilterSerializer(QueryFilters):
-        order_id = TextField(max_length=64)
+        order_id = OrderIdFilter()
 
     class OutputSerializer(serializers.ModelSerializer):
         class Meta:

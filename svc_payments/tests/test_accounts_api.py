@@ -11,6 +11,9 @@ from payments.models import Account
 
 pytestmark = pytest.mark.django_db
 
+ORDER = "4e2a7c1b-9d3f-4b8e-a6c5-1f0e9d8c7b6a"  # an order id, as the orders service makes them
+OTHER_ORDER = "c8b7a6f5-e4d3-4c2b-9a1f-0e9d8c7b6a5f"
+
 
 @pytest.fixture
 def api(operator_api: APIClient) -> APIClient:
@@ -78,9 +81,9 @@ def test_unknown_account_is_404_json(api: APIClient) -> None:
 def test_payments_are_listed_by_order(api: APIClient) -> None:
     open_account(api)
     payment = services.payment_authorize(
-        order_id="o-1", customer_id="c-1", amount=Decimal("5.00"), currency="EUR"
+        order_id=ORDER, customer_id="c-1", amount=Decimal("5.00"), currency="EUR"
     )
-    listed = api.get("/api/v1/payments", {"order_id": "o-1"}).json()
+    listed = api.get("/api/v1/payments", {"order_id": ORDER}).json()
     assert listed == {
         "count": 1,
         "next": None,
@@ -88,14 +91,14 @@ def test_payments_are_listed_by_order(api: APIClient) -> None:
         "results": [
             {
                 "id": str(payment.id),
-                "order_id": "o-1",
+                "order_id": ORDER,
                 "amount": "5.00",
                 "currency": "EUR",
                 "status": "AUTHORIZED",
             }
         ],
     }
-    assert api.get("/api/v1/payments", {"order_id": "o-2"}).json()["results"] == []
+    assert api.get("/api/v1/payments", {"order_id": OTHER_ORDER}).json()["results"] == []
     assert api.get("/api/v1/payments").status_code == 400
 
 
@@ -105,19 +108,19 @@ def test_only_operators_open_accounts_and_customers_read_only_their_own(client_f
     assert (refused.status_code, refused.json()["detail"]) == (403, "this endpoint needs an operator token")
     assert Account.objects.count() == 0
     assert open_account(client_for("ops", operator=True)).status_code == 201
-    services.payment_authorize(order_id="o-1", customer_id="c-1", amount=Decimal("5.00"), currency="EUR")
+    services.payment_authorize(order_id=ORDER, customer_id="c-1", amount=Decimal("5.00"), currency="EUR")
     assert customer.get("/api/v1/accounts/c-1").status_code == 200
     stranger = client_for("c-2")
     assert stranger.get("/api/v1/accounts/c-1").status_code == 404
-    assert stranger.get("/api/v1/payments", {"order_id": "o-1"}).json()["count"] == 0
-    assert customer.get("/api/v1/payments", {"order_id": "o-1"}).json()["count"] == 1
+    assert stranger.get("/api/v1/payments", {"order_id": ORDER}).json()["count"] == 0
+    assert customer.get("/api/v1/payments", {"order_id": ORDER}).json()["count"] == 1
 
 
 def test_payments_are_paged_like_every_list(api: APIClient) -> None:
     open_account(api)
-    services.payment_authorize(order_id="o-1", customer_id="c-1", amount=Decimal("1.00"), currency="EUR")
-    first = api.get("/api/v1/payments", {"order_id": "o-1", "limit": "1"}).json()
+    services.payment_authorize(order_id=ORDER, customer_id="c-1", amount=Decimal("1.00"), currency="EUR")
+    first = api.get("/api/v1/payments", {"order_id": ORDER, "limit": "1"}).json()
     assert (first["count"], len(first["results"]), first["next"]) == (1, 1, None)
-    past = api.get("/api/v1/payments", {"order_id": "o-1", "limit": "1", "offset": "1"}).json()
-    assert (past["results"], "order_id=o-1" in past["previous"]) == ([], True)
-    assert api.get("/api/v1/payments", {"order_id": "o-1", "limit": str(10**30)}).status_code == 400
+    past = api.get("/api/v1/payments", {"order_id": ORDER, "limit": "1", "offset": "1"}).json()
+    assert (past["results"], f"order_id={ORDER}" in past["previous"]) == ([], True)
+    assert api.get("/api/v1/payments", {"order_id": ORDER, "limit": str(10**30)}).status_code == 400

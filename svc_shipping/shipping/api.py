@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from saga_common.web.auth import visible_customer
-from saga_common.web.fields import QueryFilters, TextField, paginated
+from saga_common.web.fields import OrderIdFilter, QueryFilters, paginated
 from saga_common.web.pagination import PAGE_PARAMETERS, paginated_response
 from shipping import selectors
 from shipping.models import Shipment
@@ -15,7 +15,7 @@ from shipping.models import Shipment
 
 class ShipmentListApi(APIView):
     class FilterSerializer(QueryFilters):
-        order_id = TextField(max_length=64)
+        order_id = OrderIdFilter()
 
     class OutputSerializer(serializers.ModelSerializer):
         class Meta:

@@ -49,6 +49,7 @@ def test_the_schema_documents_them_for_operators(operator_api: APIClient) -> Non
         "consumer_lag",
         "dead_letters_pending",
         "dead_letters_by_topic",
+        "tables",
     }
     replay = schema["paths"][f"{DEAD_LETTERS}/{{dead_letter_id}}/replay"]["post"]
     assert replay["responses"]["200"]["content"]["application/json"]["schema"] == {

@@ -15,6 +15,9 @@ from shop_contracts import CancelShipment, ScheduleShipment
 
 pytestmark = pytest.mark.django_db
 
+ORDER = "6d5c4b3a-2f1e-4d0c-9b8a-7f6e5d4c3b2a"  # an order id, as the orders service makes them
+OTHER_ORDER = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
+
 
 def handle(message: Message, order_id: str = "o-1") -> Envelope:
     return deliver(message, HANDLERS, order_id=order_id)
@@ -63,12 +66,12 @@ def test_a_cancel_before_its_schedule_makes_the_late_schedule_reject() -> None:
 
 
 def test_shipments_are_listed_by_order(api: APIClient) -> None:
-    schedule("DE")
-    page = api.get("/api/v1/shipments", {"order_id": "o-1"}).json()
+    schedule("DE", order_id=ORDER)
+    page = api.get("/api/v1/shipments", {"order_id": ORDER}).json()
     assert (page["count"], page["next"], page["previous"]) == (1, None, None)
     (listed,) = page["results"]
     assert {k: listed[k] for k in ("order_id", "status", "country")} == {
-        "order_id": "o-1",
+        "order_id": ORDER,
         "status": "SCHEDULED",
         "country": "DE",
     }
@@ -77,15 +80,15 @@ def test_shipments_are_listed_by_order(api: APIClient) -> None:
 
 
 def test_customers_see_only_their_own_shipments(client_for: Any) -> None:
-    schedule("DE", order_id="o-1", customer_id="c-1")
-    schedule("DE", order_id="o-2", customer_id="c-2")
-    assert client_for("c-2").get("/api/v1/shipments", {"order_id": "o-1"}).json()["results"] == []
-    assert len(client_for("c-1").get("/api/v1/shipments", {"order_id": "o-1"}).json()["results"]) == 1
+    schedule("DE", order_id=ORDER, customer_id="c-1")
+    schedule("DE", order_id=OTHER_ORDER, customer_id="c-2")
+    assert client_for("c-2").get("/api/v1/shipments", {"order_id": ORDER}).json()["results"] == []
+    assert len(client_for("c-1").get("/api/v1/shipments", {"order_id": ORDER}).json()["results"]) == 1
     operator = client_for("ops", operator=True)
-    assert len(operator.get("/api/v1/shipments", {"order_id": "o-2"}).json()["results"]) == 1
-    assert client_for(None).get("/api/v1/shipments", {"order_id": "o-1"}).status_code == 401
+    assert len(operator.get("/api/v1/shipments", {"order_id": OTHER_ORDER}).json()["results"]) == 1
+    assert client_for(None).get("/api/v1/shipments", {"order_id": ORDER}).status_code == 401
 
 
 def test_shipment_pages_refuse_a_limit_beyond_any_integer(api: APIClient) -> None:
-    response = api.get("/api/v1/shipments", {"order_id": "o-1", "limit": str(10**30)})
+    response = api.get("/api/v1/shipments", {"order_id": ORDER, "limit": str(10**30)})
     assert (response.status_code, "limit" in response.json()) == (400, True)

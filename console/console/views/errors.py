@@ -3,6 +3,8 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from saga_common.web.middleware import MalformedRequest
+
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return render(
@@ -29,11 +31,16 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """Django's own refusals (a body over DATA_UPLOAD_MAX_MEMORY_SIZE, too many fields, a bad Host)."""
+    """Django's own refusals (a body over DATA_UPLOAD_MAX_MEMORY_SIZE, too many fields, a bad Host), and
+    ours (``MalformedRequest``: a NUL in the URL, a malformed filter), which say why."""
+    ours = isinstance(exception, MalformedRequest)
     return render(
         request,
         "console/error.html",
-        {"title": "That request was refused", "message": "It was too large or malformed."},
+        {
+            "title": "That request was refused",
+            "message": str(exception) if ours else "It was too large or malformed.",
+        },
         status=400,
     )
 

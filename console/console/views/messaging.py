@@ -9,8 +9,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
+from console import filters as checked
 from console.api import act, action_result, client_for, problems_of
 from console.auth import Person, operator_only, person_of
+from saga_client.models import DeadLetter
 
 SERVICES = ("orders", "payments", "shipping", "orchestrator")
 STATUSES = ("PENDING", "REPLAYED", "DISCARDED")
@@ -46,8 +48,8 @@ def _health_context(request: HttpRequest) -> dict[str, Any]:
 
 
 def _status(request: HttpRequest) -> str:
-    status = request.GET.get("status", "PENDING")
-    return status if status in STATUSES else "PENDING"
+    """The dead letters' status filter, PENDING unless given; a malformed one is a 400 naming it."""
+    return checked.one_of(request, "status", STATUSES, default="PENDING")
 
 
 @require_GET
@@ -74,7 +76,7 @@ def _dead_letters_context(
         {s: functools.partial(client.list_dead_letters, s, status=status, limit=PAGE_SIZE) for s in SERVICES}
     )
     rows: list[dict[str, Any]] = [
-        {"service": service, "letter": letter}
+        {"service": service, "letter": letter, "saga_link": saga_link(letter)}
         for service, page in pages.items()
         for letter in (page.results if page else ())
     ]
@@ -88,12 +90,23 @@ def _dead_letters_context(
     }
 
 
+def saga_link(letter: DeadLetter) -> str:
+    """Where the saga of the letter's order is: ``/ops/orders/<id>`` opens it (or the sagas of that
+    order, none yet when its first message is the one that failed). Empty when the letter names no
+    order, or one that is not a uuid, as every order's is: no saga could be found for it."""
+    try:
+        return f"/ops/orders/{UUID(letter.order_id)}" if letter.order_id else ""
+    except ValueError:
+        return ""
+
+
 @require_POST
 @operator_only
 def dead_letter_action(request: HttpRequest, service: str, letter_id: UUID, action: str) -> HttpResponse:
     """Replay (published again once, through the service's outbox) or Discard; refusals are shown."""
     if service not in SERVICES:
         raise Http404("no such service")
+    status = _status(request)  # the list shown after it: refused before the action, not after
     client = client_for(_person(request))
     call = client.replay_dead_letter if action == "replay" else client.discard_dead_letter
     letter, why = act(problems_of(request), service, lambda: call(service, str(letter_id)))
@@ -101,7 +114,7 @@ def dead_letter_action(request: HttpRequest, service: str, letter_id: UUID, acti
     refused = f"{action.capitalize()} refused: {why}" if why else ""
     if request.headers.get("HX-Request"):
         return action_result(outcome, refused, "dead-letters-changed")
-    context = _dead_letters_context(request, _status(request), outcome=outcome, refused=refused)
+    context = _dead_letters_context(request, status, outcome=outcome, refused=refused)
     context["statuses"] = STATUSES
     return render(
         request,

@@ -10,8 +10,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
+from console import filters as checked
 from console.api import act, action_result, client_for, problems_of
 from console.auth import Person, operator_only, person_of
+from console.saga_actions import offer
 from console.timeline import step_rows
 from saga_client.errors import NotFound
 
@@ -27,14 +29,11 @@ def _person(request: HttpRequest) -> Person:
 
 
 def _filters(request: HttpRequest) -> dict[str, str]:
-    """The list's filters, keeping only values the API could accept."""
-    state = request.GET.get("state", "")
-    saga_type = request.GET.get("type", "")
-    order_id = request.GET.get("order_id", "").strip()[:64]
+    """The list's filters as the API takes them ("" for any); a malformed one is a 400 naming it."""
     return {
-        "state": state if state in STATES else "",
-        "type": saga_type if saga_type in SAGA_TYPES else "",
-        "order_id": order_id,
+        "state": checked.one_of(request, "state", STATES),
+        "type": checked.one_of(request, "type", SAGA_TYPES),
+        "order_id": checked.order_id(request),
     }
 
 
@@ -117,6 +116,7 @@ def _saga_context(
         "steps": step_rows(list(saga.steps), datetime.now(UTC)) if saga else [],
         "history": list(reversed(saga.history)) if saga else [],
         "ended": saga is not None and saga.state in ("COMPLETED", "COMPENSATED"),
+        "offer": offer(saga) if saga else None,
         "trace_id": trace_id,
         "trace_url": settings.TRACE_URL_TEMPLATE.format(trace_id=trace_id)
         if trace_id and settings.TRACE_URL_TEMPLATE

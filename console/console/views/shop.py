@@ -33,23 +33,16 @@ def storefront(request: HttpRequest) -> HttpResponse:
 
 def _render_storefront(request: HttpRequest, *, form: dict[str, Any], errors: str) -> HttpResponse:
     person = _person(request)
-    client = client_for(person)
-    problems = problems_of(request)
-    account, no_account = None, False
-    try:
-        account = problems.load("payments", lambda: client.get_account(person.subject))
-    except NotFound:
-        no_account = True
+    orders = _orders_context(request, person)  # first: the account must be as new as the orders shown
     context = {
-        "account": account,
-        "no_account": no_account,
+        **orders,
+        **_account_context(request, person),
         "form": form,
         "errors": errors,
         "item_rows": _item_rows(form),
         "currencies": CURRENCIES,
         "placed": request.GET.get("placed", ""),
         "idempotency_key": form.get("idempotency_key") or str(uuid.uuid4()),
-        **_orders_context(request, person),
     }
     return render(request, "console/shop/shop.html", context, status=400 if errors else 200)
 
@@ -57,7 +50,24 @@ def _render_storefront(request: HttpRequest, *, form: dict[str, Any], errors: st
 @require_GET
 @customer_only
 def orders_fragment(request: HttpRequest) -> HttpResponse:
-    return render(request, "console/shop/orders.html", _orders_context(request, _person(request)))
+    """The orders' live refresh, and with it the account card (swapped out of band): what an order's
+    decision does to the available credit shows when the decision does, not at the next page load."""
+    person = _person(request)
+    orders = _orders_context(request, person)
+    context = {**orders, **_account_context(request, person)}
+    return render(request, "console/shop/orders_live.html", context)
+
+
+def _account_context(request: HttpRequest, person: Person) -> dict[str, Any]:
+    """The customer's account, read after their orders: a payment's effect on the available credit is
+    made before the order it belongs to is decided, so an account read later never lags the orders.
+    """
+    client = client_for(person)
+    try:
+        account = problems_of(request).load("payments", lambda: client.get_account(person.subject))
+    except NotFound:
+        return {"account": None, "no_account": True}
+    return {"account": account, "no_account": False}
 
 
 def _orders_context(request: HttpRequest, person: Person) -> dict[str, Any]:

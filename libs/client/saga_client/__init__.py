@@ -17,6 +17,7 @@ from saga_client.errors import (
 from saga_client.models import (
     Account,
     DeadLetter,
+    DeadLetterHeader,
     MessagingHealth,
     Order,
     OrderItem,
@@ -29,6 +30,7 @@ from saga_client.models import (
     SagaStep,
     Shipment,
     ShippingAddress,
+    TableSize,
     TopicLag,
     TopicPending,
 )
@@ -39,6 +41,7 @@ __all__ = [
     "BadRequest",
     "Conflict",
     "DeadLetter",
+    "DeadLetterHeader",
     "Forbidden",
     "MessagingHealth",
     "NotFound",
@@ -57,6 +60,7 @@ __all__ = [
     "ShippingAddress",
     "ShopClient",
     "ShopClientError",
+    "TableSize",
     "TopicLag",
     "TopicPending",
     "Unauthorized",

@@ -160,6 +160,12 @@ class TopicPending(Model, frozen=True, kw_only=True):
     pending: int  # PENDING dead letters that came from this topic
 
 
+class TableSize(Model, frozen=True, kw_only=True):
+    table: str
+    rows: int | None  # PostgreSQL's estimate as of the table's last VACUUM or ANALYZE; None: never
+    bytes: int  # with its indexes and TOAST
+
+
 class MessagingHealth(Model, frozen=True, kw_only=True):
     service: str
     observed_at: datetime | None  # when the worker measured consumer_lag; None: never
@@ -168,17 +174,39 @@ class MessagingHealth(Model, frozen=True, kw_only=True):
     consumer_lag: tuple[TopicLag, ...]
     dead_letters_pending: int
     dead_letters_by_topic: tuple[TopicPending, ...]
+    tables: tuple[TableSize, ...] = ()  # each of the service's tables; () from an older server
+
+
+class DeadLetterHeader(Model, frozen=True, kw_only=True):
+    name: str
+    value: str | None  # None: the header had no value
 
 
 class DeadLetter(Model, frozen=True, kw_only=True):
-    """A message a service's consumer gave up on, kept so an operator can replay or discard it."""
+    """A message a service's consumer gave up on, kept so an operator can replay or discard it.
+
+    The record's key, headers and payload are escaped text (undecodable bytes as ``\\xNN``, controls as
+    ``\\n`` or ``\\uNNNN``, a backslash doubled), for reading, not for replaying. The defaults are what an
+    older server, which did not send them, leaves.
+    """
 
     id: UUID
     topic: str
     message_id: str | None
     message_type: str | None
+    key: str | None = None
+    order_id: str | None = None  # the order the record concerns (its key), if the key reads as one
+    headers: tuple[DeadLetterHeader, ...] = ()
+    payload: str | None = None  # at most the first 4096 bytes' text
+    payload_truncated: bool = False
+    payload_size: int = 0  # the whole payload's length in bytes
     error: str
     attempts: int
+    # Where the newest record of it was (information: offsets begin again when a topic is recreated),
+    # and how often the message failed (it is PENDING again when it fails after a replay or discard).
+    partition: int = 0
+    offset: int = 0
+    occurrences: int = 1
     received_at: datetime
     status: str  # PENDING, REPLAYED, DISCARDED
     acted_by: str | None

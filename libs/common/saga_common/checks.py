@@ -8,6 +8,7 @@ deployment checks, which no command but ``check --deploy`` runs, so that a devel
 
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register, run_checks
 from django.core.exceptions import ImproperlyConfigured
@@ -29,6 +30,24 @@ def inbox_outlives_topics(app_configs: Any = None, **kwargs: Any) -> list[CheckM
                 f"retention KAFKA_TOPIC_RETENTION_HOURS ({settings.KAFKA_TOPIC_RETENTION_HOURS} h), "
                 "or a redelivered message could be applied twice",
                 id="saga_common.E001",
+            )
+        ]
+    return []
+
+
+@register(STARTUP)
+def sagas_outlive_topics(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """A reply can come as late as the topics keep its command: a saga pruned before would not take
+    it, and a step that succeeded after its saga gave up on it would not be undone."""
+    if not apps.is_installed("saga_common.sagas"):
+        return []
+    if settings.SAGA_RETENTION_DAYS * 24 <= settings.KAFKA_TOPIC_RETENTION_HOURS:
+        return [
+            Error(
+                f"SAGA_RETENTION_DAYS ({settings.SAGA_RETENTION_DAYS} days) must exceed the topics' "
+                f"retention KAFKA_TOPIC_RETENTION_HOURS ({settings.KAFKA_TOPIC_RETENTION_HOURS} h), "
+                "or a late reply could find its saga pruned",
+                id="saga_common.E005",
             )
         ]
     return []

@@ -5,7 +5,8 @@
 - the consumer lag: per topic, messages not yet committed by this service's consumer group;
 - the dead-letter depth: messages in each ``<topic>.dlq`` this service consumes from;
 - in the orchestrator's worker, its sagas: how many in each state, the oldest one still running, and
-  how many run longer than their steps' attempts allow (``saga_gauges``).
+  how many run longer than their steps' attempts allow (``saga_gauges``);
+- in every worker, the size of each of the service's tables (``saga_common.storage``).
 
 Gauges of all of them are computed when Prometheus scrapes (``MessagingCollector``), so they are never
 stale; each process serves its metrics at ``/metrics`` on ``METRICS_PORT`` (``serve_metrics``), never
@@ -30,6 +31,7 @@ from prometheus_client.registry import Collector
 from saga_common.messaging.inbox import HandlerRegistry
 from saga_common.messaging.kafka import common_config, dlq_name, topic_name
 from saga_common.observability.metrics import NAMESPACE
+from saga_common.storage import table_gauges
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +138,35 @@ def step_allowance_seconds() -> float:
     return float(sum(min(timeout * 2**attempt, cap) for attempt in range(settings.SAGA_STEP_MAX_ATTEMPTS)))
 
 
+# The sagas still running or waiting for an operator, counted: few, read from their partial index
+# (saga_instance_unfinished, saga_common.sagas.models, where these states are UNFINISHED_STATES).
+_UNFINISHED = ("RUNNING", "COMPENSATING", "FAILED")
+_UNFINISHED_SAGAS = "SELECT saga_type, state, count(*) FROM {instances} WHERE state IN %s GROUP BY 1, 2"
+# The sagas that ended, estimated: most of the table, which counting would read whole at every scrape.
+# Its rows as of the last ANALYZE (autovacuum's), times the shares of the type and of the state there;
+# none before the first. Their rate is sagaref_saga_finished_total's.
+_FINISHED_SAGAS = """
+    WITH share AS (
+        SELECT attname, unnest(most_common_vals::text::text[]) AS value, unnest(most_common_freqs) AS freq
+        FROM pg_stats WHERE schemaname = current_schema() AND tablename = %(table)s AND NOT inherited
+    )
+    SELECT kind.value, state.value, round(greatest(c.reltuples, 0) * kind.freq * state.freq)
+    FROM share kind, share state, pg_class c
+    WHERE kind.attname = 'saga_type' AND state.attname = 'state' AND state.value NOT IN %(unfinished)s
+      AND c.oid = %(table)s::regclass
+"""
+# The saga types there are, by a loose scan of the (saga_type, order_id) index: one probe per type, so
+# every type has its series (zeros included) whether or not its ended sagas are in the statistics yet.
+_SAGA_TYPES = """
+    WITH RECURSIVE kind AS (
+        (SELECT saga_type FROM {instances} ORDER BY saga_type LIMIT 1)
+        UNION ALL
+        SELECT (SELECT i.saga_type FROM {instances} i WHERE i.saga_type > kind.saga_type
+                ORDER BY i.saga_type LIMIT 1)
+        FROM kind WHERE kind.saga_type IS NOT NULL
+    )
+    SELECT saga_type FROM kind WHERE saga_type IS NOT NULL
+"""
 # Per saga type: the oldest running saga's age, and how many have run longer than their steps allow.
 _RUNNING_SAGAS = """
     SELECT saga_type, max(age), count(*) FILTER (WHERE age > %s * greatest(taken, 1)) FROM (
@@ -151,18 +182,24 @@ def saga_gauges() -> Iterator[GaugeMetricFamily]:
     compensating) and how many of those run longer than their steps' attempts allow (each step taken
     so far its whole ``step_allowance_seconds``), which the deadline sweep should have prevented.
 
-    The count by state reads the whole table: cheap up to millions of sagas on the state index."""
+    The sagas still running or FAILED are counted; those that ended are PostgreSQL's estimate."""
     instances = apps.get_model("sagas", "SagaInstance")._meta.db_table
     steps = apps.get_model("sagas", "SagaStep")._meta.db_table
     states = [value for value, _ in apps.get_model("sagas", "SagaInstance")._meta.get_field("state").choices]
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT saga_type, state, count(*) FROM {instances} GROUP BY saga_type, state")
-        counts = {(saga, state): count for saga, state, count in cursor.fetchall()}
+        cursor.execute(_FINISHED_SAGAS, {"table": instances, "unfinished": _UNFINISHED})
+        counts = {(saga, state): int(count) for saga, state, count in cursor.fetchall()}
+        cursor.execute(_UNFINISHED_SAGAS.format(instances=instances), [_UNFINISHED])
+        counts.update({(saga, state): count for saga, state, count in cursor.fetchall()})
         cursor.execute(_RUNNING_SAGAS.format(instances=instances, steps=steps), [step_allowance_seconds()])
         running = {saga: (float(oldest), overdue) for saga, oldest, overdue in cursor.fetchall()}
-    types = sorted({saga for saga, _ in counts})
+        cursor.execute(_SAGA_TYPES.format(instances=instances))
+        known = {saga for (saga,) in cursor.fetchall()}
+    types = sorted(known | {saga for saga, _ in counts})
     by_state = _gauge(
-        "sagas", "Sagas in each state (FAILED ones wait for an operator)", labels=["saga", "state"]
+        "sagas",
+        "Sagas in each state (FAILED ones wait for an operator; those that ended are estimated)",
+        labels=["saga", "state"],
     )
     oldest = _gauge(
         "saga_oldest_running_age_seconds",
@@ -182,8 +219,8 @@ def saga_gauges() -> Iterator[GaugeMetricFamily]:
 
 
 class MessagingCollector(Collector):
-    """Outbox backlog and oldest row's age; with handlers (a worker), also consumer lag and dead
-    letters, and in the orchestrator its sagas."""
+    """Outbox backlog and oldest row's age; with handlers (a worker), also the tables' sizes, consumer
+    lag and dead letters, and in the orchestrator its sagas."""
 
     def __init__(self, handlers: Any = None) -> None:
         self.handlers = handlers
@@ -224,6 +261,10 @@ class MessagingCollector(Collector):
                 yield from list(saga_gauges())
             except Exception:
                 logger.warning("sagas unavailable for metrics", exc_info=True)
+        try:  # the web's scrapes would only repeat the same database's sizes
+            yield from list(table_gauges())
+        except Exception:
+            logger.warning("table sizes unavailable for metrics", exc_info=True)
         try:
             status = messaging_status(self.handlers, timeout=3.0)
         except Exception:

@@ -38,11 +38,13 @@ BASE_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "saga_common.web.middleware.CorrelationIdMiddleware",
+    "saga_common.web.middleware.UnstorableTextMiddleware",
     "saga_common.web.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # the API docs' static files
     "django.middleware.common.CommonMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "saga_common.web.unavailable.DatabaseUnavailableMiddleware",  # last: first to see a view's error
 ]
 
 # Only the API docs page is a template (drf-spectacular's Swagger UI).
@@ -135,6 +137,11 @@ INBOX_PROGRESS_IDLE_INTERVAL_SECONDS = env.float("INBOX_PROGRESS_IDLE_INTERVAL_S
 # Must exceed the topics' retention (system check saga_common.E001): see saga_common.messaging.retention.
 INBOX_RETENTION_DAYS = env.int("INBOX_RETENTION_DAYS", default=14)
 OUTBOX_RETENTION_HOURS = env.int("OUTBOX_RETENTION_HOURS", default=24)
+# Dead letters an operator replayed or discarded are kept this long after (acted_at) for reference;
+# PENDING ones are never pruned (saga_common.messaging.retention).
+DEAD_LETTER_RETENTION_DAYS = env.int("DEAD_LETTER_RETENTION_DAYS", default=30)
+# How often the worker's housekeeping prunes each of the tables above and the services' own.
+PRUNE_INTERVAL_SECONDS = env.float("PRUNE_INTERVAL_SECONDS", default=600.0)
 # What a fetched batch's handlers run inside (saga_common.messaging.inbox.BatchScope), as a dotted path;
 # the orchestrator's loads and writes the batch's sagas set-based. Empty: nothing.
 SAGA_BATCH_SCOPE = ""
@@ -144,6 +151,10 @@ SAGA_BATCH_SCOPE = ""
 SAGA_STEP_TIMEOUT_SECONDS = env.float("SAGA_STEP_TIMEOUT_SECONDS", default=10.0)
 SAGA_STEP_MAX_ATTEMPTS = env.int("SAGA_STEP_MAX_ATTEMPTS", default=5)
 SAGA_STEP_MAX_WAIT_SECONDS = env.float("SAGA_STEP_MAX_WAIT_SECONDS", default=120.0)
+# Sagas that ended for good (COMPLETED, COMPENSATED) are pruned with their steps and history this long
+# after they last changed; running ones and FAILED ones (waiting for an operator) never are. Must exceed
+# the topics' retention (system check saga_common.E005): a late reply must find its saga.
+SAGA_RETENTION_DAYS = env.int("SAGA_RETENTION_DAYS", default=30)
 
 # How often the worker records its consumer lag for the operators' messaging health (the web reads the
 # record, never the broker: saga_common.operations.health).
@@ -165,7 +176,8 @@ WORKER_AUTORELOAD = env.bool("WORKER_AUTORELOAD", default=False)
 
 # Periodic jobs of the worker's housekeeping thread: (dotted path of a no-argument callable, seconds).
 WORKER_PERIODIC_TASKS: list[tuple[str, float]] = [
-    ("saga_common.messaging.retention.prune_messages", env.float("PRUNE_INTERVAL_SECONDS", default=600.0)),
+    ("saga_common.messaging.retention.prune_messages", PRUNE_INTERVAL_SECONDS),
+    ("saga_common.messaging.retention.prune_dead_letters", PRUNE_INTERVAL_SECONDS),
 ]
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

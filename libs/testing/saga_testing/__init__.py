@@ -6,5 +6,6 @@
 - ``saga_spec``: a saga definition read as a specification (given data, expect this command to that
   topic; given this reply, expect that one);
 - ``api_fuzz``: schemathesis against a service's own OpenAPI schema;
+- ``malformed``: what a request no endpoint may take (NUL, lone surrogates, malformed filters) gets;
 - ``typecheck_settings``: every app installed at once, for mypy's Django plugin only.
 """

@@ -46,6 +46,19 @@ def ensure_server(admin_url: str = DEFAULT_ADMIN_URL) -> None:
         time.sleep(0.5)
 
 
+def stop_server() -> None:
+    """Stop the local Debian cluster(s) at once (``-m fast``: open connections are cut), as an outage."""
+    for version in _cluster_versions():
+        subprocess.run(
+            ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "stop", "-m", "fast"], check=False
+        )
+
+
+def start_server(admin_url: str = DEFAULT_ADMIN_URL) -> None:
+    """Start the local cluster(s) again after ``stop_server``; return once PostgreSQL answers."""
+    ensure_server(admin_url)
+
+
 def ensure_databases(names: list[str], admin_url: str = DEFAULT_ADMIN_URL) -> list[str]:
     """Create the databases that do not exist yet; return the names created."""
     created = []

@@ -3,12 +3,13 @@
 The web answers from this service's database alone, so a slow or absent broker never slows an
 operator's request: the consumer lag comes from the snapshot the worker records every
 ``MESSAGING_SNAPSHOT_SECONDS`` (``SnapshotLoop``, a thread of its own, so a broker that does not
-answer delays nothing else); the outbox backlog and the pending dead letters are read live.
+answer delays nothing else); the outbox backlog and the pending dead letters are read live, the
+tables' sizes from PostgreSQL's catalog (``saga_common.storage``).
 """
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,7 @@ from django.utils import timezone
 from saga_common.messaging.inbox import HandlerRegistry
 from saga_common.models import DeadLetter, DeadLetterStatus, MessagingSnapshot
 from saga_common.monitoring import consumed_topics, consumer_lag, offsets_probe, outbox_backlog
+from saga_common.storage import table_sizes
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ class MessagingHealth:
     consumer_lag: list[dict[str, Any]]  # [{"topic", "lag"}], by topic
     dead_letters_pending: int
     dead_letters_by_topic: list[dict[str, Any]]  # [{"topic", "pending"}], by topic; none for zero
+    tables: list[dict[str, Any]]  # [{"table", "rows", "bytes"}], by table: is pruning keeping up?
 
 
 def messaging_health(group_id: str | None = None) -> MessagingHealth:
@@ -58,6 +61,7 @@ def messaging_health(group_id: str | None = None) -> MessagingHealth:
         consumer_lag=[{"topic": topic, "lag": lag[topic]} for topic in sorted(lag)],
         dead_letters_pending=sum(row["pending"] for row in pending),
         dead_letters_by_topic=pending,
+        tables=[asdict(size) for size in table_sizes()],
     )
 
 

@@ -6,6 +6,12 @@ from django.utils import timezone
 
 from saga_common.sagas.definition import ActionKind, SagaState
 
+# Sagas nothing happens to any more: pruned after SAGA_RETENTION_DAYS (saga_common.sagas.retention).
+FINISHED_STATES = (SagaState.COMPLETED, SagaState.COMPENSATED)
+# The others: running, or FAILED and waiting for an operator. Never pruned, and few, so the metrics
+# count them live from a small index of their own (saga_common.monitoring).
+UNFINISHED_STATES = (SagaState.RUNNING, SagaState.COMPENSATING, SagaState.FAILED)
+
 
 class SagaInstance(models.Model):
     """One run of a saga for one order; its row lock serializes everything that happens to it."""
@@ -28,6 +34,16 @@ class SagaInstance(models.Model):
     class Meta:
         db_table = "saga_instance"
         constraints = [models.UniqueConstraint(fields=["saga_type", "order_id"], name="one_saga_per_order")]
+        indexes = [
+            # The unfinished sagas by state and type, newest first: the metrics' live counts and oldest
+            # running saga, and the console's lists and counts of them, without reading the finished
+            # ones (most of the table). created_at never changes, so updates within a state stay HOT.
+            models.Index(
+                fields=["state", "saga_type", "-created_at"],
+                name="saga_instance_unfinished",
+                condition=models.Q(state__in=[state.value for state in UNFINISHED_STATES]),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.saga_type} {self.id} ({self.state})"

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from saga_common.errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
+from saga_common.web.middleware import MalformedRequest
 
 # The most specific class wins (checked in this order); a bare DomainError is a conflict.
 STATUS_OF = (
@@ -42,4 +43,6 @@ def json_server_error(request: HttpRequest) -> JsonResponse:
 
 
 def json_bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return JsonResponse({"detail": "Bad request."}, status=400)
+    # Only our own refusals say why: Django's (a bad Host header, say) may quote what the caller sent.
+    detail = str(exception) if isinstance(exception, MalformedRequest) else "Bad request."
+    return JsonResponse({"detail": detail}, status=400)

@@ -84,15 +84,34 @@ class CountField(StrictTypeMixin, serializers.IntegerField):
 
 
 class QueryFilters(serializers.Serializer):
-    """Query parameters: a parameter given with an empty value is an error, not "not given"
-    (DRF's form handling would silently ignore ``?status=``)."""
+    """A list's filters (its query parameters, ``request.query_params``): each is checked for what it
+    names, and a malformed one is a 400 naming it (docs/contract.md). A filter given with an empty value
+    is an error, not "not given" (DRF's form handling would silently ignore ``?status=``), and so is one
+    given twice (only the last would count)."""
 
     def to_internal_value(self, data: Any) -> Any:
-        names: list[str] = list(self.fields.keys())
-        blank = [name for name in names if name in data and data.get(name) == ""]
-        if blank:
-            raise serializers.ValidationError({name: ["may not be blank"] for name in blank})
+        errors: dict[str, list[str]] = {}
+        for name in list(self.fields.keys()):
+            given = data.getlist(name)
+            if len(given) > 1:
+                errors[name] = ["may be given only once"]
+            elif given == [""]:
+                errors[name] = ["may not be blank"]
+        if errors:
+            raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
+
+
+class OrderIdFilter(serializers.UUIDField):
+    """An order id: what the orders service calls its orders' ``id``, a UUID (docs/contract.md).
+
+    Checked only for its length, ``?order_id=not-a-uuid`` matched nothing and answered an empty page,
+    which reads as "no payment for that order" rather than as the caller's mistake. Handed on as the
+    canonical text the services store (``str(uuid)``), so every spelling of the UUID finds its rows.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:  # the text, not the UUID DRF's field gives
+        return str(super().to_internal_value(data))
 
 
 def paginated(serializer: type[serializers.Serializer], name: str) -> serializers.Serializer:
