@@ -155,18 +155,11 @@ _FINISHED_SAGAS = """
     WHERE kind.attname = 'saga_type' AND state.attname = 'state' AND state.value NOT IN %(unfinished)s
       AND c.oid = %(table)s::regclass
 """
-# The saga types there are, by a loose scan of the (saga_type, order_id) index: one probe per type, so
-# every type has its series (zeros included) whether or not its ended sagas are in the statistics yet.
-_SAGA_TYPES = """
-    WITH RECURSIVE kind AS (
-        (SELECT saga_type FROM {instances} ORDER BY saga_type LIMIT 1)
-        UNION ALL
-        SELECT (SELECT i.saga_type FROM {instances} i WHERE i.saga_type > kind.saga_type
-                ORDER BY i.saga_type LIMIT 1)
-        FROM kind WHERE kind.saga_type IS NOT NULL
-    )
-    SELECT saga_type FROM kind WHERE saga_type IS NOT NULL
-"""
+# The saga types there are (every one keeps its series), by a loose scan of the (saga_type, order_id)
+# index: one LIMIT 1 probe per type.
+_SAGA_TYPES = """WITH RECURSIVE kind AS ((SELECT saga_type FROM {instances} ORDER BY 1 LIMIT 1) UNION ALL
+    SELECT (SELECT i.saga_type FROM {instances} i WHERE i.saga_type > kind.saga_type ORDER BY 1 LIMIT 1)
+    FROM kind WHERE kind.saga_type IS NOT NULL) SELECT saga_type FROM kind WHERE saga_type IS NOT NULL"""
 # Per saga type: the oldest running saga's age, and how many have run longer than their steps allow.
 _RUNNING_SAGAS = """
     SELECT saga_type, max(age), count(*) FILTER (WHERE age > %s * greatest(taken, 1)) FROM (
