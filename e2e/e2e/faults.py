@@ -380,6 +380,8 @@ class SkewedClock:
         if library is None:
             return False
         name = f"{self.service}-worker"
+        # Each restart stops the worker for a moment (and it rejoins its group): excused like a stop.
+        restarted = datetime.now(UTC)
         context.stack.processes.stop(name)
         context.stack.start_worker(
             service(self.service),
@@ -390,6 +392,7 @@ class SkewedClock:
                 "FAKETIME_DONT_FAKE_MONOTONIC": "1",
             },
         )
+        context.stopped.append((self.service, restarted, datetime.now(UTC)))
         pid = context.stack.processes.processes[name].popen.pid
         time.sleep(2.0)
         try:
@@ -398,8 +401,10 @@ class SkewedClock:
             loaded = False
         time.sleep(self.hold)
         survived = context.stack.processes.processes[name].running
+        restarted = datetime.now(UTC)
         context.stack.processes.stop(name)
         context.stack.start_worker(service(self.service))
+        context.stopped.append((self.service, restarted, datetime.now(UTC)))
         return loaded and survived
 
 
