@@ -70,7 +70,10 @@ class TextField(StrictTypeMixin, serializers.CharField):
     """A non-blank, bounded string (NUL bytes are refused by DRF's CharField)."""
 
     def __init__(self, *, max_length: int, **kwargs: Any) -> None:
-        kwargs.setdefault("min_length", 0 if kwargs.get("allow_blank") else 1)
+        # A blank-allowing field gets no minLength: drf-spectacular would wrap a minLength of 0 in a
+        # oneOf with {"maxLength": 0}, under which "" matches both branches and breaks the schema.
+        if not kwargs.get("allow_blank"):
+            kwargs.setdefault("min_length", 1)
         super().__init__(max_length=max_length, **kwargs)
 
 
