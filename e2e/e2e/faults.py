@@ -311,6 +311,7 @@ class RestartPostgres:
         stack = context.stack
         webs = {s.name: stack.url(s.name) for s in SERVICES}
         token = mint_token(jwt_signing_key(), "chaos", [OPERATOR], lifetime_seconds=3600)
+        stopped_at = datetime.now(UTC)
         postgres.stop_server()
         started = time.monotonic()
         try:
@@ -319,12 +320,10 @@ class RestartPostgres:
             time.sleep(max(0.0, self.seconds - (time.monotonic() - started)))
         finally:
             postgres.start_server()
-            # no participant could answer while its database was away: as if each had been stopped
-            ended = datetime.now(UTC)
-            context.stopped += [
-                (s.name, ended - timedelta(seconds=self.seconds + 1), ended) for s in SERVICES
-            ]
         recovered = {name: _recovery_seconds(url, token, timeout=30.0) for name, url in webs.items()}
+        # No participant could answer from the stop until its web answered again (the probes above may
+        # have taken longer than the wait): as if each had been stopped for all of that.
+        context.stopped += [(s.name, stopped_at - timedelta(seconds=1), datetime.now(UTC)) for s in SERVICES]
         context.outages.append({"while_down": answers, "recovered_after_s": recovered})
         return (
             down

@@ -85,6 +85,11 @@ class DeadLetterTopic:
         if refused is None:
             DEAD_LETTER_COPIES.labels(outcome).inc()
             return
+        if refused.fatal() or refused.code() == KafkaError._FATAL:
+            # An idempotent producer's fatal error (a fenced or reset producer id) refuses every later
+            # copy: start again with a new producer rather than count them all as lost.
+            self._producer = None
+            raise DeadLetterUnavailable(f"the producer for {dlq_name(topic)} failed for good: {refused}")
         if refused.retriable() or refused.code() in _UNANSWERED:
             raise DeadLetterUnavailable(f"{dlq_name(topic)} did not acknowledge: {refused}")
         DEAD_LETTER_COPIES.labels("lost").inc()
@@ -113,13 +118,24 @@ class DeadLetterTopic:
             )
         except BufferError:
             return KafkaError(KafkaError._QUEUE_FULL)
-        self._producer.flush(30)
-        return answers[0] if answers else KafkaError(KafkaError._MSG_TIMED_OUT)
+        self._producer.flush(_DELIVERY_WAIT_S)
+        if answers:
+            return answers[0]
+        # Unanswered: drop what is still queued so that a retry does not send a second copy, and use
+        # a new producer next time (one that may still deliver the old copy late is not reused).
+        self._producer.purge(in_queue=True, in_flight=False)
+        self._producer = None
+        return KafkaError(KafkaError._MSG_TIMED_OUT)
 
     def close(self) -> None:
         if self._producer is not None:
             self._producer.flush(10)
 
+
+# How long one copy waits for the broker's answer. A copy may take two (the trimmed one after a refusal),
+# and the consumer does not poll meanwhile: both must fit well within KAFKA_MAX_POLL_INTERVAL_MS (20 s),
+# or the group evicts the worker and another one dead-letters the same record again.
+_DELIVERY_WAIT_S = 8.0
 
 # Errors that mean the broker did not answer rather than said no.
 _UNANSWERED = {

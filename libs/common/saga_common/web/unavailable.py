@@ -28,7 +28,10 @@ class DatabaseUnavailableMiddleware:
             return None
         logger.warning("database unavailable for %s %s: %r", request.method, request.path, exception)
         response = JsonResponse(
-            {"detail": "The service's database is unavailable; nothing was changed. Try again shortly."},
+            {
+                "detail": "The service's database is unavailable; the request may not have been applied. "
+                "Try again shortly (with the same Idempotency-Key, where the endpoint takes one)."
+            },
             status=503,
         )
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
