@@ -18,7 +18,7 @@ TEST_ROOTS := libs/common libs/contracts libs/client tools/devstack $(SERVICES) 
 TYPED := libs/common/saga_common libs/contracts/shop_contracts libs/client/saga_client libs/testing/saga_testing tools/devstack/devstack \
          bench/bench e2e/e2e $(SERVICE_PACKAGES) $(APP_PACKAGES)
 
-.PHONY: help bootstrap up down test test-suites chaos chromium faketime prometheus images e2e bench soak lint format clean contract-docs dashboards
+.PHONY: help bootstrap up down test test-suites chaos chromium faketime kafka prometheus images e2e bench soak lint format clean contract-docs dashboards
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,13 +27,13 @@ bootstrap: ## install uv (if missing) and the locked dependencies
 	@$(UV) --version >/dev/null 2>&1 || bash tools/devstack/install-uv.sh
 	@$(UV) sync --locked --quiet
 
-up: bootstrap prometheus ## run the whole system in the foreground (PostgreSQL, broker, 4 web + 4 worker processes, the console, Prometheus); Ctrl-C stops it
+up: bootstrap kafka prometheus ## run the whole system in the foreground (PostgreSQL, Apache Kafka (BROKER=tansu: Tansu), 4 web + 4 worker processes, the console, Prometheus); Ctrl-C stops it
 	@$(RUN) devstack up
 
 down: bootstrap ## stop a system started by 'make up' in another terminal
 	@$(RUN) devstack down
 
-test: bootstrap images chromium prometheus faketime ## run every test suite: real PostgreSQL and one broker for the run, then the containers (e2e)
+test: bootstrap kafka images chromium prometheus faketime ## run every test suite: real PostgreSQL and one Apache Kafka for the run, then the containers (e2e)
 	@$(RUN) devstack with-services -- $(MAKE) --no-print-directory test-suites
 
 # Runs inside `uv run devstack with-services`, so the project's environment is already active.
@@ -47,6 +47,9 @@ test-suites:
 	pytest -p no:cacheprovider -q e2e/container_tests --junitxml=.run/junit/e2e-containers.xml || status=1; \
 	python -m devstack.junit_summary .run/junit; \
 	exit $$status
+
+kafka: bootstrap ## Java and Maven (if missing), then Apache Kafka's jars from Maven Central, checked against tools/kafka/jars.sha256
+	@UV="$(UV)" bash tools/devstack/install-kafka.sh
 
 faketime: ## install Debian's faketime (if missing): the chaos runs skew a worker's clock with it
 	@bash tools/devstack/install-faketime.sh
@@ -63,7 +66,7 @@ contract-docs: bootstrap ## regenerate docs/contract (JSON Schema per message, A
 dashboards: bootstrap ## regenerate the Grafana dashboards and the Kubernetes PrometheusRule from monitoring/
 	@$(RUN) devstack dashboards
 
-images: bootstrap ## build every container image with docker or podman (a local Debian base where no registry answers)
+images: bootstrap kafka ## build every container image with docker or podman (a local Debian base where no registry answers)
 	@$(RUN) devstack images
 
 e2e: images ## the end-to-end suite on containers (testcontainers): PostgreSQL, the broker, every service's image
@@ -73,20 +76,20 @@ e2e: images ## the end-to-end suite on containers (testcontainers): PostgreSQL, 
 # e.g. make bench BENCH_ARGS="--baseline HEAD~1 --workers 2"; the flag preloads pg_stat_statements on the
 # local Debian cluster (one restart, the first time) for the top statements per saga.
 BENCH_ARGS ?=
-bench: bootstrap ## benchmarks on the local stack (minutes): throughput and latency by offered rate, cost; writes bench/results/
+bench: bootstrap kafka ## benchmarks on the local stack (minutes): throughput and latency by offered rate, cost; writes bench/results/
 	@$(RUN) python -m bench.run --enable-pg-stat-statements $(BENCH_ARGS)
 
 # e.g. make soak SOAK_ARGS="--minutes 60 --rate 20": by default 30 minutes at 25 orders/s (about half the
 # measured saturation), sampled every 10 s; exit 1 if a check fails (docs/testing.md#soak).
 SOAK_ARGS ?=
-soak: bootstrap ## the soak (30 min): the stack at half its capacity; fails if memory, latency, tables, backlog or lag drift; writes bench/results/soak-<date>.*
+soak: bootstrap kafka ## the soak (30 min): the stack at half its capacity; fails if memory, latency, tables, backlog or lag drift; writes bench/results/soak-<date>.*
 	@$(RUN) python -m bench.soak $(SOAK_ARGS)
 
 CHAOS_ORDERS ?= 2000
 CHAOS_RATE ?= 15
 CHAOS_SEED ?= 1
 CHAOS_PROFILE ?= default
-chaos: bootstrap faketime ## the long chaos run (CHAOS_PROFILE=default or give-up) under load, then the invariant checker
+chaos: bootstrap kafka faketime ## the long chaos run (CHAOS_PROFILE=default or give-up) under load, then the invariant checker
 	@$(RUN) python -m e2e.chaos --orders $(CHAOS_ORDERS) --rate $(CHAOS_RATE) --seed $(CHAOS_SEED) \
 	  --profile $(CHAOS_PROFILE) --json .run/chaos/report.json
 

@@ -32,7 +32,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from devstack import postgres
-from devstack.broker import free_port, start_broker
+from devstack.broker import describe, free_port, start_broker, stop_broker
 from devstack.local_keys import local_keys
 from devstack.services import REPO_ROOT, SERVICES
 
@@ -285,7 +285,7 @@ def compare(
     postgres.drop_databases([DATABASE], f"{server_url}/postgres")
     mine, library = results["ours"], results["django-outbox-pattern"]
     return {
-        "ours": mine | {"broker": "Kafka protocol (Tansu)", "marks_after": "broker acknowledgement"},
+        "ours": mine | {"broker": describe(), "marks_after": "broker acknowledgement"},
         "django_outbox_pattern": library
         | {"broker": "RabbitMQ over STOMP", "marks_after": "frame sent, no receipt"},
         "throughput_ratio": mine["messages_per_s"] / library["messages_per_s"],
@@ -300,8 +300,7 @@ def on_own_broker(rows: int) -> dict[str, Any]:
     try:
         return compare(os.environ.get("POSTGRES_URL", postgres.DEFAULT_SERVER_URL), f"127.0.0.1:{port}", rows)
     finally:
-        broker.terminate()
-        broker.wait(30)
+        stop_broker(broker)
 
 
 if __name__ == "__main__":

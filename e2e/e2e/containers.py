@@ -1,5 +1,5 @@
 """The whole system in containers, started with testcontainers from compose.yaml's definitions:
-PostgreSQL, a Kafka-protocol broker, every service's web and worker and every app's web (the
+PostgreSQL, Apache Kafka, every service's web and worker and every app's web (the
 console), on one network.
 
 compose.yaml is the one source of each container's image, command and environment (``e2e.compose``);
@@ -7,7 +7,8 @@ its variables are the settings, so the same suite runs with the official images 
 answers and with the ones `make images` builds here:
 
     POSTGRES_IMAGE   localhost/saga-postgres:dev    (or postgres:15)
-    BROKER_IMAGE     localhost/saga-tansu:dev       (or apache/kafka:3.9.1, run in KRaft mode)
+    BROKER_IMAGE     localhost/saga-kafka:dev       (Apache Kafka from devstack's jars; or saga-tansu:dev,
+                                                     or apache/kafka:3.9.1, run in KRaft mode)
     IMAGE_REGISTRY, IMAGE_TAG                       the services' images: <registry>/saga-<service>:<tag>
 
 What testcontainers does its own way: ports are published where Docker chooses (not compose's fixed

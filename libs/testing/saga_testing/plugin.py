@@ -1,7 +1,8 @@
 """pytest plugin (loaded by every suite through saga-testing's ``pytest11`` entry point).
 
 - ``kafka_bootstrap``: one real broker per test run. ``make test`` starts one and exports
-  ``KAFKA_BOOTSTRAP_SERVERS``; a bare ``pytest`` starts Tansu itself when nothing answers.
+  ``KAFKA_BOOTSTRAP_SERVERS``; a bare ``pytest`` starts one itself (Apache Kafka, or Tansu with
+  ``BROKER=tansu``) when nothing answers.
 - ``kafka_topics``: gives each test its own topic names (a unique prefix) and creates them.
 """
 
@@ -16,7 +17,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
-    from devstack.broker import broker_answers, free_port, start_broker
+    from devstack.broker import broker_answers, free_port, start_broker, stop_broker
 
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
     broker: subprocess.Popen[bytes] | None = None
@@ -26,8 +27,7 @@ def kafka_bootstrap() -> Iterator[str]:
         broker = start_broker(port)
     yield bootstrap
     if broker is not None:
-        broker.terminate()
-        broker.wait(10)
+        stop_broker(broker)
 
 
 @pytest.fixture

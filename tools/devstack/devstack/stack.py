@@ -14,8 +14,8 @@ from pathlib import Path
 
 import requests
 
-from devstack import postgres, prometheus
-from devstack.broker import broker_answers, free_port, start_broker
+from devstack import broker, postgres, prometheus
+from devstack.broker import free_port
 from devstack.local_keys import local_keys
 from devstack.processes import ProcessGroup
 from devstack.services import APPS, REPO_ROOT, SERVICES, App, Service
@@ -43,6 +43,10 @@ class StackConfig:
     # consumers share their group, the deadline sweep skips locked rows.
     workers: int = 1
     run_dir: Path = REPO_ROOT / ".run"
+    # Where a Kafka the stack starts keeps its log: kept across starts (make up: every message of a
+    # stopped stack is still there at the next start), or None for a fresh broker (tests, benchmarks,
+    # chaos: their databases are fresh too, and old messages would be foreign to them).
+    broker_data: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     # JWT_SIGNING_KEY and DJANGO_SECRET_KEY: the processes run without debug mode, where the
     # development keys are refused, so they get this checkout's (devstack.local_keys).
@@ -99,15 +103,17 @@ class Stack:
         self.manage(SERVICES[0], "create_topics")
 
     def ensure_broker(self) -> None:
-        if broker_answers(self.config.kafka_bootstrap):
+        if broker.broker_answers(self.config.kafka_bootstrap):
             logger.info("using the broker at %s", self.config.kafka_bootstrap)
             return
         host, _, port = self.config.kafka_bootstrap.rpartition(":")
         if host not in ("127.0.0.1", "localhost"):
             raise RuntimeError(f"no broker answers at {self.config.kafka_bootstrap}")
-        logger.info("starting Tansu on port %s", port)
+        logger.info("starting %s on port %s", broker.describe(), port)
         self.config.run_dir.mkdir(parents=True, exist_ok=True)
-        self._broker = start_broker(int(port), self.config.run_dir / "broker.log")
+        self._broker = broker.start_broker(
+            int(port), self.config.run_dir / "broker.log", self.config.broker_data
+        )
 
     def manage(self, service: Service, *args: str) -> None:
         subprocess.run(
@@ -124,6 +130,7 @@ class Stack:
             "DATABASE_URL": self.config.database_url(service),
             "KAFKA_BOOTSTRAP_SERVERS": self.config.kafka_bootstrap,
             "KAFKA_TOPIC_PREFIX": self.config.topic_prefix,
+            **broker.client_env(),
             # Readable lines in a terminal; deployments keep the default, JSON.
             "LOG_FORMAT": os.environ.get("LOG_FORMAT", "plain"),
             **self.config.topic_partitions(),
@@ -253,8 +260,7 @@ class Stack:
     def stop(self) -> None:
         self.processes.stop_all()
         if self._broker is not None:
-            self._broker.terminate()
-            self._broker.wait(10)
+            broker.stop_broker(self._broker)
             self._broker = None
 
 

@@ -65,7 +65,7 @@ def consumer_config(group_id: str, **overrides: Any) -> dict[str, Any]:
             if settings.KAFKA_GROUP_INSTANCE_ID
             else {}
         ),
-        # Tansu holds a fetch for the full wait when no data is there: a short wait keeps sagas quick.
+        # Kafka answers a fetch when data arrives; Tansu holds it for the full wait (settings.py).
         "fetch.wait.max.ms": settings.KAFKA_FETCH_WAIT_MAX_MS,
         **overrides,
     }

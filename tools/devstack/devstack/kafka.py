@@ -1,0 +1,196 @@
+"""Apache Kafka from Maven Central, run with the machine's Java: no download from anywhere else.
+
+``tools/kafka/pom.xml`` pins the broker; Maven resolves it (checking Central's checksums, ``-C``) into
+``.cache/kafka/<version>/``, and every jar is then checked against ``tools/kafka/jars.sha256``, the
+lock: a jar that differs, is missing or is extra stops the start. A node is one JVM running
+``kafka.Kafka`` in KRaft mode, broker and controller combined, its log directory formatted once by
+``kafka.tools.StorageTool``. docs/kafka.md says why this version and these settings.
+"""
+
+import base64
+import hashlib
+import logging
+import os
+import re
+import shutil
+import subprocess
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from devstack.services import REPO_ROOT
+
+logger = logging.getLogger(__name__)
+
+KAFKA_DIR = REPO_ROOT / "tools" / "kafka"
+POM = KAFKA_DIR / "pom.xml"
+LOCK = KAFKA_DIR / "jars.sha256"
+CACHE = Path(os.environ.get("SAGAREF_CACHE_DIR", REPO_ROOT / ".cache")) / "kafka"
+
+# Sized for a 2-core machine shared with PostgreSQL and eight Python processes: a small heap (the
+# page cache holds the logs, not the heap), few threads, and a group coordinator that does not wait
+# for more members before the first rebalance.
+JVM_OPTIONS = [
+    "-Xms256m",
+    "-Xmx512m",
+    "-XX:+UseG1GC",
+    "-XX:MaxGCPauseMillis=20",
+    "-XX:+ExitOnOutOfMemoryError",
+    "-Djava.awt.headless=true",
+    f"-Dlog4j2.configurationFile={KAFKA_DIR / 'log4j2.properties'}",
+]
+SERVER_SETTINGS = {
+    "process.roles": "broker,controller",
+    "controller.listener.names": "CONTROLLER",
+    "inter.broker.listener.name": "PLAINTEXT",
+    "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+    "num.network.threads": "2",
+    "num.io.threads": "2",
+    "background.threads": "2",
+    "num.recovery.threads.per.data.dir": "1",
+    "log.cleaner.threads": "1",
+    "num.partitions": "3",
+    "offsets.topic.num.partitions": "10",
+    "offsets.topic.replication.factor": "1",
+    "transaction.state.log.num.partitions": "4",
+    "transaction.state.log.replication.factor": "1",
+    "transaction.state.log.min.isr": "1",
+    "share.coordinator.state.topic.replication.factor": "1",
+    "share.coordinator.state.topic.min.isr": "1",
+    "group.initial.rebalance.delay.ms": "0",
+    "log.retention.hours": "168",
+    "log.segment.bytes": str(64 * 1024 * 1024),
+}
+
+
+def version() -> str:
+    found = re.search(r"<kafka\.version>([^<]+)</kafka\.version>", POM.read_text())
+    if found is None:
+        raise RuntimeError(f"{POM} names no kafka.version")
+    return found.group(1)
+
+
+def jars() -> Path:
+    """The broker's jars, resolved by Maven once per version and checked against the lock."""
+    folder = CACHE / version()
+    if not (folder / ".complete").exists():
+        partial = folder.with_name(folder.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        logger.info("resolving Apache Kafka %s from Maven Central into %s", version(), folder)
+        _copy_dependencies(partial)
+        verify(partial)
+        shutil.rmtree(folder, ignore_errors=True)
+        partial.rename(folder)
+        (folder / ".complete").touch()
+    return folder
+
+
+def _copy_dependencies(folder: Path) -> None:
+    """Maven resolves the pom (``-C``: a checksum that differs from Central's fails) into ``folder``."""
+    subprocess.run(
+        [
+            "mvn", "-q", "-B", "-C", "-Dstyle.color=never", "-f", str(POM),
+            "dependency:copy-dependencies", f"-DoutputDirectory={folder}", "-DincludeScope=runtime",
+        ],
+        check=True,
+    )  # fmt: skip
+
+
+def checksums(folder: Path) -> dict[str, str]:
+    return {jar.name: hashlib.sha256(jar.read_bytes()).hexdigest() for jar in sorted(folder.glob("*.jar"))}
+
+
+def verify(folder: Path) -> None:
+    """Fail unless ``folder`` holds exactly the jars of the lock, byte for byte."""
+    locked: dict[str, str] = {}
+    for line in LOCK.read_text().splitlines():
+        if line.strip():
+            digest, name = line.split()
+            locked[name] = digest
+    found = checksums(folder)
+    wrong = sorted(name for name in locked.keys() & found.keys() if locked[name] != found[name])
+    missing, extra = sorted(locked.keys() - found.keys()), sorted(found.keys() - locked.keys())
+    if wrong or missing or extra:
+        raise RuntimeError(
+            f"the Kafka jars in {folder} differ from {LOCK}: checksum differs {wrong}, missing "
+            f"{missing}, not in the lock {extra}. After changing the version in {POM}, run "
+            "'uv run devstack kafka-lock' and review the lock's diff."
+        )
+
+
+def write_lock() -> Path:
+    """Resolve the pom's jars afresh and record their checksums (after a version change)."""
+    folder = CACHE / f"{version()}.lock"
+    shutil.rmtree(folder, ignore_errors=True)
+    _copy_dependencies(folder)
+    LOCK.write_text("".join(f"{digest}  {name}\n" for name, digest in checksums(folder).items()))
+    shutil.rmtree(folder)
+    return LOCK
+
+
+@dataclass(frozen=True)
+class Node:
+    """One KRaft node: a broker and a controller in one JVM."""
+
+    node_id: int
+    port: int  # the clients' listener
+    controller_port: int
+    data_dir: Path
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+def server_properties(node: Node, voters: list[Node]) -> dict[str, str]:
+    return {
+        **SERVER_SETTINGS,
+        "node.id": str(node.node_id),
+        "listeners": f"PLAINTEXT://127.0.0.1:{node.port},CONTROLLER://127.0.0.1:{node.controller_port}",
+        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{node.port}",
+        "controller.quorum.bootstrap.servers": ",".join(f"127.0.0.1:{v.controller_port}" for v in voters),
+        "log.dirs": str(node.data_dir / "log"),
+    }
+
+
+def _java(main_class: str, *args: str) -> list[str]:
+    return ["java", *JVM_OPTIONS, "-cp", f"{jars()}/*", main_class, *args]
+
+
+def prepare(node: Node, voters: list[Node], cluster_id: str | None = None) -> Path:
+    """Write the node's server.properties; format its log directory if it was never formatted."""
+    node.data_dir.mkdir(parents=True, exist_ok=True)
+    config = node.data_dir / "server.properties"
+    config.write_text("".join(f"{k}={v}\n" for k, v in server_properties(node, voters).items()))
+    if not (node.data_dir / "log" / "meta.properties").exists():
+        cluster_id = cluster_id or base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        standalone = ["--standalone"] if len(voters) == 1 else ["--initial-controllers", _voters(voters)]
+        subprocess.run(
+            _java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config), *standalone),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return config
+
+
+def _voters(voters: list[Node]) -> str:
+    """``id@host:port:directory-id`` for every controller (KIP-853), directory ids derived from the ids."""
+    return ",".join(f"{v.node_id}@127.0.0.1:{v.controller_port}:{_directory_id(v.node_id)}" for v in voters)
+
+
+def _directory_id(node_id: int) -> str:
+    raw = uuid.uuid5(uuid.NAMESPACE_URL, f"sagaref-kafka-node-{node_id}").bytes
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def start(
+    node: Node, voters: list[Node], log_path: Path | None, cluster_id: str | None = None
+) -> subprocess.Popen[bytes]:
+    config = prepare(node, voters, cluster_id)
+    output = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - handed to the child
+    return subprocess.Popen(
+        _java("kafka.Kafka", str(config)),
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # stopped last by whoever started it, not by the terminal's Ctrl-C
+    )

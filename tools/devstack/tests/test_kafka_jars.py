@@ -1,0 +1,63 @@
+"""The lock of the broker's jars (tools/kafka/jars.sha256): a jar that differs, is missing or is extra
+stops the start; the cached jars match it; the pom pins the version the docs name."""
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from devstack import kafka
+
+
+def _folder_and_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "jars"
+    folder.mkdir()
+    for name, content in {"a-1.jar": b"alpha", "b-2.jar": b"beta"}.items():
+        (folder / name).write_bytes(content)
+    lock = tmp_path / "jars.sha256"
+    lock.write_text(
+        "".join(
+            f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n" for p in sorted(folder.glob("*.jar"))
+        )
+    )
+    monkeypatch.setattr(kafka, "LOCK", lock)
+    return folder
+
+
+def test_jars_that_match_the_lock_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    kafka.verify(_folder_and_lock(tmp_path, monkeypatch))
+
+
+@pytest.mark.parametrize(
+    ("broken", "named"),
+    [
+        (lambda folder: (folder / "a-1.jar").write_bytes(b"alpha, tampered"), "checksum differs ['a-1.jar']"),
+        (lambda folder: (folder / "b-2.jar").unlink(), "missing ['b-2.jar']"),
+        (lambda folder: (folder / "evil-0.jar").write_bytes(b"x"), "not in the lock ['evil-0.jar']"),
+    ],
+    ids=["tampered", "missing", "extra"],
+)
+def test_jars_that_differ_from_the_lock_stop_the_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: object, named: str
+) -> None:
+    folder = _folder_and_lock(tmp_path, monkeypatch)
+    broken(folder)  # type: ignore[operator]
+    with pytest.raises(RuntimeError, match=named.replace("[", r"\[").replace("]", r"\]")):
+        kafka.verify(folder)
+
+
+def test_the_lock_names_the_pinned_server_and_its_logging() -> None:
+    names = {line.split()[1] for line in kafka.LOCK.read_text().splitlines()}
+    assert f"kafka_2.13-{kafka.version()}.jar" in names
+    assert f"kafka-server-{kafka.version()}.jar" in names
+    assert any(name.startswith("log4j-slf4j-impl-") for name in names)
+    assert kafka.version() in (kafka.REPO_ROOT / "docs" / "kafka.md").read_text()
+
+
+def test_a_single_node_is_broker_and_controller_on_loopback(tmp_path: Path) -> None:
+    node = kafka.Node(node_id=1, port=19092, controller_port=19093, data_dir=tmp_path)
+    settings = kafka.server_properties(node, [node])
+    assert settings["process.roles"] == "broker,controller"
+    assert settings["listeners"] == "PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093"
+    assert settings["controller.quorum.bootstrap.servers"] == "127.0.0.1:19093"
+    assert settings["log.dirs"] == str(tmp_path / "log")
