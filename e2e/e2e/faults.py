@@ -39,6 +39,7 @@ from devstack.local_keys import jwt_signing_key
 from devstack.services import SERVICES, Service
 from devstack.stack import Stack
 from e2e.topics import RawMessage, produce, read_all
+from saga_testing.kafka import accept_any_timestamp
 from saga_common.web.tokens import OPERATOR, mint_token
 
 
@@ -425,6 +426,7 @@ class HostileRecords:
 
     def inject(self, context: ChaosContext) -> bool:
         topic = context.topic(self.topic)
+        accept_any_timestamp(context.bootstrap, topic)  # Apache Kafka refuses those over an hour ahead
         tag = uuid.uuid4().hex.encode()
         poison = [
             RawMessage(topic, b"o-hostile", b"\x00hostile ts " + tag, [], timestamp=ts)

@@ -3,6 +3,7 @@
 from saga_common.settings import *  # noqa: F403
 from saga_common.settings import (
     BASE_APPS,
+    KAFKA_TOPIC_PREFIX,
     PRUNE_INTERVAL_SECONDS,
     SPECTACULAR_SETTINGS,
     WORKER_PERIODIC_TASKS,
@@ -11,7 +12,9 @@ from saga_common.settings import (
 )
 
 SERVICE_NAME = "orders"
-KAFKA_CONSUMER_GROUP = env.str("KAFKA_CONSUMER_GROUP", default=SERVICE_NAME)
+# The topic prefix names the groups too: two systems sharing a cluster (or tests sharing a broker)
+# must not join each other's groups, where Apache Kafka fences a static member whose id another holds.
+KAFKA_CONSUMER_GROUP = env.str("KAFKA_CONSUMER_GROUP", default=f"{KAFKA_TOPIC_PREFIX}{SERVICE_NAME}")
 INSTALLED_APPS = [*BASE_APPS, "orders"]
 ROOT_URLCONF = "orders.urls"
 WSGI_APPLICATION = "orders.wsgi.application"

@@ -1,10 +1,12 @@
 """Settings of the shipping service (shared defaults live in saga_common.settings)."""
 
 from saga_common.settings import *  # noqa: F403
-from saga_common.settings import BASE_APPS, SPECTACULAR_SETTINGS, database, env
+from saga_common.settings import BASE_APPS, KAFKA_TOPIC_PREFIX, SPECTACULAR_SETTINGS, database, env
 
 SERVICE_NAME = "shipping"
-KAFKA_CONSUMER_GROUP = env.str("KAFKA_CONSUMER_GROUP", default=SERVICE_NAME)
+# The topic prefix names the groups too: two systems sharing a cluster (or tests sharing a broker)
+# must not join each other's groups, where Apache Kafka fences a static member whose id another holds.
+KAFKA_CONSUMER_GROUP = env.str("KAFKA_CONSUMER_GROUP", default=f"{KAFKA_TOPIC_PREFIX}{SERVICE_NAME}")
 INSTALLED_APPS = [*BASE_APPS, "shipping"]
 ROOT_URLCONF = "shipping.urls"
 WSGI_APPLICATION = "shipping.wsgi.application"

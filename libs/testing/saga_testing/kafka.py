@@ -1,13 +1,15 @@
 """Put messages on a topic by hand, read what landed there (without joining a consumer group, so no
 rebalance wait), and run an inbox consumer until something is true."""
 
+import os
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 from confluent_kafka import Message as KafkaMessage
 from django.conf import settings
 
@@ -79,12 +81,22 @@ def kafka_record(envelope: Envelope) -> Record:
 
 
 def committed_offset(topic: str, group: str) -> int:
+    """The group's committed offset on partition 0; -1 while its coordinator cannot say (Apache Kafka
+    answers NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS while a new group's coordinator settles)."""
     consumer = Consumer(consumer_config(group))
     try:
         (partition,) = consumer.committed([TopicPartition(topic, 0)], timeout=10)
         return int(partition.offset)
+    except KafkaException as exc:
+        error = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+        if error is not None and (error.retriable() or error.code() in _COORDINATOR_MOVING):
+            return -1
+        raise
     finally:
         consumer.close()
+
+
+_COORDINATOR_MOVING = {KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS}
 
 
 def run_until(consumer: Any, condition: Callable[[], bool], timeout: float = 30.0) -> None:
@@ -99,3 +111,23 @@ def run_until(consumer: Any, condition: Callable[[], bool], timeout: float = 30.
         consumer.stop()
         thread.join(timeout=15)
     assert not thread.is_alive()
+
+
+def accept_any_timestamp(bootstrap: str, topic: str) -> None:
+    """Let ``topic`` take records stamped any time ahead.
+
+    Apache Kafka refuses a record stamped more than an hour ahead of the broker's clock
+    (INVALID_TIMESTAMP, the topic's ``message.timestamp.after.max.ms``); Tansu, a topic configured
+    otherwise, or a record mirrored from another cluster lets one through, and a consumer must survive
+    it. The hostile-record tests and the chaos fault put such records on a topic, so they ask for it.
+    """
+    if os.environ.get("BROKER") == "tansu":
+        return  # no such setting, and every timestamp is taken anyway
+    entry = ConfigEntry(
+        "message.timestamp.after.max.ms", str(2**63 - 1), incremental_operation=AlterConfigOpType.SET
+    )
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=[entry])
+    for future in (
+        AdminClient({"bootstrap.servers": bootstrap}).incremental_alter_configs([resource]).values()
+    ):
+        future.result(10)

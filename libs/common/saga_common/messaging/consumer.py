@@ -51,6 +51,11 @@ from saga_common.observability.metrics import INBOX_MESSAGES
 
 logger = logging.getLogger(__name__)
 
+
+class ConsumerFailed(RuntimeError):
+    """The Kafka consumer reported a fatal error: it cannot consume again, the worker must restart."""
+
+
 _RETRYABLE = (OperationalError, InterfaceError)
 
 
@@ -190,6 +195,11 @@ class InboxConsumer:
         """Handle one Kafka message to the end (done, duplicate or dead-lettered); False if stopped first."""
         error = kafka_message.error()
         if error is not None:
+            if error.fatal():
+                # The consumer is dead for good (Apache Kafka fences a static member when another one
+                # joins with the same group.instance.id): polling on would consume nothing for ever.
+                # Stop the worker loudly, so that its supervisor sees it and restarts it.
+                raise ConsumerFailed(f"the consumer of group {self.group_id} failed for good: {error}")
             if error.code() != KafkaError._PARTITION_EOF:
                 logger.warning("consumer error: %s", error)
             return True

@@ -16,7 +16,7 @@ from confluent_kafka import Producer
 from saga_common.messaging.consumer import InboxConsumer
 from saga_common.messaging.kafka import dlq_name, producer_config, topic_name
 from saga_common.models import ConsumerProgress, DeadLetter
-from saga_testing.kafka import committed_offset, kafka_record, read_topic, run_until
+from saga_testing.kafka import accept_any_timestamp, committed_offset, kafka_record, read_topic, run_until
 from saga_testing.messages import wrap
 from shop_contracts import ORDERS_COMMANDS, ApproveOrder, RejectOrder
 from tests.effects.handlers import HANDLERS
@@ -93,20 +93,26 @@ def hostile_records() -> list[Hostile]:
     return records
 
 
-def test_no_hostile_record_stops_the_consumer_and_each_is_handled_or_kept(kafka_topics: str) -> None:
+def test_no_hostile_record_stops_the_consumer_and_each_is_handled_or_kept(
+    kafka_topics: str, settings: Any
+) -> None:
     topic = topic_name(ORDERS_COMMANDS)
+    accept_any_timestamp(settings.KAFKA_BOOTSTRAP_SERVERS, topic)  # Kafka refuses those an hour ahead
     records = hostile_records()
     last_key, last_value, last_headers = good("o-after")
     producer = Producer(producer_config())
     for record in [*records, Hostile("the good one behind them", last_key, last_value, last_headers)]:
+        refusals: list[object] = []
         producer.produce(
             topic,
             key=record.key,
             value=record.value,
             headers=list(record.headers),
             timestamp=record.timestamp,
+            on_delivery=lambda error, _message: refusals.append(error) if error else None,
         )
         assert producer.flush(10) == 0, record.name
+        assert not refusals, (record.name, refusals)  # the broker took it: the consumer will see it
     consumer = InboxConsumer(HANDLERS, group_id=f"{kafka_topics}hostile", max_attempts=2)
     # when the consumer has read past them all (it would crash, or loop on one, otherwise)
     run_until(consumer, lambda: committed_offset(topic, consumer.group_id) == len(records) + 1, timeout=90)
