@@ -39,8 +39,8 @@ from devstack.local_keys import jwt_signing_key
 from devstack.services import SERVICES, Service
 from devstack.stack import Stack
 from e2e.topics import RawMessage, produce, read_all
-from saga_testing.kafka import accept_any_timestamp
 from saga_common.web.tokens import OPERATOR, mint_token
+from saga_testing.kafka import accept_any_timestamp
 
 
 @dataclass

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 from confluent_kafka import Message as KafkaMessage
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 from django.conf import settings
 
 from saga_common.messaging.envelope import Envelope
@@ -127,7 +127,6 @@ def accept_any_timestamp(bootstrap: str, topic: str) -> None:
         "message.timestamp.after.max.ms", str(2**63 - 1), incremental_operation=AlterConfigOpType.SET
     )
     resource = ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=[entry])
-    for future in (
-        AdminClient({"bootstrap.servers": bootstrap}).incremental_alter_configs([resource]).values()
-    ):
+    admin = AdminClient({"bootstrap.servers": bootstrap})  # kept until the answer: a dropped one cancels it
+    for future in admin.incremental_alter_configs([resource]).values():
         future.result(10)

@@ -195,7 +195,7 @@ class InboxConsumer:
         """Handle one Kafka message to the end (done, duplicate or dead-lettered); False if stopped first."""
         error = kafka_message.error()
         if error is not None:
-            if error.fatal():
+            if error.fatal() or error.code() == KafkaError._FATAL:
                 # The consumer is dead for good (Apache Kafka fences a static member when another one
                 # joins with the same group.instance.id): polling on would consume nothing for ever.
                 # Stop the worker loudly, so that its supervisor sees it and restarts it.

@@ -101,8 +101,8 @@ def test_no_hostile_record_stops_the_consumer_and_each_is_handled_or_kept(
     records = hostile_records()
     last_key, last_value, last_headers = good("o-after")
     producer = Producer(producer_config())
+    refusals: list[object] = []
     for record in [*records, Hostile("the good one behind them", last_key, last_value, last_headers)]:
-        refusals: list[object] = []
         producer.produce(
             topic,
             key=record.key,
