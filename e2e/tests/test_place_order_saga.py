@@ -111,7 +111,13 @@ def test_a_saga_waits_out_a_stopped_participant_and_completes_after_restart(
     try:
         # when an order is placed meanwhile, it waits (nothing is lost, nothing decided)
         order_id = client.place_order(customer, unit_price="3.00", quantity=1).id
-        time.sleep(2)
+        # (the saga starts when the orchestrator reads OrderCreated: under the suite's load, and with
+        # a group rebalancing on Apache Kafka, that can take more than the 2 s once slept here)
+        deadline = time.monotonic() + 30
+        while not _saga_waits_on(client, order_id, "authorize_payment"):
+            assert time.monotonic() < deadline, "the saga never reached authorize_payment"
+            time.sleep(0.2)
+        time.sleep(2)  # and it stays there while the worker is away
         assert client.order(order_id).status == "PENDING"
         assert client.saga_of(order_id).current_step == "authorize_payment"
     finally:
@@ -119,3 +125,10 @@ def test_a_saga_waits_out_a_stopped_participant_and_completes_after_restart(
     # then once the worker is back, the saga picks up where it was and the order is approved
     assert client.wait_until_settled(order_id).status == "APPROVED"
     assert [p.status for p in client.payments(order_id)] == ["CAPTURED"]
+
+
+def _saga_waits_on(client: SystemClient, order_id: str, step: str) -> bool:
+    try:
+        return client.saga_of(order_id).current_step == step
+    except LookupError:  # no saga yet
+        return False
