@@ -127,7 +127,7 @@ def test_a_saga_waits_out_a_stopped_participant_and_completes_after_restart(
     assert [p.status for p in client.payments(order_id)] == ["CAPTURED"]
 
 
-def _saga_waits_on(client: SystemClient, order_id: str, step: str) -> bool:
+def _saga_waits_on(client: SystemClient, order_id: uuid.UUID, step: str) -> bool:
     try:
         return client.saga_of(order_id).current_step == step
     except LookupError:  # no saga yet
