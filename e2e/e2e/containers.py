@@ -7,8 +7,8 @@ its variables are the settings, so the same suite runs with the official images 
 answers and with the ones `make images` builds here:
 
     POSTGRES_IMAGE   localhost/saga-postgres:dev    (or postgres:15)
-    BROKER_IMAGE     localhost/saga-kafka:dev       (Apache Kafka from devstack's jars; or saga-tansu:dev,
-                                                     or apache/kafka:3.9.1, run in KRaft mode)
+    BROKER_IMAGE     localhost/saga-kafka:dev       (Apache Kafka from devstack's jars; saga-tansu:dev when
+                                                     BROKER=tansu; or apache/kafka:3.9.1, in KRaft mode)
     IMAGE_REGISTRY, IMAGE_TAG                       the services' images: <registry>/saga-<service>:<tag>
 
 What testcontainers does its own way: ports are published where Docker chooses (not compose's fixed
@@ -34,12 +34,14 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 from testcontainers.core.wait_strategies import LogMessageWaitStrategy
 
+from devstack.images import TANSU_IMAGE
 from devstack.local_keys import local_keys
 from devstack.services import APPS, REPO_ROOT, SERVICES, Service
 from e2e.compose import ComposeService, load_compose
 
 POSTGRES_PASSWORD = "e2e-only-password"
-# The official image in KRaft mode, reachable as broker:9092 (compose.yaml describes Tansu's).
+# The official image in KRaft mode, reachable as broker:9092 (compose.yaml's default, saga-kafka, and
+# saga-tansu take their settings from their own entrypoints).
 APACHE_KAFKA_ENV = {
     "KAFKA_NODE_ID": "1",
     "KAFKA_PROCESS_ROLES": "broker,controller",
@@ -54,7 +56,8 @@ APACHE_KAFKA_ENV = {
 
 def compose_services() -> dict[str, ComposeService]:
     """compose.yaml read with this environment, this checkout's keys and the suite's password."""
-    return load_compose({**os.environ, **local_keys(), "POSTGRES_PASSWORD": POSTGRES_PASSWORD})
+    broker = {"BROKER_IMAGE": TANSU_IMAGE.local_tag()} if os.environ.get("BROKER") == "tansu" else {}
+    return load_compose({**broker, **os.environ, **local_keys(), "POSTGRES_PASSWORD": POSTGRES_PASSWORD})
 
 
 def podman_socket(run_dir: Path) -> subprocess.Popen[bytes] | None:

@@ -7,7 +7,6 @@
 """
 
 import os
-import subprocess
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -17,16 +16,20 @@ import pytest
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
-    from devstack.broker import broker_answers, free_port, start_broker, stop_broker
+    from devstack.broker import broker_answers, exit_on_sigterm, free_port, start_broker, stop_broker
+    from devstack.services import REPO_ROOT
 
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
-    broker: subprocess.Popen[bytes] | None = None
-    if not bootstrap or not broker_answers(bootstrap):
-        port = free_port()
-        bootstrap = f"127.0.0.1:{port}"
-        broker = start_broker(port)
-    yield bootstrap
-    if broker is not None:
+    if bootstrap and broker_answers(bootstrap):
+        yield bootstrap
+        return
+    exit_on_sigterm()  # a killed pytest still stops its broker: the JVM runs in a session of its own
+    port = free_port()
+    (REPO_ROOT / ".run").mkdir(exist_ok=True)
+    broker = start_broker(port, REPO_ROOT / ".run" / f"pytest-broker-{port}.log")
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
         stop_broker(broker)
 
 
@@ -37,6 +40,9 @@ def kafka_topics(kafka_bootstrap: str, settings: Any) -> str:
 
     settings.KAFKA_BOOTSTRAP_SERVERS = kafka_bootstrap
     settings.KAFKA_TOPIC_PREFIX = f"t{uuid.uuid4().hex[:10]}."
+    # and its own consumer group, as a service's settings name it (a group read at start-up would be
+    # shared by every test of the run)
+    settings.KAFKA_CONSUMER_GROUP = f"{settings.KAFKA_TOPIC_PREFIX}{settings.SERVICE_NAME}"
     ensure_topics(all_topic_names(), partitions=1)
     return str(settings.KAFKA_TOPIC_PREFIX)
 

