@@ -159,9 +159,28 @@ class Node:
         return f"127.0.0.1:{self.port}"
 
 
+def replication_settings(nodes: int) -> dict[str, str]:
+    """Three nodes or more: every topic, the group offsets and the transaction log on three replicas, two
+    of them in sync for a write (``acks=all``) to succeed, as the prod overlay sets. One node can then
+    go without losing or refusing a write; with two gone, writes wait (and the controllers, short of a
+    majority, change nothing) until one returns."""
+    if nodes < 3:
+        return {}
+    return {
+        "default.replication.factor": "3",
+        "min.insync.replicas": "2",
+        "offsets.topic.replication.factor": "3",
+        "transaction.state.log.replication.factor": "3",
+        "transaction.state.log.min.isr": "2",
+        "share.coordinator.state.topic.replication.factor": "3",
+        "share.coordinator.state.topic.min.isr": "2",
+    }
+
+
 def server_properties(node: Node, voters: list[Node]) -> dict[str, str]:
     return {
         **SERVER_SETTINGS,
+        **replication_settings(len(voters)),
         "node.id": str(node.node_id),
         "listeners": f"PLAINTEXT://127.0.0.1:{node.port},CONTROLLER://127.0.0.1:{node.controller_port}",
         "advertised.listeners": f"PLAINTEXT://127.0.0.1:{node.port}",
@@ -180,7 +199,7 @@ def prepare(node: Node, voters: list[Node], cluster_id: str | None = None) -> Pa
     config = node.data_dir / "server.properties"
     config.write_text("".join(f"{k}={v}\n" for k, v in server_properties(node, voters).items()))
     if not (node.data_dir / "log" / "meta.properties").exists():
-        cluster_id = cluster_id or base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = cluster_id or new_cluster_id()
         standalone = ["--standalone"] if len(voters) == 1 else ["--initial-controllers", _voters(voters)]
         subprocess.run(
             _java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config), *standalone),
@@ -188,6 +207,16 @@ def prepare(node: Node, voters: list[Node], cluster_id: str | None = None) -> Pa
             stdout=subprocess.DEVNULL,
         )
     return config
+
+
+def new_cluster_id() -> str:
+    """A random cluster id as Kafka writes them (base64url of 16 bytes), never one that begins with
+    '-': the storage tool would read ``-t -abc...`` as an option and fail the start (one in 32 did,
+    in make test, before this; Kafka's own Uuid.randomUuid skips those for the same reason)."""
+    while True:
+        candidate = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not candidate.startswith("-"):
+            return candidate
 
 
 def _voters(voters: list[Node]) -> str:

@@ -1,7 +1,9 @@
 """The lock of the broker's jars (tools/kafka/jars.sha256): a jar that differs, is missing or is extra
 stops the start; the cached jars match it; the pom pins the version the docs name."""
 
+import base64
 import hashlib
+import uuid
 from pathlib import Path
 
 import pytest
@@ -97,3 +99,11 @@ def test_a_single_node_is_broker_and_controller_on_loopback(tmp_path: Path) -> N
     assert settings["listeners"] == "PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093"
     assert settings["controller.quorum.bootstrap.servers"] == "127.0.0.1:19093"
     assert settings["log.dirs"] == str(tmp_path / "log")
+
+
+def test_a_cluster_id_never_begins_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the storage tool takes "-t -abc" for an option: one random id in 32 failed a start
+    dashed = uuid.UUID(bytes=base64.urlsafe_b64decode("-" + "A" * 21 + "=="))
+    draws = iter([dashed, uuid.UUID(int=1)])
+    monkeypatch.setattr(kafka.uuid, "uuid4", lambda: next(draws))
+    assert kafka.new_cluster_id() == "AAAAAAAAAAAAAAAAAAAAAQ"
