@@ -27,7 +27,7 @@ bootstrap: ## install uv (if missing) and the locked dependencies
 	@$(UV) --version >/dev/null 2>&1 || bash tools/devstack/install-uv.sh
 	@$(UV) sync --locked --quiet
 
-up: bootstrap kafka prometheus ## run the whole system in the foreground (PostgreSQL, Apache Kafka (BROKER=tansu: Tansu), 4 web + 4 worker processes, the console, Prometheus); Ctrl-C stops it
+up: bootstrap kafka prometheus ## run the whole system in the foreground (PostgreSQL, Apache Kafka (BROKERS=3: a three-node cluster; BROKER=tansu: Tansu), 4 web + 4 worker processes, the console, Prometheus); Ctrl-C stops it
 	@$(RUN) devstack up
 
 down: bootstrap ## stop a system started by 'make up' in another terminal
@@ -89,7 +89,7 @@ CHAOS_ORDERS ?= 2000
 CHAOS_RATE ?= 15
 CHAOS_SEED ?= 1
 CHAOS_PROFILE ?= default
-chaos: bootstrap kafka faketime ## the long chaos run (CHAOS_PROFILE=default or give-up) under load, then the invariant checker
+chaos: bootstrap kafka faketime ## the long chaos run (CHAOS_PROFILE=default, give-up or brokers: a three-node Kafka cluster) under load, then the invariant checker
 	@$(RUN) python -m e2e.chaos --orders $(CHAOS_ORDERS) --rate $(CHAOS_RATE) --seed $(CHAOS_SEED) \
 	  --profile $(CHAOS_PROFILE) --json .run/chaos/report.json
 

@@ -119,12 +119,16 @@ def up() -> int:
         return 1
     # One gunicorn process per web, threads for concurrency (as the images run): each then serves its
     # metrics, which Prometheus scrapes.
+    # BROKERS=3: a cluster on 9092, 9094 and 9096 (controllers one port up), kept in .run/kafka-cluster
+    brokers = int(os.environ.get("BROKERS", "1"))
+    addresses = ",".join(f"127.0.0.1:{9092 + 2 * number}" for number in range(brokers))
     config = StackConfig(
-        kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+        kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", addresses),
         web_workers=1,
         web_threads=8,
         prometheus_port=prometheus.PORT,
-        broker_data=REPO_ROOT / ".run" / "kafka",
+        broker_data=REPO_ROOT / ".run" / ("kafka" if brokers == 1 else "kafka-cluster"),
+        brokers=brokers,
     )
     stack = Stack(config)
     stopping = False

@@ -3,6 +3,7 @@ per service."""
 
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ import requests
 
 from devstack import broker, postgres, prometheus
 from devstack.broker import free_port
+from devstack.cluster import Cluster
 from devstack.local_keys import local_keys
 from devstack.processes import ProcessGroup
 from devstack.services import APPS, REPO_ROOT, SERVICES, App, Service
@@ -47,6 +49,9 @@ class StackConfig:
     # stopped stack is still there at the next start), or None for a fresh broker (tests, benchmarks,
     # chaos: their databases are fresh too, and old messages would be foreign to them).
     broker_data: Path | None = None
+    # Apache Kafka nodes to start (kafka_bootstrap then lists one address per node): 3 is a cluster as
+    # the prod overlay runs it (devstack.cluster)
+    brokers: int = 1
     extra_env: dict[str, str] = field(default_factory=dict)
     # JWT_SIGNING_KEY and DJANGO_SECRET_KEY: the processes run without debug mode, where the
     # development keys are refused, so they get this checkout's (devstack.local_keys).
@@ -71,6 +76,13 @@ class StackConfig:
         or "1" .. "N"."""
         return [""] if self.workers == 1 else [str(number) for number in range(1, self.workers + 1)]
 
+    def topic_replication(self) -> dict[str, str]:
+        """Three brokers or more: topics on three replicas, two in sync for a write (as the cluster's own
+        topics, kafka.replication_settings, and the prod overlay)."""
+        if self.brokers < 3:
+            return {}
+        return {"KAFKA_TOPIC_REPLICATION_FACTOR": "3", "KAFKA_TOPIC_MIN_INSYNC_REPLICAS": "2"}
+
     def topic_partitions(self) -> dict[str, str]:
         """KAFKA_TOPIC_PARTITIONS for N > 1 workers: at least N (a consumer without a partition idles),
         at least 3 (the default), or more if this shell's environment asks for more."""
@@ -87,6 +99,7 @@ class Stack:
         self.config = config or StackConfig()
         self.processes = ProcessGroup(echo=echo, log_dir=self.config.run_dir / "logs")
         self._broker: subprocess.Popen[bytes] | None = None
+        self.cluster: Cluster | None = None  # the nodes it started, with config.brokers > 1
         self.metrics_ports: dict[str, int] = {}  # process name -> its Prometheus port
 
     # --- preparation -------------------------------------------------------------------------
@@ -103,16 +116,27 @@ class Stack:
         self.manage(SERVICES[0], "create_topics")
 
     def ensure_broker(self) -> None:
-        if broker.broker_answers(self.config.kafka_bootstrap):
+        addresses = self.config.kafka_bootstrap.split(",")
+        if broker.broker_answers(addresses[0]):
             logger.info("using the broker at %s", self.config.kafka_bootstrap)
             return
-        host, _, port = self.config.kafka_bootstrap.rpartition(":")
-        if host not in ("127.0.0.1", "localhost"):
+        if any(a.rpartition(":")[0] not in ("127.0.0.1", "localhost") for a in addresses):
             raise RuntimeError(f"no broker answers at {self.config.kafka_bootstrap}")
-        logger.info("starting %s on port %s", broker.describe(), port)
+        ports = [int(a.rpartition(":")[2]) for a in addresses]
         self.config.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.config.brokers > 1:
+            if broker.kind() != "kafka":
+                raise RuntimeError("BROKERS > 1 runs Apache Kafka nodes: not with BROKER=tansu")
+            if len(ports) != self.config.brokers:
+                raise RuntimeError(f"{self.config.brokers} brokers need as many addresses: {addresses}")
+            logger.info("starting %s nodes of %s on ports %s", len(ports), broker.describe(), ports)
+            data_root = self.config.broker_data or self.config.run_dir / f"kafka-cluster-{ports[0]}"
+            self.cluster = Cluster.on_ports(ports, data_root, self.config.run_dir)
+            self.cluster.start()
+            return
+        logger.info("starting %s on port %s", broker.describe(), ports[0])
         self._broker = broker.start_broker(
-            int(port), self.config.run_dir / "broker.log", self.config.broker_data
+            ports[0], self.config.run_dir / "broker.log", self.config.broker_data
         )
 
     def manage(self, service: Service, *args: str) -> None:
@@ -134,6 +158,7 @@ class Stack:
             # Readable lines in a terminal; deployments keep the default, JSON.
             "LOG_FORMAT": os.environ.get("LOG_FORMAT", "plain"),
             **self.config.topic_partitions(),
+            **self.config.topic_replication(),
             **self.config.extra_env,
         }
 
@@ -262,6 +287,11 @@ class Stack:
         if self._broker is not None:
             broker.stop_broker(self._broker)
             self._broker = None
+        if self.cluster is not None:
+            self.cluster.stop()
+            if self.config.broker_data is None:  # a cluster of its own, for this run only
+                shutil.rmtree(self.cluster.nodes[0].data_dir.parent, ignore_errors=True)
+            self.cluster = None
 
 
 def worker_name(service: Service, args: tuple[str, ...] = (), instance: str = "") -> str:
