@@ -75,7 +75,7 @@ def start_broker(
             data_dir = REPO_ROOT / ".run" / f"kafka-{port}"
             shutil.rmtree(data_dir, ignore_errors=True)
         node = kafka.Node(
-            node_id=1, port=port, controller_port=_controller_port(port, data_dir), data_dir=data_dir
+            node_id=1, port=port, controller_port=controller_port(port, data_dir), data_dir=data_dir
         )
         process = kafka.start(node, [node], log_path)
         if scratch:
@@ -91,7 +91,7 @@ def start_broker(
 _scratch_dirs: dict[int, Path] = {}  # a broker's pid -> the log folder made for it alone
 
 
-def _controller_port(port: int, data_dir: Path) -> int:
+def controller_port(port: int, data_dir: Path) -> int:
     """The KRaft controller's port: the one this log folder was first started with (the quorum's voter
     set records it), else the next one up if free, else any free one."""
     remembered = data_dir / "controller.port"

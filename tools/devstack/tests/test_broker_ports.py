@@ -7,10 +7,10 @@ from devstack import broker
 
 
 def test_a_kept_log_folder_gets_the_controller_port_it_was_first_started_with(tmp_path: Path) -> None:
-    first = broker._controller_port(broker.free_port(), tmp_path / "kafka")
+    first = broker.controller_port(broker.free_port(), tmp_path / "kafka")
     with socket.socket() as taken:  # even if that port is now taken, the voter set names it
         taken.bind(("127.0.0.1", 0))
-        assert broker._controller_port(taken.getsockname()[1], tmp_path / "kafka") == first
+        assert broker.controller_port(taken.getsockname()[1], tmp_path / "kafka") == first
 
 
 def test_the_next_port_up_is_used_when_free_and_any_free_one_when_not(tmp_path: Path) -> None:
@@ -18,7 +18,7 @@ def test_the_next_port_up_is_used_when_free_and_any_free_one_when_not(tmp_path: 
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        chosen = broker._controller_port(port - 1, tmp_path / "a")
+        chosen = broker.controller_port(port - 1, tmp_path / "a")
         assert chosen != port
         assert broker._free(chosen)
-    assert broker._controller_port(65535, tmp_path / "b") != 65536  # past the last port: no OverflowError
+    assert broker.controller_port(65535, tmp_path / "b") != 65536  # past the last port: no OverflowError
