@@ -129,6 +129,11 @@ OUTBOX_RELAY_BATCH_SIZE = env.int("OUTBOX_RELAY_BATCH_SIZE", default=500)
 OUTBOX_RELAY_POLL_INTERVAL = env.float("OUTBOX_RELAY_POLL_INTERVAL", default=0.5)
 INBOX_BATCH_SIZE = env.int("INBOX_BATCH_SIZE", default=100)
 INBOX_MAX_ATTEMPTS = env.int("INBOX_MAX_ATTEMPTS", default=5)
+# A fenced static member (a fatal consumer error) rejoins with a new consumer this many times in ten
+# minutes, then stops the worker. librdkafka fences a member with its own earlier join after its
+# session timed out on a coordinator that died (librdkafka#3437; seen when a broker node is killed);
+# a second process under the same KAFKA_GROUP_INSTANCE_ID would fence it for ever, and stops it.
+INBOX_FENCED_REJOINS = env.int("INBOX_FENCED_REJOINS", default=3)
 # How far back of what it saw a consumer counts a partition as handled (see saga_common.messaging.progress):
 # covers messages produced before that moment that reach the partition later (clocks, delivery).
 INBOX_PROGRESS_MARGIN_SECONDS = env.float("INBOX_PROGRESS_MARGIN_SECONDS", default=1.0)

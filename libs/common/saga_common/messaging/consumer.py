@@ -57,6 +57,7 @@ class ConsumerFailed(RuntimeError):
 
 
 _RETRYABLE = (OperationalError, InterfaceError)
+_REJOIN_WINDOW_S = 600
 
 
 class NoHandler(Exception):
@@ -89,8 +90,29 @@ class InboxConsumer:
         self.stop_event.set()
 
     def run(self) -> None:
-        """Consume until stopped. Offsets of handled messages are committed after each batch."""
+        """Consume until stopped. Offsets of handled messages are committed after each batch. A consumer
+        fenced for good is replaced, up to ``INBOX_FENCED_REJOINS`` times in ten minutes (settings)."""
         wait_for_topics(self.topics)
+        rejoins: list[float] = []
+        while True:
+            try:
+                self._consume()
+                return
+            except ConsumerFailed as failure:
+                now = time.monotonic()
+                rejoins = [at for at in rejoins if now - at < _REJOIN_WINDOW_S]
+                if self.stop_event.is_set() or len(rejoins) >= settings.INBOX_FENCED_REJOINS:
+                    raise
+                rejoins.append(now)
+                logger.warning(
+                    "%s; rejoining with a new consumer (%d of %d in %d minutes)",
+                    failure,
+                    len(rejoins),
+                    settings.INBOX_FENCED_REJOINS,
+                    _REJOIN_WINDOW_S // 60,
+                )
+
+    def _consume(self) -> None:
         consumer = Consumer(self._consumer_config)
         partitions = topic_partitions(consumer, self.topics)
         positions: dict[tuple[str, int], int] = {}  # the next offset to handle, per owned partition
@@ -153,7 +175,10 @@ class InboxConsumer:
                 if handled:
                     _commit(consumer)
         finally:
-            consumer.close()
+            try:
+                consumer.close()
+            except KafkaException as exc:  # a fenced consumer may refuse to leave: it is gone anyway
+                logger.info("closing the consumer: %s", exc)
             self._dlq.close()
             connection.close()
             logger.info("inbox consumer %s stopped", self.group_id)
@@ -198,7 +223,7 @@ class InboxConsumer:
             if error.fatal() or error.code() == KafkaError._FATAL:
                 # The consumer is dead for good (Apache Kafka fences a static member when another one
                 # joins with the same group.instance.id): polling on would consume nothing for ever.
-                # Stop the worker loudly, so that its supervisor sees it and restarts it.
+                # run() replaces it, or stops the worker loudly for its supervisor to restart.
                 raise ConsumerFailed(f"the consumer of group {self.group_id} failed for good: {error}")
             if error.code() != KafkaError._PARTITION_EOF:
                 logger.warning("consumer error: %s", error)

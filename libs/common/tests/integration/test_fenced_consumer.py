@@ -1,8 +1,12 @@
-"""A consumer the broker fences for good stops its worker instead of polling on, consuming nothing.
+"""A consumer the broker fences for good is replaced by a new one (INBOX_FENCED_REJOINS times in ten
+minutes), then stops its worker, instead of polling on and consuming nothing.
 
 Found on Apache Kafka (2026-12-06): two stacks on one broker shared group ids and static member ids;
 Kafka fenced the first stack's consumers (a fatal error), which went on polling and never consumed
-again, so every order stayed PENDING. Tansu never fences, so the bug had hidden there.
+again, so every order stayed PENDING. Tansu never fences, so the bug had hidden there. Then the brokers
+chaos profile: a killed node was the group's coordinator, the orchestrator's session timed out, and
+librdkafka's rejoin was fenced by its own earlier join (librdkafka#3437): the worker exited, where a
+new consumer would have carried on.
 """
 
 import os
@@ -23,10 +27,13 @@ from tests.effects.handlers import HANDLERS
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_a_fenced_static_member_stops_its_consumer_with_an_error(kafka_topics: str, settings: Any) -> None:
+def _fenced(kafka_topics: str, settings: Any, rejoins: int, after: Any = None) -> list[BaseException]:
+    """Run a static member, fence it with an intruder under its id (which then leaves), call ``after``
+    (the group and topic) and stop; return what the member's run() raised."""
     if os.environ.get("BROKER") == "tansu":  # the default, and make test, run Apache Kafka
         pytest.skip("Tansu does not fence static members")
     settings.KAFKA_GROUP_INSTANCE_ID = "the-one-worker"
+    settings.INBOX_FENCED_REJOINS = rejoins
     group = f"{kafka_topics}fenced"
     topic = topic_name(ORDERS_COMMANDS)
     produce(topic, [kafka_record(wrap(ApproveOrder(), order_id="o-1", correlation_id="c"))])
@@ -55,11 +62,31 @@ def test_a_fenced_static_member_stops_its_consumer_with_an_error(kafka_topics: s
             if not thread.is_alive():
                 break
         intruder.close()
-        thread.join(30)
+        if after is not None:
+            after(group, topic, thread)
+        thread.join(30 if rejoins == 0 else 0)
     finally:
         consumer.stop()
         thread.join(15)
-    assert not thread.is_alive()
+    return failures
+
+
+def test_a_fenced_static_member_with_no_rejoin_left_stops_its_consumer_with_an_error(
+    kafka_topics: str, settings: Any
+) -> None:
+    failures = _fenced(kafka_topics, settings, rejoins=0)
     assert len(failures) == 1, failures
     assert isinstance(failures[0], ConsumerFailed), failures
     assert "fenced" in str(failures[0]).lower()
+
+
+def test_a_fenced_static_member_is_replaced_and_consumes_again(kafka_topics: str, settings: Any) -> None:
+    def handled_after_the_fencing(group: str, topic: str, thread: threading.Thread) -> None:
+        produce(topic, [kafka_record(wrap(ApproveOrder(), order_id="o-2", correlation_id="c"))])
+        deadline = time.monotonic() + 60
+        while committed_offset(topic, group) != 2:
+            assert thread.is_alive(), "the fenced member stopped instead of rejoining"
+            assert time.monotonic() < deadline, "the replaced member never handled the next message"
+            time.sleep(0.2)
+
+    assert _fenced(kafka_topics, settings, rejoins=1, after=handled_after_the_fencing) == []
