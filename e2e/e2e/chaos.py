@@ -60,9 +60,11 @@ class ChaosRun:
         settings.run_dir.mkdir(parents=True, exist_ok=True)
         self.profile: Profile = PROFILES[settings.profile]
         run_id = uuid.uuid4().hex[:8]
+        brokers = self.profile.brokers
         self.config = StackConfig(
             # Its own broker (unless given one): the broker is one of the things paused.
-            kafka_bootstrap=bootstrap or f"127.0.0.1:{free_port()}",
+            kafka_bootstrap=bootstrap or ",".join(f"127.0.0.1:{free_port()}" for _ in range(brokers)),
+            brokers=brokers,
             topic_prefix=f"chaos-{run_id}.",
             database_prefix="chaos_",
             ports={s.name: free_port() for s in SERVICES},
@@ -96,7 +98,7 @@ class ChaosRun:
             client, orders=self.settings.orders, rate=self.settings.rate, seed=self.settings.seed
         )
         load.prepare()
-        context = ChaosContext(self.stack, self.fault_log)
+        context = ChaosContext(self.stack, self.fault_log, acknowledged=lambda: len(load.result.acknowledged))
         operators = OperatorActions(client, seed=self.settings.seed) if self.profile.operators else None
         faults = self.profile.schedule(random.Random(self.settings.seed), self.settings.full)
         fired: dict[str, list[int]] = {}
@@ -138,6 +140,7 @@ class ChaosRun:
         )
         report.violations += self.unexpected_exits
         report.outages = context.outages
+        report.broker_recoveries = context.broker_recoveries
         report.faults = fired
         report.absorbed = _duplicates_absorbed(self.config.run_dir / "logs")
         report.paths = walked_paths(self.config.database_urls()["orchestrator"])

@@ -34,6 +34,7 @@ class Report:
     operators: dict[str, int] = field(default_factory=dict)  # operator actions and their outcomes
     late_commands: dict[str, int] = field(default_factory=dict)  # replies to commands re-sent late
     outages: list[dict[str, Any]] = field(default_factory=list)  # what each web answered, database down
+    broker_recoveries: list[dict[str, Any]] = field(default_factory=list)  # e2e.broker_faults' timings
     violations: list[str] = field(default_factory=list)
 
     @property
@@ -57,6 +58,10 @@ class Report:
         rows += [(f"path: {name}", str(n), "") for name, n in self.paths.items()]
         rows += [(f"operator: {name}", str(n), "") for name, n in sorted(self.operators.items())]
         rows += [(f"late command: {name}", str(n), "reply") for name, n in sorted(self.late_commands.items())]
+        rows += [
+            (f"recovery: {r['fault']}", "", "  ".join(f"{k} {v}" for k, v in r.items() if k != "fault"))
+            for r in self.broker_recoveries
+        ]
         rows += [("violations", str(len(self.violations)), "; ".join(self.violations[:5]))]
         width = max(len(r[0]) for r in rows)
         return "\n".join(f"{name:<{width}}  {value:>9}  {detail}" for name, value, detail in rows)
@@ -75,6 +80,7 @@ class Report:
             "operators": self.operators,
             "late_commands": self.late_commands,
             "database_outages": self.outages,
+            "broker_recoveries": self.broker_recoveries,
             "violations": self.violations,
             "ok": self.ok,
         }

@@ -27,6 +27,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -54,6 +55,9 @@ class ChaosContext:
     # poison values too large for their .dlq copy, which goes trimmed (a reference instead of the value)
     oversized: set[bytes] = field(default_factory=set)
     outages: list[dict[str, object]] = field(default_factory=list)  # what RestartPostgres observed
+    broker_recoveries: list[dict[str, object]] = field(default_factory=list)  # e2e.broker_faults
+    # orders acknowledged so far by the load (TwoNodesDown: orders are taken while nothing is published)
+    acknowledged: Callable[[], int] = lambda: 0
 
     @property
     def bootstrap(self) -> str:

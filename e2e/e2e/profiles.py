@@ -3,13 +3,17 @@
 - ``default``: every crash point, kill, database drop, broker pause, duplicates, stale replies and
   poison under load, with step timeouts generous enough that no step is ever given up. It proves
   that faults lose and duplicate nothing.
-Both also restart PostgreSQL under load, run a worker with a skewed clock, and put hostile records
+These two also restart PostgreSQL under load, run a worker with a skewed clock, and put hostile records
 (timestamps out of range, near the size limit, keys and headers that are not text) on the topics.
 
 - ``give-up``: short step timeouts, few attempts and two orchestrator workers; participants' workers
   are stopped for longer than a step's attempts, before and after the pivot, so sagas give up,
   compensate, undo late successes and stop FAILED; operators act at random moments through the REST
   API (compensating while the pivot is pending among them) and retry every FAILED saga at the end.
+
+- ``brokers``: a three-node Apache Kafka cluster of its own (replication factor 3, two in sync for a
+  write); partition leaders and the active controller killed and restarted, a node paused past its
+  session, two of three nodes down for 20 s (e2e.broker_faults), with the default profile's settings.
 """
 
 import random
@@ -17,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from devstack.services import SERVICES
+from e2e.broker_faults import KillController, KillPartitionLeader, PauseNode, TwoNodesDown
 from e2e.faults import (
     Crash,
     DropConnections,
@@ -43,6 +48,7 @@ class Profile:
     orchestrator_workers: int = 1
     operators: bool = False  # operators act during the run and heal FAILED sagas at its end
     give_up_after: float = 0.0  # seconds from a step's first command to giving up on it
+    brokers: int = 1  # Apache Kafka nodes of the run's own cluster (devstack.cluster)
 
 
 def default_schedule(rng: random.Random, full: bool) -> list[Fault]:
@@ -128,20 +134,39 @@ def give_up_schedule(rng: random.Random, full: bool) -> list[Fault]:
     return [*faults, LateCommands(20 * rounds, seed=rng.randint(0, 1 << 30))]
 
 
+def brokers_schedule(rng: random.Random, full: bool) -> list[Fault]:
+    """The cluster's faults (e2e.broker_faults), each twice in the long run, with duplicates between
+    them; the two-nodes-down outage last, once the others have shown single-node failures absorbed."""
+    rounds = 2 if full else 1
+    faults: list[Fault] = []
+    for number in range(rounds):
+        faults += [
+            KillPartitionLeader(partition=number % 3),
+            Duplicate("payments.commands", 20),
+            KillController(),
+            PauseNode(partition=(number + 1) % 3),
+        ]
+    return [*faults, TwoNodesDown(seed=rng.randint(0, 1 << 30))]
+
+
+# Generous step timeouts, as the default profile's: a node down must not make a saga give up.
+DEFAULT_ENV = {
+    "KAFKA_DELIVERY_TIMEOUT_MS": "4000",
+    "SAGA_STEP_TIMEOUT_SECONDS": "5",
+    "SAGA_STEP_MAX_ATTEMPTS": "8",
+    "SAGA_STEP_MAX_WAIT_SECONDS": "30",
+    "SAGA_DEADLINE_SWEEP_SECONDS": "0.5",
+}
+
 PROFILES = {
     "default": Profile(
         "default",
         # Short enough that a broker pause outlasts it (the relay then retries what timed out), and saga
         # steps that retry within the run; generous enough that no step is given up during a fault.
-        {
-            "KAFKA_DELIVERY_TIMEOUT_MS": "4000",
-            "SAGA_STEP_TIMEOUT_SECONDS": "5",
-            "SAGA_STEP_MAX_ATTEMPTS": "8",
-            "SAGA_STEP_MAX_WAIT_SECONDS": "30",
-            "SAGA_DEADLINE_SWEEP_SECONDS": "0.5",
-        },
+        DEFAULT_ENV,
         default_schedule,
     ),
+    "brokers": Profile("brokers", DEFAULT_ENV, brokers_schedule, brokers=3),
     "give-up": Profile(
         "give-up", GIVE_UP_ENV, give_up_schedule, orchestrator_workers=2, operators=True, give_up_after=5.0
     ),

@@ -157,6 +157,8 @@ class Stack:
             **broker.client_env(),
             # Readable lines in a terminal; deployments keep the default, JSON.
             "LOG_FORMAT": os.environ.get("LOG_FORMAT", "plain"),
+            # A crash in native code (librdkafka, psycopg2) prints every thread's Python stack.
+            "PYTHONFAULTHANDLER": "1",
             **self.config.topic_partitions(),
             **self.config.topic_replication(),
             **self.config.extra_env,
