@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException
 from confluent_kafka import Message as KafkaMessage
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
@@ -41,6 +41,7 @@ from saga_common.messaging.kafka import (
     topic_name,
     wait_for_topics,
 )
+from saga_common.messaging.polling import Assignments, Rejoins, commit, next_batch, store_offset
 from saga_common.messaging.progress import (
     progress_after,
     record_after_batch,
@@ -57,7 +58,6 @@ class ConsumerFailed(RuntimeError):
 
 
 _RETRYABLE = (OperationalError, InterfaceError)
-_REJOIN_WINDOW_S = 600
 
 
 class NoHandler(Exception):
@@ -93,49 +93,41 @@ class InboxConsumer:
         """Consume until stopped. Offsets of handled messages are committed after each batch. A consumer
         fenced for good is replaced, up to ``INBOX_FENCED_REJOINS`` times in ten minutes (settings)."""
         wait_for_topics(self.topics)
-        rejoins: list[float] = []
+        rejoins = Rejoins(settings.INBOX_FENCED_REJOINS)
         while True:
             try:
                 self._consume()
                 return
             except ConsumerFailed as failure:
-                now = time.monotonic()
-                rejoins = [at for at in rejoins if now - at < _REJOIN_WINDOW_S]
-                if self.stop_event.is_set() or len(rejoins) >= settings.INBOX_FENCED_REJOINS:
+                if self.stop_event.is_set():
+                    return
+                if not rejoins.allow():
                     raise
-                rejoins.append(now)
-                logger.warning(
-                    "%s; rejoining with a new consumer (%d of %d in %d minutes)",
-                    failure,
-                    len(rejoins),
-                    settings.INBOX_FENCED_REJOINS,
-                    _REJOIN_WINDOW_S // 60,
-                )
+                # After a session's length: a member fenced by another process under its id (a
+                # misconfiguration) then does not fence it straight back.
+                backoff = settings.KAFKA_SESSION_TIMEOUT_MS / 1000
+                logger.warning("%s; rejoining with a new consumer in %.0fs (%s)", failure, backoff, rejoins)
+                if self.stop_event.wait(backoff):
+                    return
 
     def _consume(self) -> None:
         consumer = Consumer(self._consumer_config)
         partitions = topic_partitions(consumer, self.topics)
         positions: dict[tuple[str, int], int] = {}  # the next offset to handle, per owned partition
 
-        def on_assign(assigned_consumer: Consumer, assigned: list[TopicPartition]) -> None:
-            try:
-                partitions.update(topic_partitions(assigned_consumer, self.topics))
-                committed = assigned_consumer.committed(assigned, timeout=10)
-            except KafkaException as exc:  # progress is then only recorded once messages come
-                logger.warning("committed offsets unknown on assignment (%s)", exc)
-                return
-            positions.update({(tp.topic, tp.partition): tp.offset for tp in committed})
-
-        def on_revoke(_consumer: Consumer, revoked: list[TopicPartition]) -> None:
-            for tp in revoked:
-                positions.pop((tp.topic, tp.partition), None)
-
-        consumer.subscribe(self.topics, on_assign=on_assign, on_revoke=on_revoke, on_lost=on_revoke)
+        assignments = Assignments(consumer, self.topics, partitions, positions)
+        consumer.subscribe(
+            self.topics,
+            on_assign=assignments.on_assign,
+            on_revoke=assignments.on_revoke,
+            on_lost=assignments.on_revoke,
+        )
         logger.info("inbox consumer %s subscribed to %s", self.group_id, self.topics)
         last_ends_check = 0.0
         try:
             while not self.stop_event.is_set():
-                batch = _next_batch(consumer, settings.INBOX_BATCH_SIZE)
+                batch = next_batch(consumer, settings.INBOX_BATCH_SIZE)
+                assignments.read_positions()  # before the batch is handled: its progress needs them
                 # The partitions' ends are asked of the broker at most once an interval, and only when
                 # nothing fetched is left over (the batch was not cut at its size limit).
                 check_ends = (
@@ -154,7 +146,7 @@ class InboxConsumer:
                         else partial(record_with_batch, self.group_id, consumer, batch, moved, partitions)
                     )
                     if self.process_together(batch, before_commit=with_batch):
-                        handled = [m for m in batch if _store_offset(consumer, m)]
+                        handled = [m for m in batch if store_offset(consumer, m)]
                         if with_batch is not None:
                             positions.update(moved)
                             progress_recorded = True
@@ -162,7 +154,7 @@ class InboxConsumer:
                         for kafka_message in batch:
                             if not self.process(kafka_message):
                                 break  # stopping in the middle of a retry: leave the rest for redelivery
-                            if _store_offset(consumer, kafka_message):
+                            if store_offset(consumer, kafka_message):
                                 handled.append(kafka_message)
                 if not progress_recorded and len(handled) == len(batch) and (batch or check_ends):
                     record_after_batch(
@@ -173,7 +165,7 @@ class InboxConsumer:
                     if check_ends:
                         last_ends_check = time.monotonic()
                 if handled:
-                    _commit(consumer)
+                    commit(consumer)
         finally:
             try:
                 consumer.close()
@@ -284,36 +276,6 @@ class InboxConsumer:
                     kafka_message.offset(),
                 )
             self._dlq.send(kafka_message, error, attempts)
-
-
-def _next_batch(consumer: Consumer, size: int) -> list[KafkaMessage]:
-    """Wait for one message, then take what else is already fetched, without waiting.
-
-    ``consume(n, timeout)`` alone waits the whole timeout unless n messages arrive, which at low
-    load adds that timeout to every hop of a saga.
-    """
-    first = consumer.poll(0.2)
-    if first is None:
-        return []
-    return [first, *consumer.consume(size - 1, timeout=0)] if size > 1 else [first]
-
-
-def _store_offset(consumer: Consumer, kafka_message: KafkaMessage) -> bool:
-    try:
-        consumer.store_offsets(kafka_message)
-    except KafkaException as exc:  # the partition was revoked meanwhile: its new owner gets it again
-        logger.warning("offset not stored (%s); the message will be redelivered and deduplicated", exc)
-        return False
-    return True
-
-
-def _commit(consumer: Consumer) -> None:
-    """Commit stored offsets. A failure (say, during a rebalance) only means redelivery, which the
-    inbox absorbs, so it is logged rather than allowed to stop the consumer."""
-    try:
-        consumer.commit(asynchronous=False)
-    except KafkaException as exc:
-        logger.warning("offset commit failed (%s); uncommitted messages will be redelivered", exc)
 
 
 def _is_poison(error: Exception) -> bool:

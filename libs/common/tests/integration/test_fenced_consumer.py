@@ -9,6 +9,7 @@ librdkafka's rejoin was fenced by its own earlier join (librdkafka#3437): the wo
 new consumer would have carried on.
 """
 
+import logging
 import os
 import threading
 import time
@@ -80,7 +81,11 @@ def test_a_fenced_static_member_with_no_rejoin_left_stops_its_consumer_with_an_e
     assert "fenced" in str(failures[0]).lower()
 
 
-def test_a_fenced_static_member_is_replaced_and_consumes_again(kafka_topics: str, settings: Any) -> None:
+def test_a_fenced_static_member_is_replaced_and_consumes_again(
+    kafka_topics: str, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="saga_common.messaging.consumer")
+
     def handled_after_the_fencing(group: str, topic: str, thread: threading.Thread) -> None:
         produce(topic, [kafka_record(wrap(ApproveOrder(), order_id="o-2", correlation_id="c"))])
         deadline = time.monotonic() + 60
@@ -90,3 +95,5 @@ def test_a_fenced_static_member_is_replaced_and_consumes_again(kafka_topics: str
             time.sleep(0.2)
 
     assert _fenced(kafka_topics, settings, rejoins=1, after=handled_after_the_fencing) == []
+    assert "fenced" in caplog.text  # it was fenced, and replaced:
+    assert "rejoining with a new consumer" in caplog.text
