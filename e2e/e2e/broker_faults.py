@@ -20,10 +20,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg2
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from devstack.cluster import Cluster
@@ -39,16 +40,28 @@ def _cluster(context: ChaosContext) -> Cluster:
     return context.stack.cluster
 
 
-def _seconds_until(condition: Callable[[], bool], since: float, timeout: float = 90.0) -> float | None:
-    """Seconds from ``since`` until ``condition`` held (None: not within ``timeout`` of it)."""
-    while time.monotonic() - since < timeout:
-        try:
-            if condition():
-                return round(time.monotonic() - since, 1)
-        except Exception:  # a node that cannot answer yet: ask again
-            pass
+def _times_until(
+    conditions: dict[str, Callable[[], bool]], since: float, timeout: float = 90.0
+) -> dict[str, float | None]:
+    """Seconds from ``since`` until each condition first held, all polled together (None: not within
+    ``timeout`` of ``since``)."""
+    times: dict[str, float | None] = dict.fromkeys(conditions)
+    pending = dict(conditions)
+    while pending and time.monotonic() - since < timeout:
+        for name, condition in list(pending.items()):
+            try:
+                held = condition()
+            except Exception:  # a node that cannot answer yet: ask again
+                held = False
+            if held:
+                times[name] = round(time.monotonic() - since, 1)
+                del pending[name]
         time.sleep(0.2)
-    return None
+    return times
+
+
+def _seconds_until(condition: Callable[[], bool], since: float, timeout: float = 90.0) -> float | None:
+    return _times_until({"it": condition}, since, timeout)["it"]
 
 
 def _running_bootstrap(cluster: Cluster) -> str:
@@ -95,18 +108,14 @@ def _resumption(
     new records (the orchestrator's relay producing) and saw its consumers commit past where they were
     (the payments worker)."""
     topic, group = context.topic(BUSY_TOPIC), context.topic(BUSY_GROUP)
-    written, committed = before.written, before.committed
-    return {
-        "leader_elected_s": _seconds_until(
-            lambda: cluster.partition(topic, partition)[0] not in (killed, -1), killed_at
-        ),
-        "producers_resumed_s": _seconds_until(
-            lambda: _high_watermark(cluster, topic, partition) > written, killed_at
-        ),
-        "consumers_resumed_s": _seconds_until(
-            lambda: _committed(cluster, group, topic, partition) > committed, killed_at
-        ),
-    }
+    return _times_until(
+        {
+            "leader_elected_s": lambda: cluster.partition(topic, partition)[0] not in (killed, -1),
+            "producers_resumed_s": lambda: _high_watermark(cluster, topic, partition) > before.written,
+            "consumers_resumed_s": lambda: _committed(cluster, group, topic, partition) > before.committed,
+        },
+        killed_at,
+    )
 
 
 def _high_watermark_or(cluster: Cluster, topic: str, partition: int, default: int = -1) -> int:
@@ -148,7 +157,9 @@ class KillPartitionLeader:
 
     def inject(self, context: ChaosContext) -> bool:
         cluster, topic = _cluster(context), context.topic(BUSY_TOPIC)
-        leader = cluster.partition(topic, self.partition)[0]
+        leader = _leader(cluster, topic, self.partition)
+        if leader is None:
+            return False
         before = Position.of(context, cluster, self.partition)
         killed_at = time.monotonic()
         cluster.kill(leader)
@@ -180,7 +191,12 @@ class KillController:
         controller = cluster.active_controller()
         if controller is None:
             return False
-        before = Position.of(context, cluster, 0)
+        # Producers and consumers are timed on a partition the controller led, if it led one (its
+        # leader must then be elected again too), else on the first.
+        topic = context.topic(BUSY_TOPIC)
+        led = [p for p in range(3) if _leader(cluster, topic, p) == controller]
+        partition = led[0] if led else 0
+        before = Position.of(context, cluster, partition)
         killed_at = time.monotonic()
         cluster.kill(controller)
         exit_code = cluster.processes[controller].returncode
@@ -191,7 +207,8 @@ class KillController:
             "controller_elected_s": elected,
             "metadata_changes_again_s": _seconds_until(lambda: _create_topic(cluster, probe), killed_at),
         }
-        recovery |= _resumption(context, cluster, 0, controller, killed_at, before)
+        recovery |= _resumption(context, cluster, partition, controller, killed_at, before)
+        recovery["partition_it_led"] = partition if led else None
         time.sleep(max(0.0, killed_at + self.down_seconds - time.monotonic()))
         restarted_at = time.monotonic()
         cluster.start_node(controller)
@@ -199,13 +216,34 @@ class KillController:
             _rejoined(cluster, controller, context.topic(BUSY_TOPIC)), restarted_at
         )
         context.broker_recoveries.append({"fault": self.kind, "node": controller, **recovery})
-        return exit_code == -signal.SIGKILL and all(value is not None for value in recovery.values())
+        timings = [value for key, value in recovery.items() if key.endswith("_s")]
+        return exit_code == -signal.SIGKILL and all(value is not None for value in timings)
 
 
 def _create_topic(cluster: Cluster, name: str) -> bool:
+    """Create a topic (a metadata change: only an active controller makes one). Two replicas: the
+    third node is the one killed; a create that timed out here but landed counts too."""
     admin = AdminClient({"bootstrap.servers": _running_bootstrap(cluster)})
-    admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=3)])[name].result(timeout=5)
+    try:
+        admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=2)])[name].result(timeout=5)
+    except KafkaException as exc:
+        if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+            raise
     return True
+
+
+def _leader(cluster: Cluster, topic: str, partition: int, timeout: float = 30.0) -> int | None:
+    """The partition's leader, once it has one (None: not within ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            leader = cluster.partition(topic, partition)[0]
+        except Exception:  # metadata not there yet
+            leader = -1
+        if leader >= 0:
+            return leader
+        time.sleep(0.2)
+    return None
 
 
 @dataclass
@@ -215,22 +253,25 @@ class PauseNode:
     kind: str = "node paused"
 
     def describe(self) -> str:
-        return f"SIGSTOP the leader of {BUSY_TOPIC}[{self.partition}] for {self.seconds:.0f}s"
+        return f"SIGSTOP a leader of {BUSY_TOPIC} (not the controller) for {self.seconds:.0f}s"
 
     def inject(self, context: ChaosContext) -> bool:
         cluster, topic = _cluster(context), context.topic(BUSY_TOPIC)
-        leader = cluster.partition(topic, self.partition)[0]
+        # A leader that is not the active controller: pausing that one would add an election to the
+        # time its partitions take to move (9 s after a new controller, close to the pause).
+        controller = cluster.active_controller()
+        leaders = [_leader(cluster, topic, p) for p in range(3)]
+        others = [leader for leader in leaders if leader is not None and leader != controller]
+        if not others:
+            return False
+        leader = others[self.partition % len(others)]
         paused_at = time.monotonic()
         cluster.kill(leader, signal.SIGSTOP)
         try:
             stopped = (
                 _seconds_until(lambda: _process_state(cluster, leader) == "T", paused_at, 2.0) is not None
             )
-            moved = _seconds_until(
-                lambda: cluster.partition(topic, self.partition)[0] not in (leader, -1),
-                paused_at,
-                timeout=self.seconds,
-            )
+            moved = _seconds_until(lambda: leader not in _leaders(cluster, topic), paused_at, self.seconds)
             time.sleep(max(0.0, paused_at + self.seconds - time.monotonic()))
         finally:
             cluster.kill(leader, signal.SIGCONT)
@@ -241,6 +282,11 @@ class PauseNode:
         }
         context.broker_recoveries.append({"fault": self.kind, "node": leader, **recovery})
         return stopped and all(value is not None for value in recovery.values())
+
+
+def _leaders(cluster: Cluster, topic: str) -> set[int]:
+    partitions = AdminClient({"bootstrap.servers": _running_bootstrap(cluster)}).list_topics(topic, timeout=5)
+    return {p.leader for p in partitions.topics[topic].partitions.values()}
 
 
 def _process_state(cluster: Cluster, node_id: int) -> str:
@@ -262,7 +308,7 @@ class TwoNodesDown:
         down = sorted(random.Random(self.seed).sample([node.node_id for node in cluster.nodes], 2))
         survivor = next(node.node_id for node in cluster.nodes if node.node_id not in down)
         accepted_before = context.acknowledged()
-        stopped_at = time.monotonic()
+        stopped_at, stopped_wall = time.monotonic(), datetime.now(UTC)
         for node_id in down:
             cluster.kill(node_id)
         codes = [cluster.processes[node_id].returncode for node_id in down]
@@ -272,22 +318,29 @@ class TwoNodesDown:
         time.sleep(max(0.0, stopped_at + self.seconds - time.monotonic()))
         accepted = context.acknowledged() - accepted_before
         published = _written(cluster, led) - written
-        held = _unpublished(context, "orders")
-        restarted_at = time.monotonic()
+        # Every order taken meanwhile wrote an outbox row (OrderCreated) that must still be there.
+        held = _unpublished(context, "orders", added_after=stopped_wall)
+        restarted_at, restarted_wall = time.monotonic(), datetime.now(UTC)
         for node_id in down:
             cluster.start_node(node_id, wait=False)
         orders_events = context.topic("orders.events")
         recovery = {
             "nodes": down,
             "survivor": survivor,
+            "partitions_the_survivor_led": len(led),
             "orders_accepted_while_down": accepted,
             "records_published_while_down": published,
             "outbox_rows_held_at_restart": held,
-            "outbox_drained_after_restart_s": _seconds_until(
-                lambda: (
-                    _unpublished(context, "orders") < max(held, 1)
-                    and _rejoined(cluster, down[0], orders_events)()
-                ),
+            **_times_until(
+                {
+                    "nodes_back_in_sync_s": lambda: all(
+                        _rejoined(cluster, node_id, orders_events)() for node_id in down
+                    ),
+                    # every row added before the restart is published
+                    "outbox_drained_after_restart_s": lambda: (
+                        _unpublished(context, "orders", added_before=restarted_wall) == 0
+                    ),
+                },
                 restarted_at,
                 timeout=120,
             ),
@@ -295,9 +348,12 @@ class TwoNodesDown:
         context.broker_recoveries.append({"fault": self.kind, **recovery})
         return (
             codes == [-signal.SIGKILL, -signal.SIGKILL]
+            and all(cluster.running(node_id) for node_id in down)
             and accepted > 0
+            and bool(led)  # (or "nothing published" would prove nothing)
             and published == 0
-            and held >= accepted  # every order taken while down is still in the outbox
+            and held >= accepted
+            and recovery["nodes_back_in_sync_s"] is not None
             and recovery["outbox_drained_after_restart_s"] is not None
         )
 
@@ -321,12 +377,23 @@ def _written(cluster: Cluster, partitions: list[tuple[str, int]]) -> int:
     return sum(_high_watermark(cluster, topic, partition) for topic, partition in partitions)
 
 
-def _unpublished(context: ChaosContext, service: str) -> int:
+def _unpublished(
+    context: ChaosContext,
+    service: str,
+    *,
+    added_after: datetime | None = None,
+    added_before: datetime | None = None,
+) -> int:
+    """Outbox rows of ``service`` not yet published, added within the bounds given."""
     from devstack.services import SERVICES
 
     url = context.database_url(next(s for s in SERVICES if s.name == service))
     with psycopg2.connect(url) as connection, connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM published WHERE status <> 2")
-        (count,) = cursor.fetchone()
+        cursor.execute(
+            "SELECT count(*) FROM published WHERE status <> 2"
+            " AND (%(after)s IS NULL OR added > %(after)s) AND (%(before)s IS NULL OR added <= %(before)s)",
+            {"after": added_after, "before": added_before},
+        )
+        row = cursor.fetchone()
     connection.close()
-    return int(count)
+    return int(row[0]) if row else 0

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from devstack import postgres
-from devstack.broker import free_port
+from devstack.broker import exit_on_sigterm, free_port
 from devstack.services import REPO_ROOT, SERVICES
 from devstack.stack import Stack, StackConfig
 from e2e.checker import Report, check_late_commands, check_system, walked_paths
@@ -225,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", choices=sorted(PROFILES), default="default")
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args(argv)
+    exit_on_sigterm()  # a stopped run still stops its processes and brokers (the JVMs run apart)
     settings = ChaosSettings(
         orders=args.orders, rate=args.rate, seed=args.seed, full=not args.short, profile=args.profile
     )
