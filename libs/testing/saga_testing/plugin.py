@@ -23,7 +23,7 @@ def kafka_bootstrap() -> Iterator[str]:
     if bootstrap and broker_answers(bootstrap):
         yield bootstrap
         return
-    exit_on_sigterm()  # a killed pytest still stops its broker: the JVM runs in a session of its own
+    exit_on_sigterm(interrupt=True)  # a killed pytest still stops its broker (a JVM in its own session)
     port = free_port()
     (REPO_ROOT / ".run").mkdir(exist_ok=True)
     broker = start_broker(port, REPO_ROOT / ".run" / f"pytest-broker-{port}.log")

@@ -98,6 +98,7 @@ def controller_port(port: int, data_dir: Path) -> int:
     remembered = data_dir / "controller.port"
     if remembered.exists():
         return int(remembered.read_text())
+    # port + 1 was kept for this by free_port (or is make up's 9093, 9095, ...)
     chosen = port + 1 if _free(port + 1) else free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     remembered.write_text(str(chosen))
@@ -118,11 +119,14 @@ def stop_broker(process: subprocess.Popen[bytes], timeout: float = 30.0) -> None
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def exit_on_sigterm() -> None:
-    """Make SIGTERM raise SystemExit, so ``finally`` blocks stop the broker (it runs in its own session:
-    a signal to us does not reach it, and without this its JVM would outlive us)."""
+def exit_on_sigterm(*, interrupt: bool = False) -> None:
+    """Make SIGTERM raise SystemExit (or KeyboardInterrupt: pytest takes a SystemExit in a test for
+    that test's failure and runs on), so ``finally`` blocks stop the broker (it runs in its own
+    session: a signal to us does not reach it, and without this its JVM would outlive us)."""
 
     def _exit(signum: int, _frame: FrameType | None) -> None:
+        if interrupt:
+            raise KeyboardInterrupt
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, _exit)
@@ -161,11 +165,12 @@ def free_port() -> int:
     killed broker node or web, restarted by the chaos runs), a client reconnecting to it can be given
     that very port as its source and connect to itself, and the restart then fails with "Address
     already in use" (seen in the brokers chaos profile)."""
-    low = _ephemeral_low()
+    low = max(_ephemeral_low(), 12000)
     for _attempt in range(200):
-        port = random.randrange(10000, low - 1)  # (and its controller, one up, below it too)
-        if port not in _handed_out and _free(port):
-            _handed_out.add(port)
+        port = random.randrange(10000, low - 1)
+        # The port one up is kept too: a Kafka node's controller takes it (controller_port).
+        if not {port, port + 1} & _handed_out and _free(port) and _free(port + 1):
+            _handed_out.update((port, port + 1))
             return port
     raise RuntimeError(f"no free port found in 10000..{low - 1}")
 

@@ -52,9 +52,9 @@ class Cluster:
 
     def start(self) -> None:
         """Start every node, then wait for each to serve metadata (the quorum needs a majority first)."""
-        for node in self.nodes:
-            self.start_node(node.node_id, wait=False)
         try:
+            for node in self.nodes:
+                self.start_node(node.node_id, wait=False)
             for node in self.nodes:
                 wait_for_broker(node.bootstrap, self.processes[node.node_id], timeout=90)
         except BaseException:
@@ -86,9 +86,13 @@ class Cluster:
         return process is not None and process.poll() is None
 
     def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                stop_broker(process)
+        """SIGTERM every node at once (stopped one by one, the last would wait for a quorum that had
+        gone), then wait for each (SIGKILL after 30 s)."""
+        running = [process for process in self.processes.values() if process.poll() is None]
+        for process in running:
+            process.terminate()
+        for process in running:
+            stop_broker(process)  # already terminating: this waits, and kills if it hangs
         self.processes.clear()
 
     # --- what the cluster says about itself ----------------------------------------------------

@@ -117,7 +117,7 @@ class Stack:
 
     def ensure_broker(self) -> None:
         addresses = self.config.kafka_bootstrap.split(",")
-        if broker.broker_answers(addresses[0]):
+        if all(broker.broker_answers(address) for address in addresses):
             logger.info("using the broker at %s", self.config.kafka_bootstrap)
             return
         if any(a.rpartition(":")[0] not in ("127.0.0.1", "localhost") for a in addresses):

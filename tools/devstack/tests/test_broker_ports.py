@@ -14,6 +14,8 @@ def test_a_kept_log_folder_gets_the_controller_port_it_was_first_started_with(tm
 
 
 def test_the_next_port_up_is_used_when_free_and_any_free_one_when_not(tmp_path: Path) -> None:
+    port = broker.free_port()  # which keeps the next one up for the controller
+    assert broker.controller_port(port, tmp_path / "c") == port + 1
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -29,4 +31,6 @@ def test_a_free_port_is_below_the_ephemeral_range_and_never_handed_out_twice() -
     low = broker._ephemeral_low()
     ports = [broker.free_port() for _ in range(50)]
     assert all(10000 <= port < low - 1 for port in ports)
-    assert len(set(ports)) == len(ports)
+    # each with the port one up (a node's controller): no two overlap
+    kept = [p for port in ports for p in (port, port + 1)]
+    assert len(set(kept)) == len(kept)

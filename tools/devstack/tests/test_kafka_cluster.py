@@ -51,14 +51,26 @@ def _values_until(bootstrap: str, topic: str, last: bytes) -> list[bytes]:
     return found
 
 
+def _partition_or_none(cluster: Cluster) -> tuple[int, list[int]] | None:
+    try:
+        leader, in_sync = cluster.partition("replicated", 0)
+    except KeyError:  # not in the metadata yet
+        return None
+    return (leader, in_sync) if leader >= 0 else None
+
+
 def test_three_nodes_survive_one_down_and_hold_writes_while_two_are(tmp_path: Path) -> None:
     cluster = Cluster.on_ports([free_port() for _ in range(3)], tmp_path / "kafka", tmp_path)
-    cluster.start()
     try:
+        cluster.start()
         bootstrap = cluster.bootstrap
         admin = AdminClient({"bootstrap.servers": bootstrap})
         admin.create_topics([NewTopic("replicated", num_partitions=1)])["replicated"].result(30)
-        leader, in_sync = cluster.partition("replicated", 0)
+        deadline = time.monotonic() + 30
+        while (found := _partition_or_none(cluster)) is None:
+            assert time.monotonic() < deadline, "the new topic has no leader within 30 s"
+            time.sleep(0.2)
+        leader, in_sync = found
         assert sorted(in_sync) == [1, 2, 3]  # the cluster's default: three replicas
         assert cluster.active_controller() in (1, 2, 3)
         assert _produce(bootstrap, "replicated", b"one") is None
