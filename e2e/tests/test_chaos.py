@@ -1,10 +1,13 @@
 """Short chaos runs inside `make test`: each profile's faults under load, then every invariant.
 
 The long runs (2,000 orders; every crash point in every service, or every stop twice) are
-`make chaos` and `make chaos CHAOS_PROFILE=give-up`.
+`make chaos`, `make chaos CHAOS_PROFILE=give-up` and `make chaos CHAOS_PROFILE=brokers`.
 """
 
+import os
 from pathlib import Path
+
+import pytest
 
 from e2e.chaos import ChaosRun, ChaosSettings
 from e2e.checker import Report
@@ -52,4 +55,25 @@ def test_a_short_give_up_run_walks_give_ups_and_operator_actions(tmp_path: Path)
     assert report.paths.get("OperatorRetry", 0) > 0  # FAILED sagas brought home by an operator
     assert sum(report.late_commands.values()) > 0  # and refused, or the checker would have said so
     assert report.operators.get("compensate (at pivot) refused", 0) > 0
+    assert sum(report.outcomes.get("approve", {}).values()) > 0
+
+
+@pytest.mark.skipif(os.environ.get("BROKER") == "tansu", reason="BROKER=tansu: no Kafka cluster to run")
+def test_a_short_brokers_run_survives_every_cluster_fault(tmp_path: Path) -> None:
+    settings = ChaosSettings(orders=300, rate=12.0, seed=5, full=False, profile="brokers", run_dir=tmp_path)
+    report = ChaosRun(settings).run(print)
+    print(report.table())
+    assert report.violations == []
+    every_fault_fired(report)
+    assert set(report.faults) == {
+        "partition leader killed",
+        "duplicates",
+        "controller killed",
+        "node paused",
+        "two of three nodes down",
+    }
+    # with two of three nodes down, orders were taken and nothing was published, then all decided
+    (outage,) = [r for r in report.broker_recoveries if r["fault"] == "two of three nodes down"]
+    assert outage["orders_accepted_while_down"] > 0
+    assert outage["records_published_while_down"] == 0
     assert sum(report.outcomes.get("approve", {}).values()) > 0
