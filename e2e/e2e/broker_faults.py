@@ -27,6 +27,7 @@ import psycopg2
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from devstack.broker import broker_answers
 from devstack.cluster import Cluster
 from e2e.faults import ChaosContext
 
@@ -333,8 +334,12 @@ class TwoNodesDown:
             "outbox_rows_held_at_restart": held,
             **_times_until(
                 {
+                    # answering again, and in sync (the survivor alone could not shrink the in-sync
+                    # replicas without a quorum, so they alone would say nothing)
                     "nodes_back_in_sync_s": lambda: all(
-                        _rejoined(cluster, node_id, orders_events)() for node_id in down
+                        broker_answers(cluster.node(node_id).bootstrap, timeout=1.0)
+                        and _rejoined(cluster, node_id, orders_events)()
+                        for node_id in down
                     ),
                     # every row added before the restart is published
                     "outbox_drained_after_restart_s": lambda: (
