@@ -29,7 +29,7 @@ from devstack.services import REPO_ROOT
 WORKTREES = REPO_ROOT / "bench" / ".run"
 # Left out of the baseline's run (run.main handles them) or overridden there: what is compared is the
 # end-to-end sweep, not the relay benchmark nor the machine's limits, measured once by this run.
-NOT_PASSED = ("help", "baseline")
+NOT_PASSED = ("help", "baseline", "baseline_broker")
 OVERRIDES = {"relay_rows": ["--relay-rows", "0"], "limits": ["--no-limits"]}
 
 Step = dict[str, Any]
@@ -151,7 +151,28 @@ def run(
     argv, dropped = child_arguments(parser, args, supported_options(help_text))
     if dropped:
         log(f"baseline: its bench does not know {', '.join(dropped)}: measured without")
-    log(f"baseline: python -m bench.run {' '.join(argv)}")
+    results = _bench(python, argv, path, env, ref, log)
+    return _summary(ref, sha, results, argv, dropped)
+
+
+def run_on_broker(
+    kind: str, parser: argparse.ArgumentParser, args: argparse.Namespace, log: Callable[[str], None] = print
+) -> dict[str, Any]:
+    """``--baseline-broker KIND``: this very tree with ``BROKER=KIND`` (devstack.broker), right before
+    this run; return the report's "baseline", named ``BROKER=KIND``."""
+    argv, _ = child_arguments(
+        parser, args, {max(a.option_strings, key=len) for a in parser._actions if a.option_strings}
+    )
+    env = {**os.environ, "BROKER": kind, "PYTHONUNBUFFERED": "1"}
+    results = _bench(sys.executable, argv, REPO_ROOT, env, f"BROKER={kind}", log)
+    return _summary(f"BROKER={kind}", "this tree", results, argv, [])
+
+
+def _bench(
+    python: str, argv: list[str], path: Path, env: dict[str, str], label: str, log: Callable[[str], None]
+) -> dict[str, Any]:
+    """Run ``python -m bench.run argv`` in ``path``; return the results file it wrote."""
+    log(f"baseline: {label}: python -m bench.run {' '.join(argv)}")
     started = time.time() - 1.0
     process = subprocess.Popen(
         [python, "-m", "bench.run", *argv],
@@ -165,17 +186,24 @@ def run(
     for line in process.stdout:
         log(f"baseline | {line.rstrip()}")
     if process.wait() != 0:
-        raise SystemExit(f"baseline: {ref}'s bench exited with {process.returncode}")
+        raise SystemExit(f"baseline: {label}: the bench exited with {process.returncode}")
     written = [p for p in (path / "bench" / "results").glob("*.json") if p.stat().st_mtime >= started]
     if not written:
-        raise SystemExit(f"baseline: {ref}'s bench wrote no results in {where}/bench/results")
-    results = json.loads(max(written, key=lambda p: p.stat().st_mtime).read_text())
+        raise SystemExit(f"baseline: {label}: the bench wrote no results in {path}/bench/results")
+    results: dict[str, Any] = json.loads(max(written, key=lambda p: p.stat().st_mtime).read_text())
+    return results
+
+
+def _summary(
+    ref: str, sha: str, results: dict[str, Any], argv: list[str], dropped: list[str]
+) -> dict[str, Any]:
     return {
         "ref": ref,
         "sha": sha,
         "runs": results.get("runs", []),
         "saturation_throughput": results.get("saturation_throughput"),
         "settings": results.get("settings"),
+        "broker": results.get("broker"),
         "arguments": argv,
         "dropped_arguments": dropped,
     }

@@ -19,7 +19,8 @@ stack's top statements per saga. CPU is reported by process and by service (its 
 
 ``--workers N`` runs N worker processes per service (topics get at least N partitions).
 ``--baseline REF`` first measures commit REF with the same arguments, in the same run
-(``bench.baseline``), and reports, prints and plots the two side by side.
+(``bench.baseline``), and reports, prints and plots the two side by side; ``--baseline-broker tansu``
+does the same with this tree on the other broker (``BROKER=tansu``).
 
 ``--tracing on`` runs the stack with tracing on: every process exports its spans over OTLP/HTTP to a
 receiver in this process (``devstack.otlp_sink``, decoding each request as a collector would), with
@@ -50,7 +51,7 @@ from bench import baseline, relay, statements
 from bench.limits import kafka_round_trip_rate, pgbench_commits_per_second
 from bench.load import BROKE, RICH
 from devstack import postgres
-from devstack.broker import free_port
+from devstack.broker import describe, free_port
 from devstack.local_keys import jwt_signing_key
 from devstack.otlp_sink import OtlpSink
 from devstack.services import REPO_ROOT, SERVICES
@@ -455,6 +456,12 @@ def arguments() -> argparse.ArgumentParser:
         "under bench/.run, and compare",
     )
     parser.add_argument(
+        "--baseline-broker",
+        choices=("kafka", "tansu"),
+        help="first measure this tree on that broker (BROKER=...) with the same arguments, and compare: "
+        "e.g. BROKER=kafka make bench BENCH_ARGS='--baseline-broker tansu'",
+    )
+    parser.add_argument(
         "--enable-pg-stat-statements",
         action="store_true",
         help="if the server does not preload pg_stat_statements and is the local Debian cluster, preload "
@@ -475,7 +482,15 @@ def main(argv: list[str] | None = None) -> int:
     pg_statements = statements.prepare(admin, enable=args.enable_pg_stat_statements)
     if pg_statements.note:
         print(f"top statements: not measured: {pg_statements.note}", flush=True)
-    earlier = baseline.run(args.baseline, parser, args) if args.baseline else None
+    if args.baseline and args.baseline_broker:
+        parser.error("--baseline and --baseline-broker: one comparison at a time")
+    earlier = (
+        baseline.run(args.baseline, parser, args)
+        if args.baseline
+        else baseline.run_on_broker(args.baseline_broker, parser, args)
+        if args.baseline_broker
+        else None
+    )
     modes = {"off": (False,), "on": (True,), "both": (False, True)}[args.tracing]
     runs: dict[bool, list[list[dict[str, Any]]]] = {traced: [] for traced in modes}
     exported: list[dict[str, Any]] = []
@@ -505,6 +520,7 @@ def main(argv: list[str] | None = None) -> int:
     saturated = [run[-1]["throughput_per_s"] or 0.0 for run in main_runs]
     report = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "broker": describe(),
         "machine": {
             "cpus": psutil.cpu_count(),
             "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),

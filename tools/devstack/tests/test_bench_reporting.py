@@ -198,3 +198,29 @@ def test_a_steps_line_shows_what_became_of_every_order() -> None:
     assert line["errors_by_kind"] == {"http_status": 1, "timeout": 1}
     assert "unaccounted" not in line
     assert step_line(result | {"unaccounted": 2}, traced=True)["unaccounted"] == 2
+
+
+def test_the_broker_baseline_is_this_tree_on_the_other_broker_with_this_runs_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parser = arguments()
+    args = parser.parse_args(["--rates", "10,60", "--seconds", "5", "--baseline-broker", "tansu"])
+    seen: dict[str, object] = {}
+
+    def fake_bench(
+        python: str, argv: list[str], path: object, env: dict[str, str], label: str, log: object
+    ) -> dict:
+        seen.update(argv=argv, broker=env["BROKER"], label=label)
+        return {"runs": [[{"offered_rate": 10.0}]], "broker": "Tansu (in memory)"}
+
+    monkeypatch.setattr(baseline, "_bench", fake_bench)
+    earlier = baseline.run_on_broker("tansu", parser, args)
+    assert seen["broker"] == "tansu"
+    argv = seen["argv"]
+    assert isinstance(argv, list)
+    assert "--baseline-broker" not in argv  # no baseline of the baseline
+    assert argv[argv.index("--rates") + 1] == "10,60"
+    assert "--no-limits" in argv  # what is compared is the sweep
+    assert argv[argv.index("--relay-rows") + 1] == "0"
+    assert earlier["ref"] == "BROKER=tansu"
+    assert earlier["broker"] == "Tansu (in memory)"
