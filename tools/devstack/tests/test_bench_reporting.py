@@ -209,7 +209,7 @@ def test_the_broker_baseline_is_this_tree_on_the_other_broker_with_this_runs_set
 
     def fake_bench(
         python: str, argv: list[str], path: object, env: dict[str, str], label: str, log: object
-    ) -> dict:
+    ) -> dict[str, object]:
         seen.update(argv=argv, broker=env["BROKER"], label=label)
         return {"runs": [[{"offered_rate": 10.0}]], "broker": "Tansu (in memory)"}
 
