@@ -306,8 +306,14 @@ class TwoNodesDown:
 
     def inject(self, context: ChaosContext) -> bool:
         cluster = _cluster(context)
-        down = sorted(random.Random(self.seed).sample([node.node_id for node in cluster.nodes], 2))
-        survivor = next(node.node_id for node in cluster.nodes if node.node_id not in down)
+        # The survivor is a node that leads partitions now: the only ones whose records can be counted
+        # while the others are down (a node that was paused or restarted may lead none until Kafka
+        # moves leadership back, every 5 minutes).
+        leading = sorted({node for node, _topic, _partition in _leadership(cluster, context)})
+        if not leading:
+            return False
+        survivor = random.Random(self.seed).choice(leading)
+        down = [node.node_id for node in cluster.nodes if node.node_id != survivor]
         accepted_before = context.acknowledged()
         stopped_at, stopped_wall = time.monotonic(), datetime.now(UTC)
         for node_id in down:
@@ -363,18 +369,26 @@ class TwoNodesDown:
         )
 
 
-def _led_by(cluster: Cluster, node_id: int, context: ChaosContext) -> list[tuple[str, int]]:
-    """The partitions of the system's topics that ``node_id`` leads (the others, led by a node that is
-    down, have no leader while the quorum has no majority to elect one)."""
-    metadata = AdminClient({"bootstrap.servers": cluster.node(node_id).bootstrap}).list_topics(timeout=5)
+def _leadership(
+    cluster: Cluster, context: ChaosContext, bootstrap: str | None = None
+) -> list[tuple[int, str, int]]:
+    """(leader, topic, partition) of every partition of the system's topics."""
+    admin = AdminClient({"bootstrap.servers": bootstrap or _running_bootstrap(cluster)})
+    metadata = admin.list_topics(timeout=5)
     prefix = context.topic("")
     return [
-        (name, partition.id)
+        (partition.leader, name, partition.id)
         for name, topic in metadata.topics.items()
         if name.startswith(prefix)
         for partition in topic.partitions.values()
-        if partition.leader == node_id
     ]
+
+
+def _led_by(cluster: Cluster, node_id: int, context: ChaosContext) -> list[tuple[str, int]]:
+    """The partitions of the system's topics that ``node_id`` leads (the others, led by a node that is
+    down, have no leader while the quorum has no majority to elect one)."""
+    leadership = _leadership(cluster, context, cluster.node(node_id).bootstrap)
+    return [(topic, partition) for leader, topic, partition in leadership if leader == node_id]
 
 
 def _written(cluster: Cluster, partitions: list[tuple[str, int]]) -> int:
