@@ -82,6 +82,14 @@ def ensure_rabbitmq_stomp() -> None:
         subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "rabbitmq-server"], check=True)
     if not _port_open(5672):
         subprocess.run(["rabbitmq-server", "-detached"], check=True)
+        # -detached returns before the node has even registered with epmd, and `rabbitmqctl
+        # await_startup` then fails at once ("node 'rabbit' not running at all": a fresh machine,
+        # 2026-12-06): wait for its AMQP port first.
+        deadline = time.monotonic() + 120
+        while not _port_open(5672):
+            if time.monotonic() > deadline:
+                raise RuntimeError("RabbitMQ did not answer on 5672 within 120 s")
+            time.sleep(0.5)
         subprocess.run(["rabbitmqctl", "await_startup"], check=True, timeout=120)
     subprocess.run(["rabbitmq-plugins", "enable", "rabbitmq_stomp"], check=True, capture_output=True)
     deadline = time.monotonic() + 60
