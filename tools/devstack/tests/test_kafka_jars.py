@@ -104,7 +104,7 @@ def test_a_single_node_is_broker_and_controller_on_loopback(tmp_path: Path) -> N
 
 
 def test_a_cluster_id_never_begins_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
-    # the storage tool takes "-t -abc" for an option: one random id in 32 failed a start
+    # the storage tool takes "-t -abc" for an option: one random id in 64 failed a start
     dashed = uuid.UUID(bytes=base64.urlsafe_b64decode("-" + "A" * 21 + "=="))
     draws = iter([dashed, uuid.UUID(int=1)])
     monkeypatch.setattr(kafka.uuid, "uuid4", lambda: next(draws))
