@@ -211,8 +211,8 @@ def prepare(node: Node, voters: list[Node], cluster_id: str | None = None) -> Pa
 
 def new_cluster_id() -> str:
     """A random cluster id as Kafka writes them (base64url of 16 bytes), never one that begins with
-    '-': the storage tool would read ``-t -abc...`` as an option and fail the start (one in 64 does,
-    in make test, before this; Kafka's own Uuid.randomUuid skips those for the same reason)."""
+    '-': the storage tool would read ``-t -abc...`` as an option and fail the start (one id in 64
+    begins so: two starts of one make test failed; Kafka's own Uuid.randomUuid skips them too)."""
     while True:
         candidate = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         if not candidate.startswith("-"):
