@@ -52,7 +52,11 @@ def test_a_short_give_up_run_walks_give_ups_and_operator_actions(tmp_path: Path)
     # every path the profile exists for was walked
     for path in ("gave up before the pivot", "gave up at or after the pivot", "late success undone"):
         assert report.paths.get(path, 0) > 0, path
-    assert report.paths.get("OperatorRetry", 0) > 0  # FAILED sagas brought home by an operator
+    # FAILED sagas brought home by an operator, when the run left any FAILED: whether a short run
+    # does depends on timing (on 2026-12-06 one run gave up 19 times at or after the pivot, yet no
+    # saga stayed FAILED long enough to be retried); the long run always has them (docs/testing.md)
+    retried_failed = sum(n for what, n in report.operators.items() if "FAILED" in what and "accepted" in what)
+    assert (report.paths.get("OperatorRetry", 0) > 0) == (retried_failed > 0), report.operators
     assert sum(report.late_commands.values()) > 0  # and refused, or the checker would have said so
     assert report.operators.get("compensate (at pivot) refused", 0) > 0
     assert sum(report.outcomes.get("approve", {}).values()) > 0
