@@ -11,6 +11,8 @@ from typing import Any
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from devstack import broker_auth
+
 
 def pgbench_commits_per_second(admin_url: str, seconds: int = 15) -> float:
     """Initialise a scratch database and run pgbench -N; return transactions (commits) per second."""
@@ -36,10 +38,10 @@ def pgbench_commits_per_second(admin_url: str, seconds: int = 15) -> float:
 def kafka_round_trip_rate(bootstrap: str, messages: int = 50_000, size: int = 400) -> dict[str, Any]:
     """Produce ``messages`` of ``size`` bytes (keyed, like ours), then consume them; rates per second."""
     topic = f"bench-raw-{uuid.uuid4().hex[:8]}"
-    admin = AdminClient({"bootstrap.servers": bootstrap})  # kept: a dropped client cancels its calls
+    admin = AdminClient(broker_auth.client_config(bootstrap))  # kept: a dropped client cancels its calls
     admin.create_topics([NewTopic(topic, 3, 1)])[topic].result()
     producer = Producer(
-        {"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all", "linger.ms": 5}
+        {**broker_auth.client_config(bootstrap), "enable.idempotence": True, "acks": "all", "linger.ms": 5}
     )
     payload = b"x" * size
     started = time.perf_counter()
@@ -54,7 +56,7 @@ def kafka_round_trip_rate(bootstrap: str, messages: int = 50_000, size: int = 40
     produced_in = time.perf_counter() - started
     consumer = Consumer(
         {
-            "bootstrap.servers": bootstrap,
+            **broker_auth.client_config(bootstrap),
             "group.id": f"bench-{uuid.uuid4().hex[:8]}",
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,

@@ -31,8 +31,8 @@ import stomp  # type: ignore[import-untyped]
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from devstack import postgres
-from devstack.broker import describe, free_port, start_broker, stop_broker
+from devstack import broker_auth, postgres
+from devstack.broker import client_env, describe, free_port, start_broker, stop_broker
 from devstack.local_keys import local_keys
 from devstack.services import REPO_ROOT, SERVICES
 
@@ -123,7 +123,7 @@ def fresh_database(server_url: str) -> str:
 def _env(database_url: str, **extra: str) -> dict[str, str]:
     quiet = {"LOG_FORMAT": "plain", "LOG_LEVEL": "WARNING"}
     # The worker runs without debug mode, where the development keys are refused: this checkout's.
-    return {**os.environ, **local_keys(), "DATABASE_URL": database_url, **quiet, **extra}
+    return {**os.environ, **local_keys(), **client_env(), "DATABASE_URL": database_url, **quiet, **extra}
 
 
 def insert_rows(url: str, destination: str, count: int) -> tuple[list[str], float]:
@@ -178,7 +178,7 @@ def kafka_subscriber(bootstrap: str, topic: str) -> Callable[[dict[str, float]],
     def subscribe(arrivals: dict[str, float]) -> Callable[[], None]:
         # Assigned, not subscribed: a group join would delay the first messages, not the relay.
         consumer = Consumer(
-            {"bootstrap.servers": bootstrap, "group.id": "bench-relay", "fetch.wait.max.ms": 10}
+            {**broker_auth.client_config(bootstrap), "group.id": "bench-relay", "fetch.wait.max.ms": 10}
         )
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
@@ -267,7 +267,7 @@ def compare(
     ensure_rabbitmq_stomp()
     url = fresh_database(server_url)
     topic = f"bench-relay-{uuid.uuid4().hex[:8]}"
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient(broker_auth.client_config(bootstrap))
     admin.create_topics([NewTopic(topic, 3, 1)])[topic].result()
     queue = f"/queue/{topic}"
     python = sys.executable

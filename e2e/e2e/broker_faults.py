@@ -27,6 +27,7 @@ import psycopg2
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from devstack import broker_auth
 from devstack.broker import broker_answers
 from devstack.cluster import Cluster
 from e2e.faults import ChaosContext
@@ -70,7 +71,7 @@ def _running_bootstrap(cluster: Cluster) -> str:
 
 
 def _high_watermark(cluster: Cluster, topic: str, partition: int) -> int:
-    consumer = Consumer({"bootstrap.servers": _running_bootstrap(cluster), "group.id": "chaos-probe"})
+    consumer = Consumer({**broker_auth.client_config(_running_bootstrap(cluster)), "group.id": "chaos-probe"})
     try:
         return int(consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=5)[1])
     finally:
@@ -78,7 +79,7 @@ def _high_watermark(cluster: Cluster, topic: str, partition: int) -> int:
 
 
 def _committed(cluster: Cluster, group: str, topic: str, partition: int) -> int:
-    consumer = Consumer({"bootstrap.servers": _running_bootstrap(cluster), "group.id": group})
+    consumer = Consumer({**broker_auth.client_config(_running_bootstrap(cluster)), "group.id": group})
     try:
         (found,) = consumer.committed([TopicPartition(topic, partition)], timeout=5)
         return int(found.offset)
@@ -137,7 +138,7 @@ def _rejoined(cluster: Cluster, node_id: int, topic: str) -> Callable[[], bool]:
     """The node is back in the in-sync replicas of every partition of ``topic``."""
 
     def check() -> bool:
-        partitions = AdminClient({"bootstrap.servers": _running_bootstrap(cluster)}).list_topics(
+        partitions = AdminClient(broker_auth.client_config(_running_bootstrap(cluster))).list_topics(
             topic, timeout=5
         )
         return all(node_id in p.isrs for p in partitions.topics[topic].partitions.values())
@@ -224,7 +225,7 @@ class KillController:
 def _create_topic(cluster: Cluster, name: str) -> bool:
     """Create a topic (a metadata change: only an active controller makes one). Two replicas: the
     third node is the one killed; a create that timed out here but landed counts too."""
-    admin = AdminClient({"bootstrap.servers": _running_bootstrap(cluster)})
+    admin = AdminClient(broker_auth.client_config(_running_bootstrap(cluster)))
     try:
         admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=2)])[name].result(timeout=5)
     except KafkaException as exc:
@@ -286,7 +287,9 @@ class PauseNode:
 
 
 def _leaders(cluster: Cluster, topic: str) -> set[int]:
-    partitions = AdminClient({"bootstrap.servers": _running_bootstrap(cluster)}).list_topics(topic, timeout=5)
+    partitions = AdminClient(broker_auth.client_config(_running_bootstrap(cluster))).list_topics(
+        topic, timeout=5
+    )
     return {p.leader for p in partitions.topics[topic].partitions.values()}
 
 
@@ -373,7 +376,7 @@ def _leadership(
     cluster: Cluster, context: ChaosContext, bootstrap: str | None = None
 ) -> list[tuple[int, str, int]]:
     """(leader, topic, partition) of every partition of the system's topics."""
-    admin = AdminClient({"bootstrap.servers": bootstrap or _running_bootstrap(cluster)})
+    admin = AdminClient(broker_auth.client_config(bootstrap or _running_bootstrap(cluster)))
     metadata = admin.list_topics(timeout=5)
     prefix = context.topic("")
     return [

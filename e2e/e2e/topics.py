@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, Producer, TopicPartition
 
+from devstack import broker_auth
+
 Headers = list[tuple[str, str | bytes | None]]
 
 
@@ -55,7 +57,7 @@ def read_all(bootstrap: str, topic: str, *, idle: float = 2.0, limit: float = 12
     """
     consumer = Consumer(
         {
-            "bootstrap.servers": bootstrap,
+            **broker_auth.client_config(bootstrap),
             "group.id": f"chaos-reader-{uuid.uuid4()}",
             "enable.auto.commit": False,
             "fetch.wait.max.ms": 50,
@@ -87,7 +89,7 @@ def _headers(message: Message) -> Headers:
 
 def produce(bootstrap: str, messages: list[RawMessage]) -> int:
     """Produce ``messages`` as they are; return how many the broker acknowledged."""
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all"})
+    producer = Producer({**broker_auth.client_config(bootstrap), "enable.idempotence": True, "acks": "all"})
     acked = 0
 
     def count(error: object, _message: object) -> None:

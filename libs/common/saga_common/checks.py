@@ -99,6 +99,26 @@ def identity_provider_is_pinned(app_configs: Any = None, **kwargs: Any) -> list[
     ]
 
 
+@register(STARTUP, Tags.security)
+def broker_credentials_are_set(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """A SASL protocol without a user would only fail at the first connection, in librdkafka's log."""
+    protocol = settings.KAFKA_SECURITY_PROTOCOL.upper()
+    if protocol not in {"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}:
+        return [Error(f"KAFKA_SECURITY_PROTOCOL={protocol!r} is not a Kafka protocol", id="saga_common.E006")]
+    if not protocol.startswith("SASL"):
+        return []
+    missing = [name for name in ("KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD") if not getattr(settings, name)]
+    if not missing:
+        return []
+    return [
+        Error(
+            f"KAFKA_SECURITY_PROTOCOL is {protocol}, so these must be set: {', '.join(missing)}",
+            hint="the service's user on the broker (docs/kafka.md, 'Who may do what')",
+            id="saga_common.E006",
+        )
+    ]
+
+
 def refuse_to_start_if_misconfigured() -> None:
     """Raise ImproperlyConfigured if a startup check fails (the web and the worker call it first)."""
     messages = run_checks(tags=[STARTUP], include_deployment_checks=True)

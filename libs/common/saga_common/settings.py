@@ -99,6 +99,13 @@ def database(default_name: str) -> dict[str, Any]:
 
 KAFKA_BOOTSTRAP_SERVERS = env.str("KAFKA_BOOTSTRAP_SERVERS", default="127.0.0.1:9092")
 KAFKA_TOPIC_PREFIX = env.str("KAFKA_TOPIC_PREFIX", default="")
+# Who this process is on the broker. Apache Kafka as devstack, compose and the Kubernetes overlays run it
+# wants SASL_PLAINTEXT with SCRAM-SHA-512 and the service's own user (docs/kafka.md, "Who may do what");
+# PLAINTEXT suits a broker without authentication (Tansu).
+KAFKA_SECURITY_PROTOCOL = env.str("KAFKA_SECURITY_PROTOCOL", default="PLAINTEXT")
+KAFKA_SASL_MECHANISM = env.str("KAFKA_SASL_MECHANISM", default="SCRAM-SHA-512")
+KAFKA_SASL_USERNAME = env.str("KAFKA_SASL_USERNAME", default="")
+KAFKA_SASL_PASSWORD = env.str("KAFKA_SASL_PASSWORD", default="")
 KAFKA_TOPIC_PARTITIONS = env.int("KAFKA_TOPIC_PARTITIONS", default=3)
 # What create_topics asks for. A cluster wants 3 and 2: a write is then acknowledged (acks=all) once
 # two replicas have it, so losing one broker loses no message. 1 and 1 suit a single local broker.

@@ -11,17 +11,16 @@ from typing import Any, NamedTuple
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka import Message as KafkaMessage
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
-from django.conf import settings
 
 from saga_common.messaging.envelope import Envelope
-from saga_common.messaging.kafka import consumer_config, producer_config
+from saga_common.messaging.kafka import common_config, consumer_config, producer_config
 
 
 def read_topic(topic: str, *, expected: int, timeout: float = 15.0) -> list[KafkaMessage]:
     """Return the messages of every partition of ``topic`` once ``expected`` arrived (or the timeout hit)."""
     consumer = Consumer(
         {
-            "bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS,
+            **common_config(),
             "group.id": f"reader-{uuid.uuid4()}",
             "enable.auto.commit": False,
             "fetch.wait.max.ms": 20,
@@ -127,6 +126,8 @@ def accept_any_timestamp(bootstrap: str, topic: str) -> None:
         "message.timestamp.after.max.ms", str(2**63 - 1), incremental_operation=AlterConfigOpType.SET
     )
     resource = ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=[entry])
-    admin = AdminClient({"bootstrap.servers": bootstrap})  # kept until the answer: a dropped one cancels it
+    admin = AdminClient(
+        {**common_config(), "bootstrap.servers": bootstrap}
+    )  # kept until the answer: a dropped one cancels it
     for future in admin.incremental_alter_configs([resource]).values():
         future.result(10)

@@ -3,7 +3,8 @@
 - ``kafka_bootstrap``: one real broker per test run. ``make test`` starts one and exports
   ``KAFKA_BOOTSTRAP_SERVERS``; a bare ``pytest`` starts one itself (Apache Kafka, or Tansu with
   ``BROKER=tansu``) when nothing answers.
-- ``kafka_topics``: gives each test its own topic names (a unique prefix) and creates them.
+- ``kafka_topics``: gives each test its own topic names (a unique prefix) and creates them; the test's
+  clients act as the broker's administrator.
 """
 
 import os
@@ -36,9 +37,14 @@ def kafka_bootstrap() -> Iterator[str]:
 @pytest.fixture
 def kafka_topics(kafka_bootstrap: str, settings: Any) -> str:
     """Point this test at fresh topics on the shared broker; return the topic prefix."""
+    from devstack.broker_auth import admin_environment
     from saga_common.messaging.kafka import all_topic_names, ensure_topics
 
     settings.KAFKA_BOOTSTRAP_SERVERS = kafka_bootstrap
+    # As the broker's administrator (a bare pytest's settings know no user); the services' own users
+    # and what their ACLs allow are tested by saga_common's test_broker_access.
+    for name, value in admin_environment().items():
+        setattr(settings, name, value)
     settings.KAFKA_TOPIC_PREFIX = f"t{uuid.uuid4().hex[:10]}."
     # and its own consumer group, as a service's settings name it (a group read at start-up would be
     # shared by every test of the run)

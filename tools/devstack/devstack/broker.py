@@ -13,17 +13,11 @@ from types import FrameType
 
 from confluent_kafka.admin import AdminClient
 
-from devstack import kafka
+from devstack import broker_auth, kafka
+from devstack.broker_kind import KINDS, kind
 from devstack.services import REPO_ROOT
 
-KINDS = ("kafka", "tansu")
-
-
-def kind() -> str:
-    chosen = os.environ.get("BROKER", "kafka")
-    if chosen not in KINDS:
-        raise RuntimeError(f"BROKER={chosen!r}: choose one of {', '.join(KINDS)}")
-    return chosen
+__all__ = ["KINDS", "kind"]  # where the callers have always found them
 
 
 def describe() -> str:
@@ -31,10 +25,12 @@ def describe() -> str:
 
 
 def client_env() -> dict[str, str]:
-    """What the services and tests need set for this kind of broker (their own environment wins)."""
+    """What the tests and tools need set for this kind of broker (their own environment wins): on Apache
+    Kafka, the admin's credentials (a service's processes get their own: Stack.env)."""
+    env = broker_auth.admin_environment()
     if kind() == "tansu" and "KAFKA_FETCH_WAIT_MAX_MS" not in os.environ:
-        return {"KAFKA_FETCH_WAIT_MAX_MS": "20"}  # Tansu holds a fetch for its full wait
-    return {}
+        env["KAFKA_FETCH_WAIT_MAX_MS"] = "20"  # Tansu holds a fetch for its full wait
+    return env
 
 
 def broker_answers(bootstrap: str, timeout: float = 2.0) -> bool:
@@ -42,7 +38,7 @@ def broker_answers(bootstrap: str, timeout: float = 2.0) -> bool:
     try:
         with socket.create_connection((host, int(port)), timeout=timeout):
             pass
-        AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=timeout)
+        AdminClient(broker_auth.client_config(bootstrap)).list_topics(timeout=timeout)
     except Exception:
         return False
     return True

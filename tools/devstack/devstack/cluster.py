@@ -16,7 +16,7 @@ from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
 
-from devstack import kafka
+from devstack import broker_auth, kafka
 from devstack.broker import controller_port, stop_broker, wait_for_broker
 
 logger = logging.getLogger(__name__)
@@ -116,6 +116,8 @@ class Cluster:
     def partition(self, topic: str, partition: int, timeout: float = 5.0) -> tuple[int, list[int]]:
         """(leader, in-sync replicas) of one partition, from any node that answers; leader -1 if none."""
         running = [node.bootstrap for node in self.nodes if self.running(node.node_id)]
-        metadata = AdminClient({"bootstrap.servers": ",".join(running)}).list_topics(topic, timeout=timeout)
+        metadata = AdminClient(broker_auth.client_config(",".join(running))).list_topics(
+            topic, timeout=timeout
+        )
         found = metadata.topics[topic].partitions[partition]
         return found.leader, list(found.isrs)

@@ -14,10 +14,19 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from confluent_kafka.admin import (
+    AdminClient,
+    ScramCredentialInfo,
+    ScramMechanism,
+    UserScramCredentialUpsertion,
+)
+
+from devstack import broker_auth
 from devstack.services import REPO_ROOT
 
 logger = logging.getLogger(__name__)
@@ -42,8 +51,6 @@ JVM_OPTIONS = [
 SERVER_SETTINGS = {
     "process.roles": "broker,controller",
     "controller.listener.names": "CONTROLLER",
-    "inter.broker.listener.name": "PLAINTEXT",
-    "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
     "num.network.threads": "2",
     "num.io.threads": "2",
     "background.threads": "2",
@@ -177,16 +184,26 @@ def replication_settings(nodes: int) -> dict[str, str]:
     }
 
 
-def server_properties(node: Node, voters: list[Node]) -> dict[str, str]:
+def server_properties(node: Node, voters: list[Node], admin_password: str | None) -> dict[str, str]:
+    """The node's settings; with ``admin_password``, clients must authenticate (devstack.broker_auth)."""
     return {
         **SERVER_SETTINGS,
         **replication_settings(len(voters)),
+        **(broker_auth.server_settings(admin_password) if admin_password else UNAUTHENTICATED),
         "node.id": str(node.node_id),
-        "listeners": f"PLAINTEXT://127.0.0.1:{node.port},CONTROLLER://127.0.0.1:{node.controller_port}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{node.port}",
+        "listeners": f"BROKER://127.0.0.1:{node.port},CONTROLLER://127.0.0.1:{node.controller_port}",
+        "advertised.listeners": f"BROKER://127.0.0.1:{node.port}",
         "controller.quorum.bootstrap.servers": ",".join(f"127.0.0.1:{v.controller_port}" for v in voters),
         "log.dirs": str(node.data_dir / "log"),
     }
+
+
+# Only to add the admin's key to a log directory formatted before the broker required it.
+UNAUTHENTICATED = {
+    "listener.security.protocol.map": "BROKER:PLAINTEXT,CONTROLLER:PLAINTEXT",
+    "inter.broker.listener.name": "BROKER",
+}
+ADMIN_KEY_MARKER = "admin-scram"  # in a node's data folder: its log holds the admin's SCRAM key
 
 
 def _java(main_class: str, *args: str) -> list[str]:
@@ -194,19 +211,66 @@ def _java(main_class: str, *args: str) -> list[str]:
 
 
 def prepare(node: Node, voters: list[Node], cluster_id: str | None = None) -> Path:
-    """Write the node's server.properties; format its log directory if it was never formatted."""
+    """Write the node's server.properties; format its log directory if it was never formatted, with the
+    admin's SCRAM key (or add the key to a log formatted before the broker required it)."""
     node.data_dir.mkdir(parents=True, exist_ok=True)
+    password = broker_auth.admin_password()
     config = node.data_dir / "server.properties"
-    config.write_text("".join(f"{k}={v}\n" for k, v in server_properties(node, voters).items()))
     if not (node.data_dir / "log" / "meta.properties").exists():
+        _write_properties(config, server_properties(node, voters, password))
         cluster_id = cluster_id or new_cluster_id()
         standalone = ["--standalone"] if len(voters) == 1 else ["--initial-controllers", _voters(voters)]
         subprocess.run(
-            _java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config), *standalone),
+            _java(
+                "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config), *standalone,
+                *broker_auth.format_options(password),
+            ),
             check=True,
             stdout=subprocess.DEVNULL,
-        )
+        )  # fmt: skip
+        (node.data_dir / ADMIN_KEY_MARKER).touch()
+    elif not (node.data_dir / ADMIN_KEY_MARKER).exists():
+        _add_admin_key(node, voters, config, password)
+    _write_properties(config, server_properties(node, voters, password))
     return config
+
+
+def _write_properties(path: Path, properties: dict[str, str]) -> None:
+    path.write_text("".join(f"{k}={v}\n" for k, v in properties.items()))
+
+
+def _add_admin_key(node: Node, voters: list[Node], config: Path, password: str) -> None:
+    """A log kept from before the broker required authentication (make up's .run/kafka) holds no admin
+    key, without which no one could authenticate to create it: start the node once as it used to run,
+    add the key over the wire, stop it. Its messages are kept."""
+    if len(voters) > 1:
+        raise RuntimeError(
+            f"{node.data_dir} was formatted before the broker required authentication; a cluster is not "
+            "upgraded in place: stop it and delete its folder (its messages are lost)"
+        )
+    logger.info("adding the admin's SCRAM key to %s (formatted before authentication)", node.data_dir)
+    _write_properties(config, server_properties(node, voters, None))
+    process = subprocess.Popen(
+        _java("kafka.Kafka", str(config)), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+    )
+    try:
+        admin = AdminClient({"bootstrap.servers": node.bootstrap})
+        upsert = UserScramCredentialUpsertion(
+            broker_auth.ADMIN, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192), password.encode()
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                admin.alter_user_scram_credentials([upsert])[broker_auth.ADMIN].result(timeout=5)
+                break
+            except Exception:  # not up yet
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+    finally:
+        process.terminate()
+        process.wait(60)
+    (node.data_dir / ADMIN_KEY_MARKER).touch()
 
 
 def new_cluster_id() -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from devstack import broker, postgres, prometheus
+from devstack import broker, broker_auth, postgres, prometheus
 from devstack.broker import free_port
 from devstack.cluster import Cluster
 from devstack.local_keys import local_keys
@@ -113,7 +113,10 @@ class Stack:
         self.ensure_broker()
         with ThreadPoolExecutor(len(SERVICES)) as pool:
             list(pool.map(lambda s: self.manage(s, "migrate", "--noinput", "-v", "0"), SERVICES))
-        self.manage(SERVICES[0], "create_topics")
+        # As the broker's administrator: the services' own users may not create topics, nor grant.
+        self.manage(SERVICES[0], "create_topics", as_admin=True)
+        if broker_auth.enabled():
+            self.manage(SERVICES[0], "grant_broker_access", "-v", "0", as_admin=True)
 
     def ensure_broker(self) -> None:
         addresses = self.config.kafka_bootstrap.split(",")
@@ -139,12 +142,12 @@ class Stack:
             ports[0], self.config.run_dir / "broker.log", self.config.broker_data
         )
 
-    def manage(self, service: Service, *args: str) -> None:
+    def manage(self, service: Service, *args: str, as_admin: bool = False) -> None:
+        """``manage.py`` of ``service``; ``as_admin``: with the broker administrator's credentials (and the
+        services' passwords, which grant_broker_access sets) instead of the service's own."""
+        env = self.env(service) | (broker_auth.grant_environment() if as_admin else {})
         subprocess.run(
-            [sys.executable, str(service.manage_py), *args],
-            cwd=service.directory,
-            env=self.env(service),
-            check=True,
+            [sys.executable, str(service.manage_py), *args], cwd=service.directory, env=env, check=True
         )
 
     def env(self, service: Service) -> dict[str, str]:
@@ -155,6 +158,7 @@ class Stack:
             "KAFKA_BOOTSTRAP_SERVERS": self.config.kafka_bootstrap,
             "KAFKA_TOPIC_PREFIX": self.config.topic_prefix,
             **broker.client_env(),
+            **broker_auth.service_environment(service.name),  # its own user, not the admin's
             # Readable lines in a terminal; deployments keep the default, JSON.
             "LOG_FORMAT": os.environ.get("LOG_FORMAT", "plain"),
             # A crash in native code (librdkafka, psycopg2) prints every thread's Python stack.

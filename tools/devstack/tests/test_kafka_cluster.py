@@ -11,6 +11,7 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from devstack import broker_auth
 from devstack.broker import free_port
 from devstack.cluster import Cluster
 
@@ -24,7 +25,7 @@ def _produce(bootstrap: str, topic: str, value: bytes, timeout_ms: int = 20000) 
     outcome: list[KafkaError | None] = []
     producer = Producer(
         {
-            "bootstrap.servers": bootstrap,
+            **broker_auth.client_config(bootstrap),
             "acks": "all",
             "enable.idempotence": True,
             "delivery.timeout.ms": timeout_ms,
@@ -38,7 +39,7 @@ def _produce(bootstrap: str, topic: str, value: bytes, timeout_ms: int = 20000) 
 
 def _values_until(bootstrap: str, topic: str, last: bytes) -> list[bytes]:
     consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": "reader", "auto.offset.reset": "earliest"}
+        {**broker_auth.client_config(bootstrap), "group.id": "reader", "auto.offset.reset": "earliest"}
     )
     consumer.assign([TopicPartition(topic, 0, 0)])
     found: list[bytes] = []
@@ -64,7 +65,7 @@ def test_three_nodes_survive_one_down_and_hold_writes_while_two_are(tmp_path: Pa
     try:
         cluster.start()
         bootstrap = cluster.bootstrap
-        admin = AdminClient({"bootstrap.servers": bootstrap})
+        admin = AdminClient(broker_auth.client_config(bootstrap))
         admin.create_topics([NewTopic("replicated", num_partitions=1)])["replicated"].result(30)
         deadline = time.monotonic() + 30
         while (found := _partition_or_none(cluster)) is None:

@@ -96,9 +96,13 @@ def test_the_lock_names_the_pinned_server_and_its_logging() -> None:
 
 def test_a_single_node_is_broker_and_controller_on_loopback(tmp_path: Path) -> None:
     node = kafka.Node(node_id=1, port=19092, controller_port=19093, data_dir=tmp_path)
-    settings = kafka.server_properties(node, [node])
+    settings = kafka.server_properties(node, [node], "secret")
     assert settings["process.roles"] == "broker,controller"
-    assert settings["listeners"] == "PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093"
+    assert settings["listeners"] == "BROKER://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093"
+    # clients and the nodes themselves authenticate; the authorizer allows what an ACL grants
+    assert settings["listener.security.protocol.map"] == "BROKER:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT"
+    assert settings["allow.everyone.if.no.acl.found"] == "false"
+    assert settings["super.users"] == "User:admin"
     assert settings["controller.quorum.bootstrap.servers"] == "127.0.0.1:19093"
     assert settings["log.dirs"] == str(tmp_path / "log")
 

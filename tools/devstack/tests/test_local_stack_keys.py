@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from devstack.local_keys import NAMES, jwt_signing_key, local_keys
+from devstack.local_keys import BROKER_PASSWORDS, NAMES, broker_passwords, jwt_signing_key, local_keys
 from devstack.services import SERVICES
 from devstack.stack import Stack, StackConfig
 from saga_common.dev_keys import DEV_SECRET_KEY, DEV_SIGNING_KEY
@@ -17,8 +17,9 @@ DEV_KEYS = {DEV_SIGNING_KEY, DEV_SECRET_KEY}
 
 @pytest.fixture(autouse=True)
 def no_keys_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in NAMES:
+    for name in (*NAMES, *BROKER_PASSWORDS, "KAFKA_SASL_PASSWORD", "KAFKA_SASL_USERNAME"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("BROKER", "kafka")
 
 
 def test_keys_are_made_once_and_are_not_the_development_keys(tmp_path: Path) -> None:
@@ -29,7 +30,39 @@ def test_keys_are_made_once_and_are_not_the_development_keys(tmp_path: Path) -> 
     assert all(len(value) >= 32 for value in keys.values())
     assert local_keys(path) == keys  # kept: tokens minted earlier stay valid
     assert path.stat().st_mode & 0o077 == 0  # readable by this user only
-    assert path.read_text() == "".join(f"{name}={keys[name]}\n" for name in NAMES)  # a shell can load it
+    # a shell can load it (and compose's --env-file): the keys, then the broker's passwords
+    assert path.read_text().startswith("".join(f"{name}={keys[name]}\n" for name in NAMES))
+
+
+def test_each_broker_user_has_a_password_of_its_own(tmp_path: Path) -> None:
+    passwords = broker_passwords(tmp_path / "local.env")
+    assert set(passwords) == {"admin", *(service.name for service in SERVICES)}
+    assert len(set(passwords.values())) == len(passwords)
+    assert all(len(value) >= 32 for value in passwords.values())
+    assert broker_passwords(tmp_path / "local.env") == passwords
+
+
+def test_a_file_from_before_the_broker_passwords_gets_them_and_keeps_its_keys(tmp_path: Path) -> None:
+    path = tmp_path / "local.env"
+    path.write_text("JWT_SIGNING_KEY=old-signing-key-of-32-characters-x\nDJANGO_SECRET_KEY=old-secret\n")
+    passwords = broker_passwords(path)
+    assert local_keys(path) == {
+        "JWT_SIGNING_KEY": "old-signing-key-of-32-characters-x",
+        "DJANGO_SECRET_KEY": "old-secret",
+    }
+    assert broker_passwords(path) == passwords
+    assert len(passwords) == len(SERVICES) + 1
+
+
+def test_a_service_gets_its_own_broker_user_and_no_other_password(tmp_path: Path) -> None:
+    stack = Stack(StackConfig(run_dir=tmp_path, keys=local_keys(tmp_path / "local.env")), echo=False)
+    passwords = broker_passwords()
+    for service in SERVICES:
+        env = stack.env(service)
+        assert env["KAFKA_SASL_USERNAME"] == service.name
+        assert env["KAFKA_SASL_PASSWORD"] == passwords[service.name]
+        others = {password for user, password in passwords.items() if user != service.name}
+        assert not others & set(env.values()), f"{service.name} was handed another user's password"
 
 
 def test_processes_starting_together_agree_on_the_keys(tmp_path: Path) -> None:

@@ -32,7 +32,24 @@ def all_topic_names() -> list[str]:
 
 
 def common_config() -> dict[str, Any]:
-    return {"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS, "client.id": settings.SERVICE_NAME}
+    return {
+        "bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS,
+        "client.id": settings.SERVICE_NAME,
+        **security_config(),
+    }
+
+
+def security_config() -> dict[str, str]:
+    """Who this process is on the broker: its SASL user, or nothing on a broker without authentication."""
+    protocol = settings.KAFKA_SECURITY_PROTOCOL
+    if not protocol.upper().startswith("SASL"):
+        return {"security.protocol": protocol}
+    return {
+        "security.protocol": protocol,
+        "sasl.mechanism": settings.KAFKA_SASL_MECHANISM,
+        "sasl.username": settings.KAFKA_SASL_USERNAME,
+        "sasl.password": settings.KAFKA_SASL_PASSWORD,
+    }
 
 
 def producer_config(**overrides: Any) -> dict[str, Any]:

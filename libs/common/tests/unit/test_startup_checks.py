@@ -66,3 +66,13 @@ def test_an_identity_provider_needs_issuer_audience_and_public_key_algorithms(
     deployed.JWT_ALGORITHMS = ["RS256", "ES256"]
     setattr(deployed, setting, value)
     assert startup_errors() == {"saga_common.E004"}
+
+
+def test_a_sasl_protocol_without_a_user_is_refused(deployed: SettingsWrapper) -> None:
+    deployed.KAFKA_SECURITY_PROTOCOL = "SASL_PLAINTEXT"
+    deployed.KAFKA_SASL_USERNAME, deployed.KAFKA_SASL_PASSWORD = "orders", ""
+    assert startup_errors() == {"saga_common.E006"}
+    deployed.KAFKA_SASL_PASSWORD = "its-password"
+    assert startup_errors() == set()
+    deployed.KAFKA_SECURITY_PROTOCOL = "SASL-PLAINTEXT"  # a typo librdkafka would only log
+    assert startup_errors() == {"saga_common.E006"}

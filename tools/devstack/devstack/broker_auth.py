@@ -1,0 +1,116 @@
+"""Who may connect to the Apache Kafka devstack runs, and as whom (docs/kafka.md, "Who may do what").
+
+Clients authenticate with SASL/SCRAM-SHA-512 on the broker listener: one user per service, which the
+``grant_broker_access`` command creates with ACLs for just what the contract lets it do, and ``admin``,
+the one super user (devstack, the tests, the benchmarks, and the nodes among themselves). SCRAM keeps
+passwords off the wire and out of the broker (it stores salted keys), needs no certificates to mint and
+rotate, and is what managed Kafka services offer; mTLS would also encrypt, which loopback does not need
+(docs/kafka.md says what production adds). The admin's SCRAM key is written into the log directory when
+it is formatted (KIP-900): the nodes replicate as admin before any user could be created over the wire.
+The controller listener uses PLAIN with the admin alone: SCRAM keys live in the metadata the controllers
+serve, so they cannot authenticate the controllers themselves.
+
+Apache Kafka only: Tansu (``BROKER=tansu``) runs without authentication.
+"""
+
+import os
+
+from devstack import broker_kind
+from devstack.local_keys import broker_passwords
+from saga_common.messaging.access import password_variable
+
+ADMIN = "admin"
+MECHANISM = "SCRAM-SHA-512"
+PROTOCOL = "SASL_PLAINTEXT"
+AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+
+
+def enabled() -> bool:
+    return broker_kind.kind() == "kafka"
+
+
+def admin_password() -> str:
+    return broker_passwords()[ADMIN]
+
+
+def server_settings(password: str) -> dict[str, str]:
+    """The node's listeners, SASL and authorizer (its listener addresses are set by devstack.kafka)."""
+    scram = (
+        "org.apache.kafka.common.security.scram.ScramLoginModule required "
+        f'username="{ADMIN}" password="{password}";'
+    )
+    plain = (
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        f'username="{ADMIN}" password="{password}" user_{ADMIN}="{password}";'
+    )
+    return {
+        "listener.security.protocol.map": f"BROKER:{PROTOCOL},CONTROLLER:{PROTOCOL}",
+        "inter.broker.listener.name": "BROKER",
+        "sasl.enabled.mechanisms": MECHANISM,
+        "sasl.mechanism.inter.broker.protocol": MECHANISM,
+        "listener.name.broker.sasl.enabled.mechanisms": MECHANISM,
+        "listener.name.broker.scram-sha-512.sasl.jaas.config": scram,
+        "sasl.mechanism.controller.protocol": "PLAIN",
+        "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.controller.plain.sasl.jaas.config": plain,
+        "authorizer.class.name": AUTHORIZER,
+        "super.users": f"User:{ADMIN}",
+        "allow.everyone.if.no.acl.found": "false",
+    }
+
+
+def format_options(password: str) -> list[str]:
+    """The storage tool's options that put the admin's SCRAM key in a new log directory."""
+    return ["--add-scram", f"{MECHANISM}=[name={ADMIN},password={password}]"]
+
+
+def admin_environment() -> dict[str, str]:
+    """The settings (saga_common's names) of a client acting as the broker's administrator: devstack
+    itself, the tests, the benchmarks. What this shell sets wins (another broker, other credentials)."""
+    if not enabled():
+        chosen = {"KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}
+    else:
+        chosen = {
+            "KAFKA_SECURITY_PROTOCOL": PROTOCOL,
+            "KAFKA_SASL_MECHANISM": MECHANISM,
+            "KAFKA_SASL_USERNAME": ADMIN,
+            "KAFKA_SASL_PASSWORD": admin_password(),
+        }
+    return {name: os.environ.get(name) or value for name, value in chosen.items()}
+
+
+def service_environment(service: str) -> dict[str, str]:
+    """The settings of ``service``'s processes: its own user, and no other's password."""
+    if not enabled():
+        return {"KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}
+    return {
+        "KAFKA_SECURITY_PROTOCOL": PROTOCOL,
+        "KAFKA_SASL_MECHANISM": MECHANISM,
+        "KAFKA_SASL_USERNAME": service,
+        "KAFKA_SASL_PASSWORD": broker_passwords()[service],
+    }
+
+
+def grant_environment() -> dict[str, str]:
+    """What ``manage.py grant_broker_access`` needs: the admin's settings and every service's password."""
+    return {
+        **admin_environment(),
+        **{
+            password_variable(user): password
+            for user, password in broker_passwords().items()
+            if user != ADMIN
+        },
+    }
+
+
+def client_config(bootstrap: str, environment: dict[str, str] | None = None) -> dict[str, str]:
+    """librdkafka's settings for a tool's client (an admin's, unless ``environment`` says otherwise)."""
+    chosen = environment if environment is not None else admin_environment()
+    config = {"bootstrap.servers": bootstrap, "security.protocol": chosen["KAFKA_SECURITY_PROTOCOL"]}
+    if chosen["KAFKA_SECURITY_PROTOCOL"].startswith("SASL"):
+        config |= {
+            "sasl.mechanism": chosen["KAFKA_SASL_MECHANISM"],
+            "sasl.username": chosen["KAFKA_SASL_USERNAME"],
+            "sasl.password": chosen["KAFKA_SASL_PASSWORD"],
+        }
+    return config
