@@ -7,13 +7,13 @@ its variables are the settings, so the same suite runs with the official images 
 answers and with the ones `make images` builds here:
 
     POSTGRES_IMAGE   localhost/saga-postgres:dev    (or postgres:15)
-    BROKER_IMAGE     localhost/saga-kafka:dev       (Apache Kafka from devstack's jars; saga-tansu:dev when
-                                                     BROKER=tansu; or apache/kafka:3.9.1, in KRaft mode)
+    BROKER_IMAGE     localhost/saga-kafka:dev       (Apache Kafka from devstack's jars, with authentication
+                                                     and ACLs; saga-tansu:dev when BROKER=tansu)
     IMAGE_REGISTRY, IMAGE_TAG                       the services' images: <registry>/saga-<service>:<tag>
 
 What testcontainers does its own way: ports are published where Docker chooses (not compose's fixed
-ones), one-shot services run to completion in order (the databases and migrations, then the topics),
-the apache/kafka image gets the KRaft settings it needs, and a web answers to its compose name (the
+ones), one-shot services run to completion in order (the databases and migrations, then the topics
+and the services' users on the broker), and a web answers to its compose name (the
 console calls the APIs by it) only because it is given that network alias.
 
 With no Docker engine, `podman_socket()` starts podman's API service and sets the testcontainers
@@ -35,29 +35,24 @@ from testcontainers.core.network import Network
 from testcontainers.core.wait_strategies import LogMessageWaitStrategy
 
 from devstack.images import TANSU_IMAGE
-from devstack.local_keys import local_keys
+from devstack.local_keys import broker_passwords, local_keys
+from saga_common.messaging.access import password_variable
 from devstack.services import APPS, REPO_ROOT, SERVICES, Service
 from e2e.compose import ComposeService, load_compose
 
 POSTGRES_PASSWORD = "e2e-only-password"
-# The official image in KRaft mode, reachable as broker:9092 (compose.yaml's default, saga-kafka, and
-# saga-tansu take their settings from their own entrypoints).
-APACHE_KAFKA_ENV = {
-    "KAFKA_NODE_ID": "1",
-    "KAFKA_PROCESS_ROLES": "broker,controller",
-    "KAFKA_LISTENERS": "PLAINTEXT://:9092,CONTROLLER://:9093",
-    "KAFKA_ADVERTISED_LISTENERS": "PLAINTEXT://broker:9092",
-    "KAFKA_CONTROLLER_LISTENER_NAMES": "CONTROLLER",
-    "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-    "KAFKA_CONTROLLER_QUORUM_VOTERS": "1@localhost:9093",
-    "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": "1",
-}
 
 
 def compose_services() -> dict[str, ComposeService]:
-    """compose.yaml read with this environment, this checkout's keys and the suite's password."""
-    broker = {"BROKER_IMAGE": TANSU_IMAGE.local_tag()} if os.environ.get("BROKER") == "tansu" else {}
-    return load_compose({**broker, **os.environ, **local_keys(), "POSTGRES_PASSWORD": POSTGRES_PASSWORD})
+    """compose.yaml read with this environment, this checkout's keys and broker passwords, and the
+    suite's database password."""
+    broker = {}
+    if os.environ.get("BROKER") == "tansu":  # no authentication there
+        broker = {"BROKER_IMAGE": TANSU_IMAGE.local_tag(), "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}
+    passwords = {password_variable(user): password for user, password in broker_passwords().items()}
+    return load_compose(
+        {**broker, **os.environ, **local_keys(), **passwords, "POSTGRES_PASSWORD": POSTGRES_PASSWORD}
+    )
 
 
 def podman_socket(run_dir: Path) -> subprocess.Popen[bytes] | None:
@@ -109,9 +104,6 @@ class ContainerSystem:
 
     def start_broker(self) -> None:
         broker = self.container("broker", alias="broker")
-        if "apache/kafka" in self.compose["broker"].image:
-            for key, value in APACHE_KAFKA_ENV.items():
-                broker = broker.with_env(key, value)
         broker.start()
         self.containers["broker"] = broker
 

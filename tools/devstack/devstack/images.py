@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack import broker, kafka
+from devstack import broker, broker_auth, kafka
 from devstack.services import APPS, REPO_ROOT, SERVICES, App, Service
 
 logger = logging.getLogger(__name__)
@@ -52,8 +52,11 @@ PROJECT_IMAGES = SERVICE_IMAGES + APP_IMAGES
 POSTGRES_IMAGE = Image("saga-postgres", "tools/devstack/images/postgres/Dockerfile")
 BROKER_IMAGE = Image("saga-kafka", "tools/devstack/images/kafka/Dockerfile")
 TANSU_IMAGE = Image("saga-tansu", "tools/devstack/images/tansu/Dockerfile")  # BROKER_IMAGE=...saga-tansu:dev
+# What the Kubernetes manifests run of ours, and push-images pushes: the services, the apps and the broker
+# (Apache Kafka from devstack's jars, with its authentication: the same broker everywhere).
+DEPLOYED_IMAGES = PROJECT_IMAGES + (BROKER_IMAGE,)
 # Upstream images the manifests run as they are (pinned tags, from their official registries).
-THIRD_PARTY_IMAGES = ("postgres:15", "apache/kafka:3.9.1")
+THIRD_PARTY_IMAGES = ("postgres:15",)
 
 
 def engine() -> str:
@@ -144,6 +147,9 @@ def build_all(tool: str | None = None) -> dict[str, str]:
     return built
 
 
+ADMIN_PASSWORD_PLACEHOLDER = "@ADMIN_PASSWORD@"  # the entrypoint's sed replaces it
+
+
 def build_kafka(tool: str, base: str) -> None:
     """The broker image from the jars devstack runs, with devstack's settings (one source for both)."""
     with tempfile.TemporaryDirectory(prefix="saga-kafka-") as directory:
@@ -152,9 +158,9 @@ def build_kafka(tool: str, base: str) -> None:
             shutil.copy(IMAGES_DIR / "kafka" / name, context / name)
         shutil.copy(kafka.KAFKA_DIR / "log4j2.properties", context / "log4j2.properties")
         shutil.copytree(kafka.jars(), context / "jars", ignore=shutil.ignore_patterns(kafka.COMPLETE))
-        (context / "defaults.properties").write_text(
-            "".join(f"{key}={value}\n" for key, value in kafka.SERVER_SETTINGS.items())
-        )
+        # The admin's password is the container's (KAFKA_PASSWORD_ADMIN): the entrypoint puts it in.
+        defaults = {**kafka.SERVER_SETTINGS, **broker_auth.server_settings(ADMIN_PASSWORD_PLACEHOLDER)}
+        (context / "defaults.properties").write_text("".join(f"{k}={v}\n" for k, v in defaults.items()))
         options = [o for o in kafka.JVM_OPTIONS if not o.startswith("-Dlog4j2.configurationFile=")]
         options.append("-Dlog4j2.configurationFile=/opt/kafka/log4j2.properties")
         (context / "jvm.options").write_text("\n".join(options) + "\n")
@@ -162,11 +168,11 @@ def build_kafka(tool: str, base: str) -> None:
 
 
 def push_all(registry: str, tag: str, tool: str | None = None) -> list[str]:
-    """Tag every service's and app's local image as ``<registry>/<name>:<tag>`` and push it; return the
-    names."""
+    """Tag every image the manifests run of ours (DEPLOYED_IMAGES) as ``<registry>/<name>:<tag>`` and push
+    it; return the names."""
     tool = tool or engine()
     pushed = []
-    for image in PROJECT_IMAGES:
+    for image in DEPLOYED_IMAGES:
         target = f"{registry.rstrip('/')}/{image.name}:{tag}"
         subprocess.run([tool, "tag", image.local_tag(), target], check=True)
         subprocess.run([tool, "push", target], check=True)

@@ -11,7 +11,11 @@ from devstack.images import PROJECT_IMAGES
 from devstack.services import APPS, REPO_ROOT, SERVICES
 from e2e.compose import ComposeError, interpolate, load_compose
 
-KEYS = {"JWT_SIGNING_KEY": "k1", "DJANGO_SECRET_KEY": "k2"}
+KEYS = {
+    "JWT_SIGNING_KEY": "k1",
+    "DJANGO_SECRET_KEY": "k2",
+    **{f"KAFKA_PASSWORD_{user.upper()}": f"pw-{user}" for user in ("admin", *(s.name for s in SERVICES))},
+}
 INFRASTRUCTURE = {"postgres", "broker", "topics"}
 
 
@@ -39,6 +43,12 @@ def test_each_container_gets_its_services_image_database_and_port() -> None:
             assert spec.image.split("/")[1].split(":")[0] in images  # one make images builds
             assert spec.environment["DATABASE_URL"].endswith(f"@postgres:5432/{service.name}")
             assert spec.environment["JWT_SIGNING_KEY"] == "k1"  # the caller's keys, never a default
+            # its own user on the broker, and no other's password
+            assert spec.environment["KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
+            assert spec.environment["KAFKA_SASL_USERNAME"] == service.name
+            assert spec.environment["KAFKA_SASL_PASSWORD"] == f"pw-{service.name}"
+            others = {v for k, v in KEYS.items() if k.startswith("KAFKA_PASSWORD_") and v != f"pw-{service.name}"}
+            assert not others & set(spec.environment.values())
         assert compose[f"{service.name}-worker"].command == ["python", "manage.py", "run_worker"]
         assert (
             compose[f"{service.name}-worker"].environment["KAFKA_GROUP_INSTANCE_ID"]
@@ -87,7 +97,7 @@ def test_the_registry_and_tag_are_settings() -> None:
 
 def test_without_this_checkouts_keys_compose_refuses_to_start() -> None:
     with pytest.raises(ComposeError, match="JWT_SIGNING_KEY must be set"):
-        load_compose({})
+        load_compose({k: v for k, v in KEYS.items() if k != "JWT_SIGNING_KEY"})
 
 
 @pytest.mark.parametrize(
@@ -112,3 +122,18 @@ def test_variables_are_read_as_compose_reads_them(
 def test_a_required_variable_that_is_empty_is_an_error() -> None:
     with pytest.raises(ComposeError, match="need A"):
         interpolate("${A:?need A}", {"A": ""})
+
+
+def test_the_topics_job_grants_as_admin_and_the_broker_takes_the_admins_password() -> None:
+    compose = load_compose(KEYS)
+    topics = compose["topics"]
+    assert "grant_broker_access" in " ".join(topics.command)
+    assert topics.environment["KAFKA_SASL_USERNAME"] == "admin"
+    assert topics.environment["KAFKA_SASL_PASSWORD"] == "pw-admin"
+    assert all(topics.environment[f"KAFKA_PASSWORD_{s.name.upper()}"] == f"pw-{s.name}" for s in SERVICES)
+    assert compose["broker"].environment["KAFKA_PASSWORD_ADMIN"] == "pw-admin"
+
+
+def test_without_the_broker_passwords_compose_refuses_to_start() -> None:
+    with pytest.raises(ComposeError, match="KAFKA_PASSWORD"):
+        load_compose({"JWT_SIGNING_KEY": "k1", "DJANGO_SECRET_KEY": "k2"})

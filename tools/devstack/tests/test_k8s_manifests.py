@@ -20,7 +20,8 @@ import pytest
 import yaml
 from django.http.request import validate_host
 
-from devstack.images import PROJECT_IMAGES, THIRD_PARTY_IMAGES
+from devstack import kafka as kafka_settings
+from devstack.images import DEPLOYED_IMAGES, THIRD_PARTY_IMAGES
 from devstack.services import APPS, REPO_ROOT, SERVICES
 from saga_common.dev_keys import DEV_SECRET_KEY, DEV_SIGNING_KEY
 
@@ -69,15 +70,15 @@ def test_strict_validation_catches_a_misspelt_field() -> None:
 def test_only_our_images_and_pinned_upstream_ones(overlay: tuple[str, list[dict[str, Any]]]) -> None:
     name, objects = overlay
     used = {c["image"] for _, spec in pod_specs(objects) for c in containers(spec)}
-    ours = {image.local_tag() for image in PROJECT_IMAGES} if name == "dev" else None
+    ours = {image.local_tag() for image in DEPLOYED_IMAGES} if name == "dev" else None
     for image in used - set(THIRD_PARTY_IMAGES):
         if ours is not None:
             assert image in ours, f"{image} is not built by make images"
         else:
-            assert any(image.split(":")[0].endswith(i.name.removeprefix("saga-")) for i in PROJECT_IMAGES)
+            assert any(image.split(":")[0].endswith(i.name.removeprefix("saga-")) for i in DEPLOYED_IMAGES)
             assert ":" in image
             assert not image.endswith(":latest")
-    assert {i.local_tag() for i in PROJECT_IMAGES} <= used or name != "dev"
+    assert {i.local_tag() for i in DEPLOYED_IMAGES} <= used or name != "dev"
 
 
 def test_every_long_running_container_has_probes(overlay: tuple[str, list[dict[str, Any]]]) -> None:
@@ -385,16 +386,21 @@ def test_topic_replication_fits_the_brokers(overlay: tuple[str, list[dict[str, A
     assert min_insync < replicas or replicas == 1  # with replicas, writes go on while one is down
     (container,) = kafka["spec"]["template"]["spec"]["containers"]
     env = {variable["name"]: variable for variable in container["env"]}
-    for internal in ("OFFSETS_TOPIC", "TRANSACTION_STATE_LOG"):  # the broker's own topics
-        assert int(env[f"KAFKA_{internal}_REPLICATION_FACTOR"]["value"]) <= brokers
-    voters = env["KAFKA_CONTROLLER_QUORUM_VOTERS"]["value"].split(",")
-    assert len(voters) == brokers  # every broker is a controller: a quorum of them all
-    if brokers > 1:
+    # The image's entrypoint: one node alone (devstack's single-node settings), or a quorum of them all
+    # with devstack's replication settings for as many nodes, as make up BROKERS=3 runs them.
+    extra = (env.get("KAFKA_EXTRA_PROPERTIES") or {}).get("value") or ""
+    properties = dict(line.split("=", 1) for line in extra.splitlines() if line.strip())
+    assert properties == kafka_settings.replication_settings(brokers)
+    assert kafka_settings.SERVER_SETTINGS["offsets.topic.replication.factor"] == "1"  # the image's default
+    if brokers == 1:
+        assert "KAFKA_CONTROLLER_QUORUM_VOTERS" not in env
+    else:
+        voters = env["KAFKA_CONTROLLER_QUORUM_VOTERS"]["value"].split(",")
         # each pod its own node id (its ordinal) and name, all started at once, found before ready
         assert voters == [f"{i}@kafka-{i}.kafka-broker:9093" for i in range(brokers)]
         assert set(env["KAFKA_NODE_ID"]) == {"name", "valueFrom"}
         assert "apps.kubernetes.io/pod-index" in env["KAFKA_NODE_ID"]["valueFrom"]["fieldRef"]["fieldPath"]
-        assert env["KAFKA_ADVERTISED_LISTENERS"]["value"] == "PLAINTEXT://$(POD_NAME).kafka-broker:9092"
+        assert env["ADVERTISED_LISTENER"]["value"] == "BROKER://$(POD_NAME).kafka-broker:9092"
         assert kafka["spec"]["podManagementPolicy"] == "Parallel"
         services = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Service"}
         assert services["kafka-broker"]["spec"]["publishNotReadyAddresses"] is True

@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from saga_common.messaging.access import grant_access, passwords_from_environment, topic_access, users
@@ -12,6 +13,9 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.KAFKA_SECURITY_PROTOCOL.upper().startswith("SASL"):
+            self.stdout.write("nothing to grant: these settings use a broker that authenticates no one")
+            return
         granted = grant_access(passwords_from_environment(users(topic_access())))
         for grant in granted:
             self.stdout.write(f"User:{grant.user} {grant.operation} {grant.resource} {grant.name}")
