@@ -15,7 +15,7 @@ import pytest
 import starlark
 import yaml
 
-from devstack.local_keys import LOCAL_ENV_FILE, NAMES
+from devstack.local_keys import BROKER_PASSWORDS, LOCAL_ENV_FILE, NAMES
 from devstack.services import APPS, REPO_ROOT, SERVICES
 from saga_common.dev_keys import DEV_SECRET_KEY, DEV_SIGNING_KEY
 
@@ -222,8 +222,9 @@ def test_local_mode_runs_everything_as_local_processes(local: TiltRecorder) -> N
 
 
 # A stand-in for uv on PATH: it records the keys it was started with and its arguments, one a line.
+BROKER_ENV = ("KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", *BROKER_PASSWORDS)
 FAKE_UV = f"""#!/bin/sh
-for name in {" ".join(NAMES)}; do printenv "$name" || echo "<unset>"; done
+for name in {" ".join((*NAMES, *BROKER_ENV))}; do printenv "$name" || echo "<unset>"; done
 printf '%s\\n' "$@"
 """
 
@@ -236,7 +237,8 @@ def run_serve_cmd(call: dict[str, Any], tmp_path: Path) -> tuple[dict[str, str],
     env_file = root / LOCAL_ENV_FILE.relative_to(REPO_ROOT)
     env_file.parent.mkdir(parents=True)
     keys = {name: f"tilt-test-{name.lower()}" for name in NAMES}
-    env_file.write_text("".join(f"{name}={value}\n" for name, value in keys.items()))
+    passwords = {name: f"tilt-test-{name.lower()}" for name in BROKER_PASSWORDS}
+    env_file.write_text("".join(f"{name}={value}\n" for name, value in {**keys, **passwords}.items()))
     (root / call["serve_dir"]).mkdir(parents=True)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -250,9 +252,22 @@ def run_serve_cmd(call: dict[str, Any], tmp_path: Path) -> tuple[dict[str, str],
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    started_with = dict(zip(NAMES, lines[: len(NAMES)], strict=True))
-    assert started_with == keys, f"{call['_args'][0]} does not load {LOCAL_ENV_FILE.relative_to(REPO_ROOT)}"
-    return started_with, lines[len(NAMES) :]
+    names = (*NAMES, *BROKER_ENV)
+    started_with = dict(zip(names, lines[: len(names)], strict=True))
+    assert {k: started_with[k] for k in NAMES} == keys, (
+        f"{call['_args'][0]} does not load {LOCAL_ENV_FILE.relative_to(REPO_ROOT)}"
+    )
+    # its own user on the broker (a service's) or none (an app's), and no user's password left over
+    owner = call["_args"][0].rsplit("-", 1)[0]
+    user = owner if owner in PORTS and owner not in {a.name for a in APPS} else None
+    assert all(started_with[name] == "<unset>" for name in BROKER_PASSWORDS), call["_args"][0]
+    if user is None:
+        assert started_with["KAFKA_SASL_PASSWORD"] == "<unset>"
+    else:
+        assert started_with["KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
+        assert started_with["KAFKA_SASL_USERNAME"] == user
+        assert started_with["KAFKA_SASL_PASSWORD"] == f"tilt-test-kafka_password_{user}"
+    return started_with, lines[len(names) :]
 
 
 def test_local_web_and_workers_start_with_the_generated_keys(local: TiltRecorder, tmp_path: Path) -> None:
