@@ -36,9 +36,9 @@ from testcontainers.core.wait_strategies import LogMessageWaitStrategy
 
 from devstack.images import TANSU_IMAGE
 from devstack.local_keys import broker_passwords, local_keys
-from saga_common.messaging.access import password_variable
 from devstack.services import APPS, REPO_ROOT, SERVICES, Service
 from e2e.compose import ComposeService, load_compose
+from saga_common.messaging.access import password_variable
 
 POSTGRES_PASSWORD = "e2e-only-password"
 

@@ -14,6 +14,7 @@ Apache Kafka only: Tansu (``BROKER=tansu``) runs without authentication.
 """
 
 import os
+from typing import Any
 
 from devstack import broker_kind
 from devstack.local_keys import broker_passwords
@@ -103,10 +104,13 @@ def grant_environment() -> dict[str, str]:
     }
 
 
-def client_config(bootstrap: str, environment: dict[str, str] | None = None) -> dict[str, str]:
+def client_config(bootstrap: str, environment: dict[str, str] | None = None) -> dict[str, Any]:
     """librdkafka's settings for a tool's client (an admin's, unless ``environment`` says otherwise)."""
     chosen = environment if environment is not None else admin_environment()
-    config = {"bootstrap.servers": bootstrap, "security.protocol": chosen["KAFKA_SECURITY_PROTOCOL"]}
+    config: dict[str, Any] = {
+        "bootstrap.servers": bootstrap,
+        "security.protocol": chosen["KAFKA_SECURITY_PROTOCOL"],
+    }
     if chosen["KAFKA_SECURITY_PROTOCOL"].startswith("SASL"):
         config |= {
             "sasl.mechanism": chosen["KAFKA_SASL_MECHANISM"],

@@ -54,7 +54,7 @@ BROKER_IMAGE = Image("saga-kafka", "tools/devstack/images/kafka/Dockerfile")
 TANSU_IMAGE = Image("saga-tansu", "tools/devstack/images/tansu/Dockerfile")  # BROKER_IMAGE=...saga-tansu:dev
 # What the Kubernetes manifests run of ours, and push-images pushes: the services, the apps and the broker
 # (Apache Kafka from devstack's jars, with its authentication: the same broker everywhere).
-DEPLOYED_IMAGES = PROJECT_IMAGES + (BROKER_IMAGE,)
+DEPLOYED_IMAGES = (*PROJECT_IMAGES, BROKER_IMAGE)
 # Upstream images the manifests run as they are (pinned tags, from their official registries).
 THIRD_PARTY_IMAGES = ("postgres:15",)
 

@@ -47,7 +47,8 @@ def test_each_container_gets_its_services_image_database_and_port() -> None:
             assert spec.environment["KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
             assert spec.environment["KAFKA_SASL_USERNAME"] == service.name
             assert spec.environment["KAFKA_SASL_PASSWORD"] == f"pw-{service.name}"
-            others = {v for k, v in KEYS.items() if k.startswith("KAFKA_PASSWORD_") and v != f"pw-{service.name}"}
+            own = f"pw-{service.name}"
+            others = {v for k, v in KEYS.items() if k.startswith("KAFKA_PASSWORD_") and v != own}
             assert not others & set(spec.environment.values())
         assert compose[f"{service.name}-worker"].command == ["python", "manage.py", "run_worker"]
         assert (

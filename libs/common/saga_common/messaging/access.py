@@ -31,6 +31,7 @@ from confluent_kafka.admin import (
     ResourceType,
     ScramCredentialInfo,
     ScramMechanism,
+    UserScramCredentialAlteration,
     UserScramCredentialUpsertion,
 )
 from django.conf import settings
@@ -98,7 +99,7 @@ def grant_access(passwords: Mapping[str, str], prefix: str | None = None) -> lis
     prefix = settings.KAFKA_TOPIC_PREFIX if prefix is None else prefix
     wanted = grants(table, prefix)
     admin = AdminClient(common_config())
-    upserts = [
+    upserts: list[UserScramCredentialAlteration] = [
         UserScramCredentialUpsertion(
             user,
             ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, SCRAM_ITERATIONS),

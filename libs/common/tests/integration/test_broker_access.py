@@ -108,10 +108,11 @@ def _consumed(config: dict[str, Any], topic: str, *, group: str) -> tuple[list[b
     try:
         for _ in range(12):
             for message in consumer.consume(10, timeout=0.5):
-                if message.error() is None:
+                error = message.error()
+                if error is None:
                     values.append(message.value())
                 else:
-                    errors.append(message.error().code())
+                    errors.append(error.code())
             if values or errors:
                 break
         # A commit is where a group's authorization shows if the fetch did not already.
