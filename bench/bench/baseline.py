@@ -201,6 +201,7 @@ def _summary(
         "ref": ref,
         "sha": sha,
         "runs": results.get("runs", []),
+        "idle_cpu_percent": results.get("idle_cpu_percent", []),
         "saturation_throughput": results.get("saturation_throughput"),
         "settings": results.get("settings"),
         "broker": results.get("broker"),

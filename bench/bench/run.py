@@ -131,6 +131,17 @@ def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
     return used
 
 
+def idle_cpu(pids: dict[str, int], seconds: float) -> dict[str, Any]:
+    """What the stack costs doing nothing, warm: percent of one core by process and in all, over
+    ``seconds`` with no order offered (what polls, heartbeats and sweeps cost)."""
+    time.sleep(2.0)  # the warm-up's last replies and commits
+    before = cpu_seconds(pids)
+    time.sleep(seconds)
+    after = cpu_seconds(pids)
+    by_process = {name: round(100 * (after[name] - before[name]) / seconds, 2) for name in pids}
+    return {"seconds": seconds, "total": round(sum(by_process.values()), 2), "by_process": by_process}
+
+
 def database_commits(stack: Stack) -> int:
     """Transactions committed so far in the stack's databases (PostgreSQL's statistics, which a busy
     backend reports at most once a second: read them a second after the work)."""
@@ -339,7 +350,11 @@ def sweep(
         if stack.broker_pid:
             pids["broker"] = stack.broker_pid
         pids[POSTGRES] = 0  # not ours to start: found by user (postgres_processes)
-        decided += step(stack, pids, 10.0, 3.0)["decided"]  # warm-up: groups joined, connections open
+        # warm-up, not measured: groups joined, connections open, and (--warmup-seconds) the JVM's JIT
+        decided += step(stack, pids, args.warmup_rate, args.warmup_seconds)["decided"]
+        idle = idle_cpu(pids, args.idle_seconds) if args.idle_seconds else None
+        if idle is not None:
+            print(json.dumps({"idle_cpu_percent": idle}), flush=True)
         sampler = Sampler(pids)
         sampler.start()
         steps = []
@@ -377,6 +392,7 @@ def sweep(
         print(json.dumps({"exported": spans}), flush=True)
     return {
         "steps": steps,
+        "idle": idle,
         "limits": limits,
         "peak": sampler.peak,
         "peak_total": sampler.peak_total,
@@ -429,6 +445,19 @@ def arguments() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--repeat", type=int, default=1, help="runs of the whole sweep (noise: min/median/max)"
+    )
+    parser.add_argument(
+        "--warmup-seconds",
+        type=float,
+        default=3.0,
+        help="the unmeasured warm-up before each sweep (Kafka's JVM wants 30 or more to be warm)",
+    )
+    parser.add_argument("--warmup-rate", type=float, default=10.0, help="orders per second in the warm-up")
+    parser.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=15.0,
+        help="after the warm-up, measure the stack's CPU with nothing offered for this long (0: skip)",
     )
     parser.add_argument(
         "--relay-rows", type=int, default=100_000, help="outbox rows for the relay benchmark (0: skip it)"
@@ -497,6 +526,7 @@ def main(argv: list[str] | None = None) -> int:
     limits: dict[str, Any] = {}
     peak: dict[str, int] = {}
     peak_total = 0
+    idle_runs: list[dict[str, Any] | None] = []
     for repeat in range(args.repeat):
         for traced in modes:
             run_dir = RESULTS.parent / ".run" / f"stack-{repeat}{'-traced' if traced else ''}"
@@ -509,6 +539,8 @@ def main(argv: list[str] | None = None) -> int:
                 pg_statements=pg_statements,
             )
             runs[traced].append(result["steps"])
+            if traced == modes[0]:
+                idle_runs.append(result["idle"])
             limits = limits or result["limits"]
             if result["spans"]:
                 exported.append(result["spans"])
@@ -530,6 +562,8 @@ def main(argv: list[str] | None = None) -> int:
         # tracing's settings the stack inherited (OTEL_PYTHON_DISABLED_INSTRUMENTATIONS, say)
         "otel_environment": {name: value for name, value in os.environ.items() if name.startswith("OTEL_")},
         "runs": main_runs,
+        # the whole stack's CPU with nothing offered, per sweep (percent of one core)
+        "idle_cpu_percent": [result_idle for result_idle in idle_runs if result_idle is not None],
         "saturation_throughput": {
             "min": min(saturated),
             "median": statistics.median(saturated),
@@ -552,6 +586,14 @@ def main(argv: list[str] | None = None) -> int:
             f"median per offered rate over {len(earlier['runs'])} and {len(main_runs)} sweeps:"
         )
         print(baseline.format_comparison(report["baseline_comparison"], title), flush=True)
+        idle_before, idle_after = earlier.get("idle_cpu_percent") or [], report["idle_cpu_percent"]
+        if idle_before and idle_after:
+            median_total = [
+                statistics.median(r["total"] for r in runs_) for runs_ in (idle_before, idle_after)
+            ]
+            print(
+                f"idle CPU of the whole stack, % of one core (median): {median_total[0]} -> {median_total[1]}"
+            )
     if True in runs and len(modes) == 2:
         report["traced_runs"] = runs[True]
         report["tracing_cost"] = tracing_cost(runs[False], runs[True])
