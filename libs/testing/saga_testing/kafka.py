@@ -12,6 +12,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 from confluent_kafka import Message as KafkaMessage
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 
+from devstack import broker_auth
 from saga_common.messaging.envelope import Envelope
 from saga_common.messaging.kafka import common_config, consumer_config, producer_config
 
@@ -126,8 +127,8 @@ def accept_any_timestamp(bootstrap: str, topic: str) -> None:
         "message.timestamp.after.max.ms", str(2**63 - 1), incremental_operation=AlterConfigOpType.SET
     )
     resource = ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=[entry])
-    admin = AdminClient(
-        {**common_config(), "bootstrap.servers": bootstrap}
-    )  # kept until the answer: a dropped one cancels it
+    # As the broker's admin: the chaos runs call this from outside Django. Kept until the answer: a
+    # dropped client cancels it.
+    admin = AdminClient(broker_auth.client_config(bootstrap))
     for future in admin.incremental_alter_configs([resource]).values():
         future.result(10)

@@ -107,14 +107,12 @@ def grant_environment() -> dict[str, str]:
 def client_config(bootstrap: str, environment: dict[str, str] | None = None) -> dict[str, Any]:
     """librdkafka's settings for a tool's client (an admin's, unless ``environment`` says otherwise)."""
     chosen = environment if environment is not None else admin_environment()
-    config: dict[str, Any] = {
-        "bootstrap.servers": bootstrap,
-        "security.protocol": chosen["KAFKA_SECURITY_PROTOCOL"],
-    }
-    if chosen["KAFKA_SECURITY_PROTOCOL"].startswith("SASL"):
+    protocol = chosen.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
+    config: dict[str, Any] = {"bootstrap.servers": bootstrap, "security.protocol": protocol}
+    if protocol.upper().startswith("SASL"):
         config |= {
-            "sasl.mechanism": chosen["KAFKA_SASL_MECHANISM"],
-            "sasl.username": chosen["KAFKA_SASL_USERNAME"],
-            "sasl.password": chosen["KAFKA_SASL_PASSWORD"],
+            "sasl.mechanism": chosen.get("KAFKA_SASL_MECHANISM") or MECHANISM,
+            "sasl.username": chosen.get("KAFKA_SASL_USERNAME", ""),
+            "sasl.password": chosen.get("KAFKA_SASL_PASSWORD", ""),
         }
     return config

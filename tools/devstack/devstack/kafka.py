@@ -216,26 +216,41 @@ def prepare(node: Node, voters: list[Node], cluster_id: str | None = None) -> Pa
     node.data_dir.mkdir(parents=True, exist_ok=True)
     password = broker_auth.admin_password()
     config = node.data_dir / "server.properties"
+    marker = node.data_dir / ADMIN_KEY_MARKER
     if not (node.data_dir / "log" / "meta.properties").exists():
         _write_properties(config, server_properties(node, voters, password))
         cluster_id = cluster_id or new_cluster_id()
         standalone = ["--standalone"] if len(voters) == 1 else ["--initial-controllers", _voters(voters)]
-        subprocess.run(
-            _java(
-                "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config), *standalone,
-                *broker_auth.format_options(password),
-            ),
-            check=True,
-            stdout=subprocess.DEVNULL,
+        command = _java(
+            "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config), *standalone,
+            *broker_auth.format_options(password),
         )  # fmt: skip
-        (node.data_dir / ADMIN_KEY_MARKER).touch()
-    elif not (node.data_dir / ADMIN_KEY_MARKER).exists():
+        formatted = subprocess.run(command, stdout=subprocess.DEVNULL, check=False)
+        if formatted.returncode != 0:  # not CalledProcessError: it would print the admin's password
+            raise RuntimeError(f"formatting {node.data_dir / 'log'} failed (exit {formatted.returncode})")
+        marker.write_text(_password_digest(password))
+    elif not marker.exists():
         _add_admin_key(node, voters, config, password)
+    elif marker.read_text() not in ("", _password_digest(password)):
+        raise RuntimeError(
+            f"{node.data_dir} holds the admin key of another password than KAFKA_PASSWORD_ADMIN's (was "
+            ".run/local.env deleted or changed?): restore that password, or delete the folder (its "
+            "messages are lost). The admin's password is changed over the Admin API first (docs/kafka.md)"
+        )
     _write_properties(config, server_properties(node, voters, password))
     return config
 
 
+def _password_digest(password: str) -> str:
+    """What the marker keeps of the password its log's admin key was made with: enough to tell a
+    different password, not enough to recover it."""
+    return hashlib.sha256(f"sagaref-kafka-admin:{password}".encode()).hexdigest()
+
+
 def _write_properties(path: Path, properties: dict[str, str]) -> None:
+    """Readable by this user only: the JAAS lines hold the admin's password."""
+    path.touch(mode=0o600)
+    path.chmod(0o600)
     path.write_text("".join(f"{k}={v}\n" for k, v in properties.items()))
 
 
@@ -270,7 +285,7 @@ def _add_admin_key(node: Node, voters: list[Node], config: Path, password: str) 
     finally:
         process.terminate()
         process.wait(60)
-    (node.data_dir / ADMIN_KEY_MARKER).touch()
+    (node.data_dir / ADMIN_KEY_MARKER).write_text(_password_digest(password))
 
 
 def new_cluster_id() -> str:

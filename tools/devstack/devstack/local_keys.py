@@ -45,8 +45,13 @@ def jwt_signing_key(path: Path = LOCAL_ENV_FILE) -> str:
 def _stored(path: Path) -> dict[str, str]:
     if not path.exists():
         _create(path)
-    stored = _read(path)
-    if any(not stored.get(name) for name in (*NAMES, *BROKER_PASSWORDS)):
+    with open(path) as file:
+        fcntl.flock(file, fcntl.LOCK_SH)  # not half of a line another process is adding (_top_up)
+        stored = _read(path)
+    missing = [name for name in NAMES if not stored.get(name)]
+    if missing:
+        raise RuntimeError(f"{path} lacks {', '.join(missing)}: delete it to have new keys made")
+    if any(not stored.get(name) for name in BROKER_PASSWORDS):
         stored = _top_up(path)
     return stored
 
@@ -62,7 +67,7 @@ def _top_up(path: Path) -> dict[str, str]:
     with open(path, "a") as file:
         fcntl.flock(file, fcntl.LOCK_EX)
         stored = _read(path)
-        missing = [name for name in (*NAMES, *BROKER_PASSWORDS) if not stored.get(name)]
+        missing = [name for name in BROKER_PASSWORDS if not stored.get(name)]
         file.write("".join(f"{name}={secrets.token_urlsafe(32)}\n" for name in missing))
     return _read(path)
 

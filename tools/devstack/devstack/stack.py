@@ -152,7 +152,7 @@ class Stack:
 
     def env(self, service: Service) -> dict[str, str]:
         return {
-            **os.environ,
+            **inherited_environment(),
             **self.config.keys,
             "DATABASE_URL": self.config.database_url(service),
             "KAFKA_BOOTSTRAP_SERVERS": self.config.kafka_bootstrap,
@@ -202,7 +202,7 @@ class Stack:
         get a port of their own, as the webs' do."""
         self.metrics_ports[f"{app.name}-web"] = free_port()
         env = {
-            **os.environ,
+            **inherited_environment(),
             **self.config.keys,
             **{f"{s.name.upper()}_API_URL": self.url(s.name) for s in SERVICES},
             "CONSOLE_DEV_SIGN_IN": "1",
@@ -298,6 +298,17 @@ class Stack:
             if self.config.broker_data is None:  # a cluster of its own, for this run only
                 shutil.rmtree(self.cluster.nodes[0].data_dir.parent, ignore_errors=True)
             self.cluster = None
+
+
+def inherited_environment() -> dict[str, str]:
+    """This shell's environment less any broker credential (a shell that loaded .run/local.env has every
+    user's password; make test's has the admin's): a process gets its own user from Stack.env, or none."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("KAFKA_PASSWORD_")
+        and name not in ("KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD")
+    }
 
 
 def worker_name(service: Service, args: tuple[str, ...] = (), instance: str = "") -> str:

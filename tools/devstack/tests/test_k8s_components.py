@@ -23,7 +23,7 @@ from shop_contracts.topics import WRITERS_AND_READERS
 from tests.test_k8s_manifests import K8S_VERSION, OVERLAYS, common_config, of_kind, selects
 
 COMPONENTS = ("prometheus-operator", "keda")
-CUSTOM_KINDS = {"PodMonitor", "PrometheusRule", "ScaledObject"}
+CUSTOM_KINDS = {"PodMonitor", "PrometheusRule", "ScaledObject", "TriggerAuthentication"}
 TRY_DIR = REPO_ROOT / ".run" / "k8s-components"  # kustomize wants relative paths to the overlays
 
 
@@ -83,7 +83,9 @@ def test_each_component_adds_only_its_own_kinds(rendered: tuple[str, list[dict[s
     component, objects = rendered
     kinds = {obj["kind"] for obj in objects} & CUSTOM_KINDS
     assert kinds == (
-        {"PodMonitor", "PrometheusRule"} if component == "prometheus-operator" else {"ScaledObject"}
+        {"PodMonitor", "PrometheusRule"}
+        if component == "prometheus-operator"
+        else {"ScaledObject", "TriggerAuthentication"}
     )
 
 
@@ -184,6 +186,18 @@ def test_a_scaled_object_per_worker_on_the_topics_its_service_consumes(keda: lis
             topic for topic, (_, readers) in WRITERS_AND_READERS.items() if service.name in readers
         )
         assert sorted(t["topic"] for t in kafka_triggers) == consumed, service.name
+        authentications = of_kind(keda, "TriggerAuthentication")
+        for full in (t for t in triggers if t["type"] == "kafka"):
+            # KEDA asks for the lag as the worker's own user: the broker refuses anyone else
+            assert full["metadata"]["sasl"] == "scram_sha512"
+            authentication = authentications[full["authenticationRef"]["name"]]["spec"]["env"]
+            assert {(e["parameter"], e["name"], e["containerName"]) for e in authentication} == {
+                ("username", "KAFKA_SASL_USERNAME", "worker"),
+                ("password", "KAFKA_SASL_PASSWORD", "worker"),
+            }
+            (container,) = workers[f"{service.name}-worker"]["spec"]["template"]["spec"]["containers"]
+            env = {e["name"]: e for e in container["env"]}
+            assert env["KAFKA_SASL_USERNAME"]["value"] == service.name
         for trigger in kafka_triggers:
             assert trigger["consumerGroup"] == group
             assert trigger["bootstrapServers"] == config["KAFKA_BOOTSTRAP_SERVERS"]

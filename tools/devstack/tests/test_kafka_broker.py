@@ -91,7 +91,11 @@ def test_a_log_formatted_before_authentication_gets_the_admin_key_and_keeps_its_
     data = tmp_path / "kafka"
     node = kafka.Node(node_id=1, port=port, controller_port=controller_port(port, data), data_dir=data)
     config = data / "server.properties"
-    config.write_text("".join(f"{k}={v}\n" for k, v in kafka.server_properties(node, [node], None).items()))
+    # as devstack wrote it before: no authentication, the clients' listener named PLAINTEXT
+    old_settings = {
+        k: v.replace("BROKER", "PLAINTEXT") for k, v in kafka.server_properties(node, [node], None).items()
+    }
+    config.write_text("".join(f"{k}={v}\n" for k, v in old_settings.items()))
     subprocess.run(
         kafka._java(
             "kafka.tools.StorageTool",
@@ -113,7 +117,6 @@ def test_a_log_formatted_before_authentication_gets_the_admin_key_and_keeps_its_
     finally:
         old.terminate()
         old.wait(60)
-    assert not (data / kafka.ADMIN_KEY_MARKER).exists()
 
     broker = start_broker(port, tmp_path / "broker.log", data)
     try:
@@ -132,3 +135,20 @@ def test_a_log_formatted_before_authentication_gets_the_admin_key_and_keeps_its_
     finally:
         stop_broker(broker)
     assert (data / kafka.ADMIN_KEY_MARKER).exists()
+
+
+def test_a_log_whose_admin_key_has_another_password_is_refused_with_a_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """.run/local.env deleted or changed while .run/kafka was kept: no client could authenticate as admin,
+    so the start stops with what to do instead of a broker no one can use."""
+    monkeypatch.setenv("KAFKA_PASSWORD_ADMIN", "the-password-now")
+    node = kafka.Node(node_id=1, port=19092, controller_port=19093, data_dir=tmp_path)
+    (tmp_path / "log").mkdir()
+    (tmp_path / "log" / "meta.properties").write_text("formatted\n")
+    (tmp_path / kafka.ADMIN_KEY_MARKER).write_text(kafka._password_digest("the-password-then"))
+    with pytest.raises(RuntimeError, match="another password"):
+        kafka.prepare(node, [node])
+    (tmp_path / kafka.ADMIN_KEY_MARKER).write_text(kafka._password_digest("the-password-now"))
+    config = kafka.prepare(node, [node])
+    assert config.stat().st_mode & 0o077 == 0  # the JAAS lines hold the admin's password

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from devstack.local_keys import BROKER_PASSWORDS, NAMES, broker_passwords, jwt_signing_key, local_keys
-from devstack.services import SERVICES
+from devstack.services import APPS, SERVICES
 from devstack.stack import Stack, StackConfig
 from saga_common.dev_keys import DEV_SECRET_KEY, DEV_SIGNING_KEY
 
@@ -54,15 +54,28 @@ def test_a_file_from_before_the_broker_passwords_gets_them_and_keeps_its_keys(tm
     assert len(passwords) == len(SERVICES) + 1
 
 
-def test_a_service_gets_its_own_broker_user_and_no_other_password(tmp_path: Path) -> None:
-    stack = Stack(StackConfig(run_dir=tmp_path, keys=local_keys(tmp_path / "local.env")), echo=False)
+def test_a_service_gets_its_own_broker_user_and_no_other_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     passwords = broker_passwords()
+    # a shell that loaded .run/local.env (every password), and make test's (the admin's user)
+    for name, user in BROKER_PASSWORDS.items():
+        monkeypatch.setenv(name, passwords[user])
+    monkeypatch.setenv("KAFKA_SASL_USERNAME", "admin")
+    monkeypatch.setenv("KAFKA_SASL_PASSWORD", passwords["admin"])
+    stack = Stack(StackConfig(run_dir=tmp_path, keys=local_keys(tmp_path / "local.env")), echo=False)
     for service in SERVICES:
         env = stack.env(service)
         assert env["KAFKA_SASL_USERNAME"] == service.name
         assert env["KAFKA_SASL_PASSWORD"] == passwords[service.name]
         others = {password for user, password in passwords.items() if user != service.name}
         assert not others & set(env.values()), f"{service.name} was handed another user's password"
+    stack.config.ports = {"console": 8000, **{s.name: s.port for s in SERVICES}}
+    recording = RecordingProcesses()
+    stack.processes = recording  # type: ignore[assignment]
+    stack.start_app(APPS[0])
+    _, console_env = recording.started[f"{APPS[0].name}-web"]
+    assert not set(passwords.values()) & set(console_env.values()), "the console needs no broker user"
 
 
 def test_processes_starting_together_agree_on_the_keys(tmp_path: Path) -> None:

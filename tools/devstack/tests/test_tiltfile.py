@@ -246,6 +246,8 @@ def run_serve_cmd(call: dict[str, Any], tmp_path: Path) -> tuple[dict[str, str],
     (bin_dir / "uv").chmod(0o755)
     env = {k: v for k, v in os.environ.items() if k not in NAMES}
     env["PATH"] = f"{bin_dir}:{env['PATH']}"
+    # Tilt started from a shell with the admin's credentials (as make test's is): no process keeps them
+    env |= {"BROKER": "kafka", "KAFKA_SASL_USERNAME": "admin", "KAFKA_SASL_PASSWORD": "the-admins"}
     assert isinstance(call["serve_cmd"], str)  # Tilt runs a string with sh -c
     result = subprocess.run(
         ["sh", "-c", call["serve_cmd"]], cwd=root / call["serve_dir"], env=env, capture_output=True, text=True
@@ -263,6 +265,7 @@ def run_serve_cmd(call: dict[str, Any], tmp_path: Path) -> tuple[dict[str, str],
     assert all(started_with[name] == "<unset>" for name in BROKER_PASSWORDS), call["_args"][0]
     if user is None:
         assert started_with["KAFKA_SASL_PASSWORD"] == "<unset>"
+        assert started_with["KAFKA_SASL_USERNAME"] == "<unset>"
     else:
         assert started_with["KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
         assert started_with["KAFKA_SASL_USERNAME"] == user

@@ -65,8 +65,9 @@ def users(table: TopicAccess) -> list[str]:
     return sorted({user for writers, readers in table.values() for user in (*writers, *readers)})
 
 
-def grants(table: TopicAccess, prefix: str) -> list[Grant]:
-    """Every ACL the table calls for, with the deployment's topic prefix."""
+def grants(table: TopicAccess, prefix: str, groups: Mapping[str, str] | None = None) -> list[Grant]:
+    """Every ACL the table calls for, with the deployment's topic prefix; each service's consumer group
+    is ``<prefix><service>`` (the services' KAFKA_CONSUMER_GROUP default) unless ``groups`` names it."""
     wanted: set[Grant] = set()
     for base, (writers, readers) in table.items():
         topic = f"{prefix}{base}"
@@ -77,12 +78,21 @@ def grants(table: TopicAccess, prefix: str) -> list[Grant]:
                 Grant(user, "topic", topic, "WRITE"),  # dead-letter replays
                 Grant(user, "topic", dlq_name(topic), "WRITE"),
             }
-    wanted |= {Grant(user, "group", f"{prefix}{user}", "READ") for user in users(table)}
+    named = groups or {}
+    wanted |= {Grant(user, "group", named.get(user) or f"{prefix}{user}", "READ") for user in users(table)}
     return sorted(wanted)
 
 
 def password_variable(user: str) -> str:
     return f"KAFKA_PASSWORD_{user.upper()}"
+
+
+def groups_from_environment(names: list[str]) -> dict[str, str]:
+    """A service's consumer group where it is not the default (``KAFKA_CONSUMER_GROUP_<USER>``, set to
+    the service's own KAFKA_CONSUMER_GROUP: an upgrade that keeps an old group, say)."""
+    return {
+        user: group for user in names if (group := os.environ.get(f"KAFKA_CONSUMER_GROUP_{user.upper()}"))
+    }
 
 
 def passwords_from_environment(names: list[str]) -> dict[str, str]:
@@ -92,12 +102,14 @@ def passwords_from_environment(names: list[str]) -> dict[str, str]:
     return {user: os.environ[password_variable(user)] for user in names}
 
 
-def grant_access(passwords: Mapping[str, str], prefix: str | None = None) -> list[Grant]:
+def grant_access(
+    passwords: Mapping[str, str], prefix: str | None = None, groups: Mapping[str, str] | None = None
+) -> list[Grant]:
     """Create (or update) each service's SCRAM user and its ACLs, as the broker's administrator (these
     settings' user); wait until every user can see what it was granted. Safe to run again."""
     table = topic_access()
     prefix = settings.KAFKA_TOPIC_PREFIX if prefix is None else prefix
-    wanted = grants(table, prefix)
+    wanted = grants(table, prefix, groups)
     admin = AdminClient(common_config())
     upserts: list[UserScramCredentialAlteration] = [
         UserScramCredentialUpsertion(
@@ -132,9 +144,19 @@ def acl_binding(grant: Grant) -> AclBinding:
 
 def _wait_until_visible(user: str, password: str, topics: set[str], timeout: float = 30.0) -> None:
     """Users and ACLs reach the brokers with the metadata, a moment after they are accepted: a service
-    started before would fail its first requests."""
-    config = {**common_config(), "sasl.username": user, "sasl.password": password}
-    client = AdminClient(config)
+    started before would fail its first requests (and its relay would set aside as refused what a
+    leader that had not caught up refused). Asked of each bootstrap address in turn."""
+    for address in settings.KAFKA_BOOTSTRAP_SERVERS.split(","):
+        config = {
+            **common_config(),
+            "bootstrap.servers": address,
+            "sasl.username": user,
+            "sasl.password": password,
+        }
+        _wait_on(AdminClient(config), user, topics, timeout)
+
+
+def _wait_on(client: AdminClient, user: str, topics: set[str], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:

@@ -4,13 +4,15 @@ nothing at all. The refusals are the broker's own (Apache Kafka's StandardAuthor
 
 import os
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, Producer
+from confluent_kafka.admin import AclBindingFilter, AdminClient
 
 from devstack.local_keys import broker_passwords
-from saga_common.messaging.access import grant_access, topic_access, users
+from saga_common.messaging.access import acl_binding, grant_access, topic_access, users
 from saga_common.messaging.kafka import common_config, topic_name
 from saga_testing.kafka import kafka_record, read_topic
 from saga_testing.messages import wrap
@@ -23,12 +25,21 @@ pytestmark = [
 
 
 @pytest.fixture
-def granted(kafka_topics: str) -> dict[str, str]:
+def granted(kafka_topics: str) -> Iterator[dict[str, str]]:
     """Each service's user and ACLs for this test's topics, with this checkout's passwords (those the
-    local stack uses: a test with others would change them under a running stack)."""
+    local stack uses: a test with others would change them under a running stack); the ACLs are
+    deleted afterwards, not left to pile up on a shared broker."""
     passwords = {user: broker_passwords()[user] for user in users(topic_access())}
-    grant_access(passwords)
-    return passwords
+    grants = grant_access(passwords)
+    yield passwords
+    filters = [
+        AclBindingFilter(
+            b.restype, b.name, b.resource_pattern_type, b.principal, b.host, b.operation, b.permission_type
+        )
+        for b in map(acl_binding, grants)
+    ]
+    for future in AdminClient(common_config()).delete_acls(filters).values():
+        assert len(future.result(timeout=30)) == 1  # each ACL was there, once
 
 
 def _as(user: str, password: str) -> dict[str, Any]:

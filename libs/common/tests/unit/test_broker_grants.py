@@ -43,3 +43,11 @@ def test_only_the_orchestrator_writes_another_services_commands_and_only_orders_
 def test_each_service_joins_only_its_own_group() -> None:
     groups = [g for g in grants(topic_access(), "t1.") if g.resource == "group"]
     assert groups == [Grant(user, "group", f"t1.{user}", "READ") for user in users(topic_access())]
+
+
+def test_a_service_kept_on_an_older_group_is_granted_that_group_instead() -> None:
+    """docs/operations.md: an upgrade may keep KAFKA_CONSUMER_GROUP=<service> (no prefix)."""
+    groups = [g for g in grants(topic_access(), "t1.", {"orders": "orders"}) if g.resource == "group"]
+    assert Grant("orders", "group", "orders", "READ") in groups
+    assert Grant("orders", "group", "t1.orders", "READ") not in groups
+    assert Grant("payments", "group", "t1.payments", "READ") in groups
