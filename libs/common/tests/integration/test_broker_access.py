@@ -38,7 +38,8 @@ def granted(kafka_topics: str) -> Iterator[dict[str, str]]:
         )
         for b in map(acl_binding, grants)
     ]
-    for future in AdminClient(common_config()).delete_acls(filters).values():
+    admin = AdminClient(common_config())  # kept until the answers: a dropped client cancels its calls
+    for future in admin.delete_acls(filters).values():
         assert len(future.result(timeout=30)) == 1  # each ACL was there, once
 
 
