@@ -27,10 +27,7 @@ def describe() -> str:
 def client_env() -> dict[str, str]:
     """What the tests and tools need set for this kind of broker (their own environment wins): on Apache
     Kafka, the admin's credentials (a service's processes get their own: Stack.env)."""
-    env = broker_auth.admin_environment()
-    if kind() == "tansu" and "KAFKA_FETCH_WAIT_MAX_MS" not in os.environ:
-        env["KAFKA_FETCH_WAIT_MAX_MS"] = "20"  # Tansu holds a fetch for its full wait
-    return env
+    return broker_auth.admin_environment()
 
 
 def broker_answers(bootstrap: str, timeout: float = 2.0) -> bool:

@@ -82,7 +82,7 @@ def consumer_config(group_id: str, **overrides: Any) -> dict[str, Any]:
             if settings.KAFKA_GROUP_INSTANCE_ID
             else {}
         ),
-        # Kafka answers a fetch when data arrives; Tansu holds it for the full wait (settings.py).
+        # the consumer's batching latency: settings.py says what it costs either way
         "fetch.wait.max.ms": settings.KAFKA_FETCH_WAIT_MAX_MS,
         **overrides,
     }
