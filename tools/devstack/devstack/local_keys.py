@@ -68,6 +68,8 @@ def _top_up(path: Path) -> dict[str, str]:
         fcntl.flock(file, fcntl.LOCK_EX)
         stored = _read(path)
         missing = [name for name in BROKER_PASSWORDS if not stored.get(name)]
+        if missing and not path.read_text().endswith("\n"):
+            file.write("\n")  # a hand-edited last line without one would swallow the first new name
         file.write("".join(f"{name}={secrets.token_urlsafe(32)}\n" for name in missing))
     return _read(path)
 

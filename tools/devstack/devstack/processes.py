@@ -50,7 +50,7 @@ class ProcessGroup:
         popen = subprocess.Popen(
             command,
             cwd=cwd,
-            env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
+            env={**inherited_environment(), **env, "PYTHONUNBUFFERED": "1"},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -118,3 +118,14 @@ class ProcessGroup:
         with self._print_lock:
             sys.stdout.write(f"{prefix} {line}\n")
             sys.stdout.flush()
+
+
+def inherited_environment() -> dict[str, str]:
+    """This shell's environment less any broker credential (a shell that loaded .run/local.env has every
+    user's password; make test's has the admin's): a process gets its own user from Stack.env, or none."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("KAFKA_PASSWORD_")
+        and name not in ("KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD")
+    }

@@ -19,7 +19,7 @@ from devstack import broker, broker_auth, postgres, prometheus
 from devstack.broker import free_port
 from devstack.cluster import Cluster
 from devstack.local_keys import local_keys
-from devstack.processes import ProcessGroup
+from devstack.processes import ProcessGroup, inherited_environment
 from devstack.services import APPS, REPO_ROOT, SERVICES, App, Service
 
 logger = logging.getLogger(__name__)
@@ -298,17 +298,6 @@ class Stack:
             if self.config.broker_data is None:  # a cluster of its own, for this run only
                 shutil.rmtree(self.cluster.nodes[0].data_dir.parent, ignore_errors=True)
             self.cluster = None
-
-
-def inherited_environment() -> dict[str, str]:
-    """This shell's environment less any broker credential (a shell that loaded .run/local.env has every
-    user's password; make test's has the admin's): a process gets its own user from Stack.env, or none."""
-    return {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("KAFKA_PASSWORD_")
-        and name not in ("KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD")
-    }
 
 
 def worker_name(service: Service, args: tuple[str, ...] = (), instance: str = "") -> str:

@@ -1,6 +1,8 @@
 """The local stack runs as deployed (no debug mode), so it needs keys of its own that its clients share;
 and each web gets its own metrics port when it has one worker process."""
 
+import json
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -8,6 +10,7 @@ from typing import Any
 import pytest
 
 from devstack.local_keys import BROKER_PASSWORDS, NAMES, broker_passwords, jwt_signing_key, local_keys
+from devstack.processes import ProcessGroup
 from devstack.services import APPS, SERVICES
 from devstack.stack import Stack, StackConfig
 from saga_common.dev_keys import DEV_SECRET_KEY, DEV_SIGNING_KEY
@@ -129,3 +132,24 @@ def test_a_single_process_web_serves_metrics_on_a_port_of_its_own(tmp_path: Path
     assert ports == {f"{s.name}-web": stack.metrics_ports[f"{s.name}-web"] for s in SERVICES}
     assert len(set(ports.values())) == len(SERVICES)
     assert not set(ports.values()) & {s.port for s in SERVICES}
+
+
+def test_a_started_process_keeps_its_own_broker_user_and_inherits_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the real ProcessGroup, which adds this shell's environment: what the shell holds (every
+    password after loading .run/local.env, the admin's user under make test) does not come back."""
+    monkeypatch.setenv("KAFKA_PASSWORD_ADMIN", "the-admins-password")
+    monkeypatch.setenv("KAFKA_SASL_USERNAME", "admin")
+    monkeypatch.setenv("KAFKA_SASL_PASSWORD", "the-admins-password")
+    monkeypatch.setenv("SOMETHING_ELSE", "kept")
+    group = ProcessGroup(echo=False, log_dir=tmp_path)
+    script = "import json, os; print(json.dumps(dict(os.environ)))"
+    group.start("probe", [sys.executable, "-c", script], env={"KAFKA_SASL_USERNAME": "orders"})
+    group.processes["probe"].popen.wait(30)
+    group.processes["probe"].pump.join(10)  # type: ignore[union-attr]
+    seen = json.loads((tmp_path / "probe.log").read_text().strip().splitlines()[-1])
+    assert seen["KAFKA_SASL_USERNAME"] == "orders"
+    assert "KAFKA_SASL_PASSWORD" not in seen
+    assert "KAFKA_PASSWORD_ADMIN" not in seen
+    assert seen["SOMETHING_ELSE"] == "kept"

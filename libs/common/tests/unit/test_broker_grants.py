@@ -1,7 +1,9 @@
 """The ACLs the contract calls for (saga_common.messaging.access.grants), read off the shop's table of
 writers and readers. The broker enforcing them is tested in integration/test_broker_access.py."""
 
-from saga_common.messaging.access import Grant, grants, topic_access, users
+import pytest
+
+from saga_common.messaging.access import Grant, grants, groups_from_environment, topic_access, users
 from shop_contracts.topics import WRITERS_AND_READERS
 
 
@@ -51,3 +53,9 @@ def test_a_service_kept_on_an_older_group_is_granted_that_group_instead() -> Non
     assert Grant("orders", "group", "orders", "READ") in groups
     assert Grant("orders", "group", "t1.orders", "READ") not in groups
     assert Grant("payments", "group", "t1.payments", "READ") in groups
+
+
+def test_grant_broker_access_reads_a_kept_group_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKA_CONSUMER_GROUP_ORDERS", "orders")
+    monkeypatch.delenv("KAFKA_CONSUMER_GROUP_PAYMENTS", raising=False)
+    assert groups_from_environment(["orders", "payments"]) == {"orders": "orders"}
