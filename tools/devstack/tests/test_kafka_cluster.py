@@ -32,7 +32,9 @@ def _produce(bootstrap: str, topic: str, value: bytes, timeout_ms: int = 20000) 
         }
     )
     producer.produce(topic, value=value, partition=0, on_delivery=lambda error, _m: outcome.append(error))
-    producer.flush(timeout_ms / 1000 + 5)
+    # Well past the delivery timeout: with two of three nodes down, the report of a refused write once took
+    # more than 5 s beyond it (a fresh idempotent producer authenticating to nodes that are gone first).
+    producer.flush(timeout_ms / 1000 + 30)
     assert outcome, "no delivery report"
     return outcome[0]
 
