@@ -160,9 +160,7 @@ def run_on_broker(
 ) -> dict[str, Any]:
     """``--baseline-broker KIND``: this very tree with ``BROKER=KIND`` (devstack.broker), right before
     this run; return the report's "baseline", named ``BROKER=KIND``."""
-    argv, _ = child_arguments(
-        parser, args, {max(a.option_strings, key=len) for a in parser._actions if a.option_strings}
-    )
+    argv, _ = child_arguments(parser, args, supported_options(parser.format_help()))
     env = {**os.environ, "BROKER": kind, "PYTHONUNBUFFERED": "1"}
     results = _bench(sys.executable, argv, REPO_ROOT, env, f"BROKER={kind}", log)
     return _summary(f"BROKER={kind}", "this tree", results, argv, [])

@@ -352,8 +352,9 @@ def sweep(
         pids[POSTGRES] = 0  # not ours to start: found by user (postgres_processes)
         # warm-up, not measured: groups joined, connections open, and (--warmup-seconds) the JVM's JIT
         decided += step(stack, pids, args.warmup_rate, args.warmup_seconds)["decided"]
-        idle = idle_cpu(pids, args.idle_seconds) if args.idle_seconds else None
-        if idle is not None:
+        idle = None
+        if args.idle_seconds:
+            idle = idle_cpu(pids, args.idle_seconds)
             print(json.dumps({"idle_cpu_percent": idle}), flush=True)
         sampler = Sampler(pids)
         sampler.start()
@@ -526,7 +527,7 @@ def main(argv: list[str] | None = None) -> int:
     limits: dict[str, Any] = {}
     peak: dict[str, int] = {}
     peak_total = 0
-    idle_runs: list[dict[str, Any] | None] = []
+    idle_runs: list[dict[str, Any]] = []
     for repeat in range(args.repeat):
         for traced in modes:
             run_dir = RESULTS.parent / ".run" / f"stack-{repeat}{'-traced' if traced else ''}"
@@ -539,7 +540,7 @@ def main(argv: list[str] | None = None) -> int:
                 pg_statements=pg_statements,
             )
             runs[traced].append(result["steps"])
-            if traced == modes[0]:
+            if traced == modes[0] and result["idle"] is not None:
                 idle_runs.append(result["idle"])
             limits = limits or result["limits"]
             if result["spans"]:
@@ -563,7 +564,7 @@ def main(argv: list[str] | None = None) -> int:
         "otel_environment": {name: value for name, value in os.environ.items() if name.startswith("OTEL_")},
         "runs": main_runs,
         # the whole stack's CPU with nothing offered, per sweep (percent of one core)
-        "idle_cpu_percent": [result_idle for result_idle in idle_runs if result_idle is not None],
+        "idle_cpu_percent": idle_runs,
         "saturation_throughput": {
             "min": min(saturated),
             "median": statistics.median(saturated),

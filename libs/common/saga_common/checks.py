@@ -14,6 +14,7 @@ from django.core.checks import CheckMessage, Error, Tags, register, run_checks
 from django.core.exceptions import ImproperlyConfigured
 
 from saga_common.dev_keys import DEV_SECRET_KEY, DEV_SIGNING_KEY
+from saga_common.messaging.kafka import uses_sasl
 
 STARTUP = "saga_startup"
 # Keys of an identity provider are public: an HMAC algorithm would let anyone sign with them.
@@ -105,7 +106,7 @@ def broker_credentials_are_set(app_configs: Any = None, **kwargs: Any) -> list[C
     protocol = settings.KAFKA_SECURITY_PROTOCOL.upper()
     if protocol not in {"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}:
         return [Error(f"KAFKA_SECURITY_PROTOCOL={protocol!r} is not a Kafka protocol", id="saga_common.E006")]
-    if not protocol.startswith("SASL"):
+    if not uses_sasl(protocol):
         return []
     missing = [name for name in ("KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD") if not getattr(settings, name)]
     if not missing:

@@ -14,10 +14,8 @@ from types import FrameType
 from confluent_kafka.admin import AdminClient
 
 from devstack import broker_auth, kafka
-from devstack.broker_kind import KINDS, kind
+from devstack.broker_kind import kind
 from devstack.services import REPO_ROOT
-
-__all__ = ["KINDS", "kind"]  # where the callers have always found them
 
 
 def describe() -> str:

@@ -19,6 +19,7 @@ from typing import Any
 from devstack import broker_kind
 from devstack.local_keys import broker_passwords
 from saga_common.messaging.access import password_variable
+from saga_common.messaging.kafka import security_config
 
 ADMIN = "admin"
 MECHANISM = "SCRAM-SHA-512"
@@ -65,54 +66,39 @@ def format_options(password: str) -> list[str]:
     return ["--add-scram", f"{MECHANISM}=[name={ADMIN},password={password}]"]
 
 
-def admin_environment() -> dict[str, str]:
+def admin_environment(password: str | None = None) -> dict[str, str]:
     """The settings (saga_common's names) of a client acting as the broker's administrator: devstack
     itself, the tests, the benchmarks. What this shell sets wins (another broker, other credentials)."""
-    if not enabled():
-        chosen = {"KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}
-    else:
-        chosen = {
-            "KAFKA_SECURITY_PROTOCOL": PROTOCOL,
-            "KAFKA_SASL_MECHANISM": MECHANISM,
-            "KAFKA_SASL_USERNAME": ADMIN,
-            "KAFKA_SASL_PASSWORD": admin_password(),
-        }
+    chosen = _user_environment(ADMIN, password or admin_password()) if enabled() else UNAUTHENTICATED
     return {name: os.environ.get(name) or value for name, value in chosen.items()}
 
 
 def service_environment(service: str) -> dict[str, str]:
     """The settings of ``service``'s processes: its own user, and no other's password."""
-    if not enabled():
-        return {"KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}
+    return _user_environment(service, broker_passwords()[service]) if enabled() else dict(UNAUTHENTICATED)
+
+
+UNAUTHENTICATED = {"KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}  # Tansu's clients
+
+
+def _user_environment(user: str, password: str) -> dict[str, str]:
     return {
         "KAFKA_SECURITY_PROTOCOL": PROTOCOL,
         "KAFKA_SASL_MECHANISM": MECHANISM,
-        "KAFKA_SASL_USERNAME": service,
-        "KAFKA_SASL_PASSWORD": broker_passwords()[service],
+        "KAFKA_SASL_USERNAME": user,
+        "KAFKA_SASL_PASSWORD": password,
     }
 
 
 def grant_environment() -> dict[str, str]:
     """What ``manage.py grant_broker_access`` needs: the admin's settings and every service's password."""
+    passwords = broker_passwords()
     return {
-        **admin_environment(),
-        **{
-            password_variable(user): password
-            for user, password in broker_passwords().items()
-            if user != ADMIN
-        },
+        **admin_environment(passwords[ADMIN]),
+        **{password_variable(user): password for user, password in passwords.items() if user != ADMIN},
     }
 
 
-def client_config(bootstrap: str, environment: dict[str, str] | None = None) -> dict[str, Any]:
-    """librdkafka's settings for a tool's client (an admin's, unless ``environment`` says otherwise)."""
-    chosen = environment if environment is not None else admin_environment()
-    protocol = chosen.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
-    config: dict[str, Any] = {"bootstrap.servers": bootstrap, "security.protocol": protocol}
-    if protocol.upper().startswith("SASL"):
-        config |= {
-            "sasl.mechanism": chosen.get("KAFKA_SASL_MECHANISM") or MECHANISM,
-            "sasl.username": chosen.get("KAFKA_SASL_USERNAME", ""),
-            "sasl.password": chosen.get("KAFKA_SASL_PASSWORD", ""),
-        }
-    return config
+def client_config(bootstrap: str) -> dict[str, Any]:
+    """librdkafka's settings for a tool's client: the admin's."""
+    return {"bootstrap.servers": bootstrap, **security_config(admin_environment())}

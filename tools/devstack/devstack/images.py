@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack import broker, broker_auth, kafka
+from devstack import broker_auth, broker_kind, kafka
 from devstack.services import APPS, REPO_ROOT, SERVICES, App, Service
 
 logger = logging.getLogger(__name__)
@@ -132,7 +132,7 @@ def build_all(tool: str | None = None) -> dict[str, str]:
     postgres_dir = (REPO_ROOT / POSTGRES_IMAGE.dockerfile).parent
     build(tool, POSTGRES_IMAGE.local_tag(), postgres_dir / "Dockerfile", postgres_dir, {"BASE_IMAGE": base})
     built[POSTGRES_IMAGE.name] = POSTGRES_IMAGE.local_tag()
-    if broker.kind() == "kafka":  # BROKER=tansu: no Java, no jars (install-kafka.sh skipped them)
+    if broker_kind.kind() == "kafka":  # BROKER=tansu: no Java, no jars (install-kafka.sh skipped them)
         build_kafka(tool, base)
         built[BROKER_IMAGE.name] = BROKER_IMAGE.local_tag()
     with tempfile.TemporaryDirectory(prefix="saga-tansu-") as context:

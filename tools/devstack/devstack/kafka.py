@@ -19,15 +19,11 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from confluent_kafka.admin import (
-    AdminClient,
-    ScramCredentialInfo,
-    ScramMechanism,
-    UserScramCredentialUpsertion,
-)
+from confluent_kafka.admin import AdminClient
 
 from devstack import broker_auth
 from devstack.services import REPO_ROOT
+from saga_common.messaging.access import scram_upsert
 
 logger = logging.getLogger(__name__)
 
@@ -270,9 +266,7 @@ def _add_admin_key(node: Node, voters: list[Node], config: Path, password: str) 
     )
     try:
         admin = AdminClient({"bootstrap.servers": node.bootstrap})
-        upsert = UserScramCredentialUpsertion(
-            broker_auth.ADMIN, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192), password.encode()
-        )
+        upsert = scram_upsert(broker_auth.ADMIN, password)
         deadline = time.monotonic() + 60
         while True:
             try:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from devstack import broker, broker_auth, postgres, prometheus
+from devstack import broker, broker_auth, broker_kind, postgres, prometheus
 from devstack.broker import free_port
 from devstack.cluster import Cluster
 from devstack.local_keys import local_keys
@@ -128,7 +128,7 @@ class Stack:
         ports = [int(a.rpartition(":")[2]) for a in addresses]
         self.config.run_dir.mkdir(parents=True, exist_ok=True)
         if self.config.brokers > 1:
-            if broker.kind() != "kafka":
+            if broker_kind.kind() != "kafka":
                 raise RuntimeError("BROKERS > 1 runs Apache Kafka nodes: not with BROKER=tansu")
             if len(ports) != self.config.brokers:
                 raise RuntimeError(f"{self.config.brokers} brokers need as many addresses: {addresses}")
@@ -157,7 +157,6 @@ class Stack:
             "DATABASE_URL": self.config.database_url(service),
             "KAFKA_BOOTSTRAP_SERVERS": self.config.kafka_bootstrap,
             "KAFKA_TOPIC_PREFIX": self.config.topic_prefix,
-            **broker.client_env(),
             **broker_auth.service_environment(service.name),  # its own user, not the admin's
             # Readable lines in a terminal; deployments keep the default, JSON.
             "LOG_FORMAT": os.environ.get("LOG_FORMAT", "plain"),

@@ -112,12 +112,7 @@ def grant_access(
     wanted = grants(table, prefix, groups)
     admin = AdminClient(common_config())
     upserts: list[UserScramCredentialAlteration] = [
-        UserScramCredentialUpsertion(
-            user,
-            ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, SCRAM_ITERATIONS),
-            passwords[user].encode(),
-        )
-        for user in users(table)
+        scram_upsert(user, passwords[user]) for user in users(table)
     ]
     for future in admin.alter_user_scram_credentials(upserts).values():
         future.result(timeout=30)
@@ -128,6 +123,14 @@ def grant_access(
         _wait_until_visible(user, passwords[user], topics)
     logger.info("granted %s ACLs to %s", len(wanted), ", ".join(users(table)))
     return wanted
+
+
+def scram_upsert(user: str, password: str) -> UserScramCredentialUpsertion:
+    """``user``'s SCRAM-SHA-512 key for ``password`` (created, or replaced), as the services and the
+    admin have them."""
+    return UserScramCredentialUpsertion(
+        user, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, SCRAM_ITERATIONS), password.encode()
+    )
 
 
 def acl_binding(grant: Grant) -> AclBinding:

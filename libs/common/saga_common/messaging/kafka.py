@@ -3,6 +3,7 @@
 import functools
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -39,17 +40,32 @@ def common_config() -> dict[str, Any]:
     }
 
 
-def security_config() -> dict[str, str]:
-    """Who this process is on the broker: its SASL user, or nothing on a broker without authentication."""
-    protocol = settings.KAFKA_SECURITY_PROTOCOL
-    if not protocol.upper().startswith("SASL"):
+SECURITY_SETTINGS = (
+    "KAFKA_SECURITY_PROTOCOL",
+    "KAFKA_SASL_MECHANISM",
+    "KAFKA_SASL_USERNAME",
+    "KAFKA_SASL_PASSWORD",
+)
+
+
+def security_config(values: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Who this process is on the broker: its SASL user, or nothing on a broker without authentication.
+    ``values``: those settings by name, for a tool outside Django (devstack.broker_auth); else Django's."""
+    chosen = values if values is not None else {name: getattr(settings, name) for name in SECURITY_SETTINGS}
+    protocol = chosen.get("KAFKA_SECURITY_PROTOCOL") or "PLAINTEXT"
+    if not uses_sasl(protocol):
         return {"security.protocol": protocol}
     return {
         "security.protocol": protocol,
-        "sasl.mechanism": settings.KAFKA_SASL_MECHANISM,
-        "sasl.username": settings.KAFKA_SASL_USERNAME,
-        "sasl.password": settings.KAFKA_SASL_PASSWORD,
+        "sasl.mechanism": chosen.get("KAFKA_SASL_MECHANISM") or "SCRAM-SHA-512",
+        "sasl.username": chosen.get("KAFKA_SASL_USERNAME", ""),
+        "sasl.password": chosen.get("KAFKA_SASL_PASSWORD", ""),
     }
+
+
+def uses_sasl(protocol: str) -> bool:
+    """SASL_PLAINTEXT or SASL_SSL: the client authenticates with a user and password."""
+    return protocol.upper().startswith("SASL")
 
 
 def producer_config(**overrides: Any) -> dict[str, Any]:

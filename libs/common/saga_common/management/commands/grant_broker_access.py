@@ -10,6 +10,7 @@ from saga_common.messaging.access import (
     topic_access,
     users,
 )
+from saga_common.messaging.kafka import uses_sasl
 
 
 class Command(BaseCommand):
@@ -20,7 +21,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not settings.KAFKA_SECURITY_PROTOCOL.upper().startswith("SASL"):
+        if not uses_sasl(settings.KAFKA_SECURITY_PROTOCOL):
             self.stdout.write("nothing to grant: these settings use a broker that authenticates no one")
             return
         names = users(topic_access())
