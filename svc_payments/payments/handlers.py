@@ -11,7 +11,9 @@ from shop_contracts import (
     PaymentAuthorized,
     PaymentCaptured,
     PaymentDeclined,
+    PaymentRefunded,
     PaymentVoided,
+    RefundPayment,
     VoidPayment,
 )
 
@@ -37,10 +39,16 @@ def capture_payment(command: CapturePayment, order_id: str) -> Reply:
     return PaymentCaptured(payment_id=str(payment.id), amount=payment.amount)
 
 
+def refund_payment(command: RefundPayment, order_id: str) -> Reply:
+    payment = services.payment_refund(order_id=order_id)
+    return PaymentRefunded(payment_id=str(payment.id), amount=payment.amount)
+
+
 HANDLERS = command_handlers(
     {
         AuthorizePayment: authorize_payment,
         VoidPayment: void_payment,
         CapturePayment: capture_payment,
+        RefundPayment: refund_payment,
     }
 )

@@ -29,8 +29,7 @@ class PaymentStatus(models.TextChoices):
     DECLINED = "DECLINED"
     VOIDED = "VOIDED"
     CAPTURED = "CAPTURED"
-    # No saga refunds today (the contract keeps the status; a refund saga would send RefundPayment).
-    REFUNDED = "REFUNDED"
+    REFUNDED = "REFUNDED"  # the CancelOrder saga gave the captured money back
 
 
 # Payments in these states hold part of the credit limit.

@@ -98,3 +98,20 @@ def payment_capture(*, order_id: str) -> Payment:
         elif payment.status != PaymentStatus.CAPTURED:
             raise Conflict(f"payment of order {order_id} is {payment.status} and cannot be captured")
         return payment
+
+
+def payment_refund(*, order_id: str) -> Payment:
+    """Give a captured payment's money back: the account no longer holds it. Refunding a REFUNDED payment
+    again changes nothing; any other payment is refused (``Conflict``): there is no money to give back.
+    """
+    with PaymentsUnit.scope() as unit:
+        payment = unit.payments.get(order_id)
+        if payment is None:
+            raise Conflict(f"order {order_id} has no payment to be refunded")
+        if payment.status == PaymentStatus.CAPTURED:
+            payment.status = PaymentStatus.REFUNDED
+            unit.payments.changed(payment)
+            unit.hold(payment.customer_id, -payment.amount)
+        elif payment.status != PaymentStatus.REFUNDED:
+            raise Conflict(f"payment of order {order_id} is {payment.status} and cannot be refunded")
+        return payment

@@ -10,7 +10,7 @@ from payments.selectors import account_available
 from saga_common.messaging.envelope import Envelope
 from saga_common.messaging.message import Message
 from saga_testing.messages import deliver
-from shop_contracts import AuthorizePayment, CapturePayment, VoidPayment
+from shop_contracts import AuthorizePayment, CapturePayment, RefundPayment, VoidPayment
 from tests.holdings import held_by_payments
 
 pytestmark = pytest.mark.django_db
@@ -128,6 +128,9 @@ def test_the_held_total_follows_every_payment_that_enters_or_leaves_a_holding_st
     assert available() == Decimal("20.00")
     handle(CapturePayment(), "o-3")
     assert available() == Decimal("20.00")
+    handle(RefundPayment(), "o-3")  # refunded: the money is back
+    handle(RefundPayment(), "o-3")  # repeated: gives nothing more back
+    assert available() == Decimal("40.00")
 
 
 def test_voiding_a_captured_payment_is_refused_with_a_reply_not_retried() -> None:
@@ -140,3 +143,37 @@ def test_voiding_a_captured_payment_is_refused_with_a_reply_not_retried() -> Non
     assert reply.type == "PaymentVoidFailed"
     assert "CAPTURED" in reply.payload["reason"]
     assert Payment.objects.get().status == PaymentStatus.CAPTURED
+
+
+def test_a_refund_gives_a_captured_payments_money_back_once() -> None:
+    authorize("10.00")
+    handle(CapturePayment())
+    refunded = handle(RefundPayment())
+    payment = Payment.objects.get()
+    assert (refunded.type, refunded.payload) == (
+        "PaymentRefunded",
+        {"payment_id": str(payment.id), "amount": "10.00"},
+    )
+    assert handle(RefundPayment()).payload == refunded.payload  # a repeat answers the same
+    assert payment.status == PaymentStatus.REFUNDED
+    assert account_available(Account.objects.get(customer_id="c-1")) == Decimal("50.00")
+
+
+@pytest.mark.parametrize("before", ["authorized", "voided", "declined", "nothing"])
+def test_only_a_captured_payment_is_refunded_anything_else_is_refused(before: str) -> None:
+    # given a payment that holds no captured money (or none at all)
+    if before == "authorized":
+        authorize("10.00")
+    elif before == "voided":
+        authorize("10.00")
+        handle(VoidPayment())
+    elif before == "declined":
+        authorize("99.00")
+    statuses = list(Payment.objects.values_list("status", flat=True))
+    held = Account.objects.get(customer_id="c-1").held
+    # when a refund arrives, it is refused with a named reply and changes nothing
+    reply = handle(RefundPayment())
+    assert reply.type == "PaymentRefundFailed"
+    assert "cannot be refunded" in reply.payload["reason"] or "no payment" in reply.payload["reason"]
+    assert list(Payment.objects.values_list("status", flat=True)) == statuses
+    assert Account.objects.get(customer_id="c-1").held == held

@@ -5,6 +5,7 @@ from django.db import models
 
 class ShipmentStatus(models.TextChoices):
     SCHEDULED = "SCHEDULED"
+    DISPATCHED = "DISPATCHED"  # on its way: it can no longer be cancelled
     CANCELLED = "CANCELLED"
 
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.conf import settings
 
+from saga_common.errors import Conflict, NotFound
 from shipping.models import Shipment, ShipmentStatus
 from shipping.unit_of_work import ShippingUnit
 
@@ -37,7 +38,8 @@ def shipment_schedule(
 
 
 def shipment_cancel(*, order_id: str, country: str = "") -> Shipment:
-    """Cancel the order's shipment; a cancelled one is not an error.
+    """Cancel the order's shipment; a cancelled one is not an error, a DISPATCHED one is refused
+    (``Conflict``: it is on its way).
 
     A cancel before any shipment records a CANCELLED one, so a ScheduleShipment that arrives after
     its saga gave up finds it and is rejected instead of shipping an order nobody will approve.
@@ -48,7 +50,30 @@ def shipment_cancel(*, order_id: str, country: str = "") -> Shipment:
             shipment = unit.shipments.insert_at_once(
                 Shipment(order_id=order_id, country=country, address={}, status=ShipmentStatus.CANCELLED)
             )
+        if shipment.status == ShipmentStatus.DISPATCHED:
+            raise Conflict(f"shipment {shipment.id} was dispatched and cannot be cancelled")
         if shipment.status == ShipmentStatus.SCHEDULED:
             shipment.status = ShipmentStatus.CANCELLED
+            unit.shipments.changed(shipment)
+        return shipment
+
+
+def shipment_dispatch(*, shipment_id: str) -> Shipment:
+    """Send a SCHEDULED shipment on its way (an operator's action); dispatching a DISPATCHED one again
+    changes nothing, a CANCELLED one is refused (``Conflict``).
+
+    The shipment's row lock orders a dispatch and a CancelShipment of the same order: whichever
+    commits first wins, and the other sees its outcome (a cancelled shipment is not dispatched; a
+    dispatched one is not cancelled, which refuses the order's cancellation).
+    """
+    with ShippingUnit.scope() as unit:
+        order_id = Shipment.objects.filter(id=shipment_id).values_list("order_id", flat=True).first()
+        shipment = unit.shipments.get(order_id) if order_id is not None else None
+        if shipment is None:
+            raise NotFound(f"no shipment {shipment_id}")
+        if shipment.status == ShipmentStatus.CANCELLED:
+            raise Conflict(f"shipment {shipment_id} was cancelled and cannot be dispatched")
+        if shipment.status == ShipmentStatus.SCHEDULED:
+            shipment.status = ShipmentStatus.DISPATCHED
             unit.shipments.changed(shipment)
         return shipment

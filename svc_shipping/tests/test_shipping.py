@@ -92,3 +92,45 @@ def test_customers_see_only_their_own_shipments(client_for: Any) -> None:
 def test_shipment_pages_refuse_a_limit_beyond_any_integer(api: APIClient) -> None:
     response = api.get("/api/v1/shipments", {"order_id": ORDER, "limit": str(10**30)})
     assert (response.status_code, "limit" in response.json()) == (400, True)
+
+
+def dispatch(client: APIClient, order_id: str = ORDER) -> Any:
+    shipment = Shipment.objects.get(order_id=order_id)
+    return client.post(f"/api/v1/shipments/{shipment.id}/dispatch")
+
+
+def test_an_operator_dispatches_a_scheduled_shipment_once(operator_api: APIClient) -> None:
+    schedule("DE", order_id=ORDER)
+    first = dispatch(operator_api)
+    assert (first.status_code, first.json()["status"]) == (200, "DISPATCHED")
+    again = dispatch(operator_api)  # a repeat (a retried request) answers the same
+    assert (again.status_code, again.json()) == (200, first.json())
+    assert Shipment.objects.get().status == ShipmentStatus.DISPATCHED
+
+
+def test_a_dispatched_shipment_refuses_to_be_cancelled_and_stays_dispatched(operator_api: APIClient) -> None:
+    schedule("DE", order_id=ORDER)
+    dispatch(operator_api)
+    reply = handle(CancelShipment(country="DE"), ORDER)
+    assert reply.type == "ShipmentCancellationRefused"
+    assert "dispatched and cannot be cancelled" in reply.payload["reason"]
+    assert Shipment.objects.get().status == ShipmentStatus.DISPATCHED
+
+
+def test_a_cancelled_shipment_cannot_be_dispatched(operator_api: APIClient) -> None:
+    schedule("DE", order_id=ORDER)
+    handle(CancelShipment(country="DE"), ORDER)
+    refused = dispatch(operator_api)
+    assert refused.status_code == 409
+    assert "cancelled and cannot be dispatched" in refused.json()["detail"]
+    assert Shipment.objects.get().status == ShipmentStatus.CANCELLED
+
+
+def test_only_operators_dispatch_and_an_unknown_shipment_is_404(client_for: Any, operator_api: APIClient) -> None:
+    schedule("DE", order_id=ORDER, customer_id="c-1")
+    assert dispatch(client_for("c-1")).status_code == 403  # not even the shipment's own customer
+    assert dispatch(client_for(None)).status_code == 401
+    unknown = operator_api.post("/api/v1/shipments/00000000-0000-4000-8000-000000000000/dispatch")
+    assert (unknown.status_code, "detail" in unknown.json()) == (404, True)
+    assert operator_api.post("/api/v1/shipments/not-a-uuid/dispatch").status_code == 404
+    assert Shipment.objects.get().status == ShipmentStatus.SCHEDULED

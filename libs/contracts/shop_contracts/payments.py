@@ -1,4 +1,4 @@
-"""What the payments service is told (authorize, void, capture) and answers."""
+"""What the payments service is told (authorize, void, capture, refund) and answers."""
 
 from decimal import Decimal
 
@@ -48,6 +48,18 @@ class PaymentCaptureFailed(Refusal, frozen=True, kw_only=True):
     namespace = PAYMENTS
 
 
+class PaymentRefunded(Reply, frozen=True, kw_only=True):
+    topic = ORCHESTRATOR_REPLIES
+    namespace = PAYMENTS
+    payment_id: Identifier
+    amount: Amount
+
+
+class PaymentRefundFailed(Refusal, frozen=True, kw_only=True):
+    topic = ORCHESTRATOR_REPLIES
+    namespace = PAYMENTS
+
+
 class AuthorizePayment(Command, frozen=True, kw_only=True):
     topic = PAYMENTS_COMMANDS
     namespace = PAYMENTS
@@ -79,3 +91,14 @@ class CapturePayment(Command, frozen=True, kw_only=True):
     namespace = PAYMENTS
     outcomes = (PaymentCaptured, PaymentCaptureFailed)
     refusal = PaymentCaptureFailed
+
+
+class RefundPayment(Command, frozen=True, kw_only=True):
+    """Give a captured payment's money back: the account's available credit grows by its amount. The
+    CancelOrder saga sends it only after its pivot (the shipment cancelled), so money is never refunded
+    for a shipment that goes out."""
+
+    topic = PAYMENTS_COMMANDS
+    namespace = PAYMENTS
+    outcomes = (PaymentRefunded, PaymentRefundFailed)
+    refusal = PaymentRefundFailed

@@ -21,6 +21,13 @@ class ShipmentCancelled(Reply, frozen=True, kw_only=True):
     namespace = SHIPPING
 
 
+class ShipmentCancellationRefused(Refusal, frozen=True, kw_only=True):
+    """The shipment was dispatched: it is on its way and can no longer be cancelled."""
+
+    topic = ORCHESTRATOR_REPLIES
+    namespace = SHIPPING
+
+
 class ScheduleShipment(Command, frozen=True, kw_only=True):
     topic = SHIPPING_COMMANDS
     namespace = SHIPPING
@@ -34,9 +41,12 @@ class ScheduleShipment(Command, frozen=True, kw_only=True):
 
 class CancelShipment(Command, frozen=True, kw_only=True):
     """Cancel the order's shipment; before any was scheduled it records a CANCELLED one, so a late
-    ScheduleShipment is rejected rather than shipping an order whose saga gave up."""
+    ScheduleShipment is rejected rather than shipping an order whose saga gave up. A DISPATCHED shipment
+    cannot be cancelled: that refusal is what refuses an order's cancellation (the CancelOrder saga's
+    pivot)."""
 
     topic = SHIPPING_COMMANDS
     namespace = SHIPPING
-    outcomes = (ShipmentCancelled,)  # cancelling cannot be refused: no refusal reply
+    outcomes = (ShipmentCancelled, ShipmentCancellationRefused)
+    refusal = ShipmentCancellationRefused
     country: OptionalCountryCode = ""
