@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from orders import selectors, services
 from orders.models import Order, OrderStatus
-from saga_common.errors import Forbidden
+from saga_common.errors import Conflict, Forbidden
 from saga_common.money import to_money
 from saga_common.web.auth import principal, visible_customer
 from saga_common.web.correlation import correlation_id_of
@@ -55,6 +55,8 @@ class OrderOutputSerializer(serializers.ModelSerializer):
             "items",
             "shipping_address",
             "rejection_reason",
+            "cancellation_reason",
+            "cancellation_refused_reason",
             "created_at",
             "updated_at",
         ]
@@ -81,6 +83,8 @@ def order_body(order: Order) -> dict[str, Any]:
             name: order.shipping_address[name] for name in _ADDRESS_FIELDS if name in order.shipping_address
         },
         "rejection_reason": order.rejection_reason,
+        "cancellation_reason": order.cancellation_reason,
+        "cancellation_refused_reason": order.cancellation_refused_reason,
         "created_at": _timestamp(order.created_at),
         "updated_at": _timestamp(order.updated_at),
     }
@@ -97,6 +101,18 @@ def _timestamp(value: datetime) -> str:
     """As DRF renders a datetime: ISO 8601 in the current time zone (UTC here), UTC written ``Z``."""
     text = timezone.localtime(value).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False, pattern=IDEMPOTENCY_KEY.pattern
+)
+
+
+def _bad_idempotency_key() -> Response:
+    return Response(
+        {"detail": "Idempotency-Key must be 1-255 printable ASCII characters"},
+        status=status.HTTP_400_BAD_REQUEST,
+    )
 
 
 class OrderListCreateApi(APIView):
@@ -135,23 +151,12 @@ class OrderListCreateApi(APIView):
         operation_id="orders_create",
         request=InputSerializer,
         responses={201: OrderOutputSerializer},
-        parameters=[
-            OpenApiParameter(
-                "Idempotency-Key",
-                str,
-                OpenApiParameter.HEADER,
-                required=False,
-                pattern=IDEMPOTENCY_KEY.pattern,
-            )
-        ],
+        parameters=[IDEMPOTENCY_KEY_HEADER],
     )
     def post(self, request: Request) -> Response:
         key = request.headers.get("Idempotency-Key")
         if key is not None and not IDEMPOTENCY_KEY.match(key):
-            return Response(
-                {"detail": "Idempotency-Key must be 1-255 printable ASCII characters"},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+            return _bad_idempotency_key()
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         order_input = {**serializer.validated_data, "customer_id": _ordering_customer(request, serializer)}
@@ -191,3 +196,50 @@ class OrderDetailApi(APIView):
     def get(self, request: Request, order_id: str) -> Response:
         order = selectors.order_get(order_id=order_id, visible_to=visible_customer(request))
         return Response(OrderOutputSerializer(order).data)
+
+
+class OrderCancelApi(APIView):
+    """Ask to cancel an APPROVED order (its customer, or an operator): 202 with the order, now
+    CANCELLING; its CancelOrder saga then makes it CANCELLED (refunded, shipment cancelled), or APPROVED
+    again with ``cancellation_refused_reason`` (its shipment was dispatched). 409 for any other order."""
+
+    class InputSerializer(serializers.Serializer):
+        reason = TextField(max_length=200, required=False, allow_blank=True)
+
+    @extend_schema(
+        operation_id="orders_cancel",
+        request=InputSerializer,
+        responses={202: OrderOutputSerializer},
+        parameters=[IDEMPOTENCY_KEY_HEADER],
+    )
+    def post(self, request: Request, order_id: str) -> Response:
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not IDEMPOTENCY_KEY.match(key):
+            return _bad_idempotency_key()
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order = selectors.order_get(order_id=order_id, visible_to=visible_customer(request))  # 404: not yours
+        reason = serializer.validated_data.get("reason", "")
+        cancel_request = {"cancel": str(order.id), "reason": reason}  # what the key's fingerprint covers
+        body: dict[str, Any]
+        try:
+            with transaction.atomic():
+                order = services.order_cancel_request(
+                    order_id=str(order.id), reason=reason, correlation_id=correlation_id_of(request)
+                )
+                body = order_body(order)
+                if key is not None:
+                    services.idempotency_key_claim(
+                        idempotency_key=key, order=order, request=cancel_request, response_body=body
+                    )
+        except (services.IdempotencyKeyUsed, Conflict):
+            # a repeat with the key (the first one made the order CANCELLING, hence a Conflict now, or
+            # raced it to the key): answer as the first one did; without the key, the Conflict stands
+            if key is None or not services.idempotency_key_known(
+                customer_id=order.customer_id, idempotency_key=key
+            ):
+                raise
+            order, body = services.idempotency_key_replay(
+                customer_id=order.customer_id, idempotency_key=key, request=cancel_request
+            )
+        return Response(body, status=status.HTTP_202_ACCEPTED)

@@ -4,7 +4,16 @@
 from orders import services
 from saga_common.messaging.message import Reply
 from saga_common.messaging.participant import command_handlers
-from shop_contracts import ApproveOrder, OrderApproved, OrderRejected, RejectOrder
+from shop_contracts import (
+    ApproveOrder,
+    ConfirmOrderCancellation,
+    OrderApproved,
+    OrderCancellationRefused,
+    OrderCancelled,
+    OrderRejected,
+    RefuseOrderCancellation,
+    RejectOrder,
+)
 
 
 def approve_order(command: ApproveOrder, order_id: str) -> Reply:
@@ -17,4 +26,21 @@ def reject_order(command: RejectOrder, order_id: str) -> Reply:
     return OrderRejected()
 
 
-HANDLERS = command_handlers({ApproveOrder: approve_order, RejectOrder: reject_order})
+def confirm_cancellation(command: ConfirmOrderCancellation, order_id: str) -> Reply:
+    services.order_cancellation_confirm(order_id=order_id)
+    return OrderCancelled()
+
+
+def refuse_cancellation(command: RefuseOrderCancellation, order_id: str) -> Reply:
+    services.order_cancellation_refuse(order_id=order_id, reason=command.reason)
+    return OrderCancellationRefused()
+
+
+HANDLERS = command_handlers(
+    {
+        ApproveOrder: approve_order,
+        RejectOrder: reject_order,
+        ConfirmOrderCancellation: confirm_cancellation,
+        RefuseOrderCancellation: refuse_cancellation,
+    }
+)

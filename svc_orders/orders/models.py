@@ -7,6 +7,8 @@ class OrderStatus(models.TextChoices):
     PENDING = "PENDING"
     APPROVED = "APPROVED"
     REJECTED = "REJECTED"
+    CANCELLING = "CANCELLING"  # its CancelOrder saga runs: it ends CANCELLED, or APPROVED again
+    CANCELLED = "CANCELLED"
 
 
 class Order(models.Model):
@@ -21,6 +23,10 @@ class Order(models.Model):
     shipping_address = models.JSONField()
     # The contract shows null until an order is rejected, so NULL (not "") means "no reason".
     rejection_reason = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    # What the customer gave as the reason to cancel (null: never asked to), and why the cancellation
+    # was refused (null: it was not); a refused cancellation is final, its shipment being on its way.
+    cancellation_reason = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    cancellation_refused_reason = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

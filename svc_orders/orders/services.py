@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,7 +18,7 @@ from saga_common.errors import Conflict, NotFound, Unprocessable
 from saga_common.messaging import outbox
 from saga_common.messaging.retention import delete_in_batches
 from saga_common.money import to_money
-from shop_contracts import OrderCreated
+from shop_contracts import OrderCancellationRequested, OrderCreated
 
 
 def order_total(items: list[dict[str, Any]]) -> Decimal:
@@ -95,6 +96,11 @@ def idempotency_key_claim(
             raise IdempotencyKeyUsed(idempotency_key)
 
 
+def idempotency_key_known(*, customer_id: str, idempotency_key: str) -> bool:
+    """Whether the customer used this key before (for any request)."""
+    return IdempotencyKey.objects.filter(customer_id=customer_id, key=idempotency_key).exists()
+
+
 def idempotency_key_replay(
     *, customer_id: str, idempotency_key: str, request: dict[str, Any]
 ) -> tuple[Order, dict[str, Any]]:
@@ -128,13 +134,66 @@ def order_reject(*, order_id: str, reason: str) -> Order:
     return _decide(order_id, OrderStatus.REJECTED, "rejected", rejection_reason=reason[:255])
 
 
-def _decide(order_id: str, status: OrderStatus, verb: str, **changes: str) -> Order:
-    """Move a PENDING order to ``status`` (with ``changes``); one already there is left as it is."""
+def order_cancel_request(*, order_id: str, reason: str, correlation_id: str) -> Order:
+    """Ask for an APPROVED order's cancellation: it is CANCELLING, and in the same transaction its
+    OrderCancellationRequested event starts the CancelOrder saga. Any other order is refused
+    (``Conflict``), as is one whose cancellation was refused before: its shipment is on its way."""
     with OrdersUnit.scope() as unit:
         order = _lock_order(unit, order_id)
-        if order.status == status:
+        if order.status != OrderStatus.APPROVED:
+            raise Conflict(f"order {order_id} is {order.status}; only an APPROVED order can be cancelled")
+        if order.cancellation_refused_reason:
+            raise Conflict(f"order {order_id} cannot be cancelled: {order.cancellation_refused_reason}")
+        order.status, order.cancellation_reason = OrderStatus.CANCELLING, reason
+        unit.orders.changed(order)
+        outbox.send(
+            OrderCancellationRequested(
+                customer_id=order.customer_id,
+                total=order.total,
+                currency=order.currency,
+                country=order.shipping_address["country"],
+                reason=reason,
+            ),
+            order_id=str(order.id),
+            correlation_id=correlation_id,
+        )
+        return order
+
+
+def order_cancellation_confirm(*, order_id: str) -> Order:
+    """The CancelOrder saga is done: a CANCELLING order is CANCELLED; a CANCELLED one stays so."""
+    return _decide(order_id, OrderStatus.CANCELLED, "cancelled", from_status=OrderStatus.CANCELLING)
+
+
+def order_cancellation_refuse(*, order_id: str, reason: str) -> Order:
+    """The cancellation cannot happen: a CANCELLING order is APPROVED again, with the reason why; one
+    whose cancellation was refused already stays as it is."""
+    return _decide(
+        order_id,
+        OrderStatus.APPROVED,
+        "kept",
+        from_status=OrderStatus.CANCELLING,
+        done=lambda order: order.status == OrderStatus.APPROVED and bool(order.cancellation_refused_reason),
+        cancellation_refused_reason=reason[:255],
+    )
+
+
+def _decide(
+    order_id: str,
+    status: OrderStatus,
+    verb: str,
+    *,
+    from_status: OrderStatus = OrderStatus.PENDING,
+    done: Callable[[Order], bool] | None = None,
+    **changes: str,
+) -> Order:
+    """Move an order in ``from_status`` to ``status`` (with ``changes``). One already there (``done``
+    says when: by default, when it is in ``status``) is left as it is; any other is refused."""
+    with OrdersUnit.scope() as unit:
+        order = _lock_order(unit, order_id)
+        if done(order) if done is not None else order.status == status:
             return order
-        if order.status != OrderStatus.PENDING:
+        if order.status != from_status:
             raise Conflict(f"order {order_id} is {order.status} and cannot be {verb}")
         order.status = status
         for name, value in changes.items():

@@ -13,10 +13,13 @@ from orders.models import Order
 from saga_common.messaging.envelope import Envelope
 from saga_common.units import Rows, Unit
 
+# What the saga's commands and a cancellation request change.
+_CHANGING = ("status", "rejection_reason", "cancellation_reason", "cancellation_refused_reason", "updated_at")
+
 
 class OrdersUnit(Unit):
     def __init__(self) -> None:
-        self.orders = Rows(Order, "id", ("status", "rejection_reason", "updated_at"))
+        self.orders = Rows(Order, "id", _CHANGING)
 
     def flush(self) -> None:
         self.orders.flush()

@@ -57,6 +57,8 @@ def test_place_order_returns_pending_order_with_server_total_and_location(api: A
         "items",
         "shipping_address",
         "rejection_reason",
+        "cancellation_reason",
+        "cancellation_refused_reason",
         "created_at",
         "updated_at",
     }

@@ -6,5 +6,9 @@ from shipping.api import ShipmentDispatchApi, ShipmentListApi
 urlpatterns = [
     *common_urlpatterns,
     path("api/v1/shipments", ShipmentListApi.as_view(), name="shipments"),
-    path("api/v1/shipments/<uuid:shipment_id>/dispatch", ShipmentDispatchApi.as_view(), name="shipment-dispatch"),
+    path(
+        "api/v1/shipments/<uuid:shipment_id>/dispatch",
+        ShipmentDispatchApi.as_view(),
+        name="shipment-dispatch",
+    ),
 ]

@@ -126,7 +126,9 @@ def test_a_cancelled_shipment_cannot_be_dispatched(operator_api: APIClient) -> N
     assert Shipment.objects.get().status == ShipmentStatus.CANCELLED
 
 
-def test_only_operators_dispatch_and_an_unknown_shipment_is_404(client_for: Any, operator_api: APIClient) -> None:
+def test_only_operators_dispatch_and_an_unknown_shipment_is_404(
+    client_for: Any, operator_api: APIClient
+) -> None:
     schedule("DE", order_id=ORDER, customer_id="c-1")
     assert dispatch(client_for("c-1")).status_code == 403  # not even the shipment's own customer
     assert dispatch(client_for(None)).status_code == 401
