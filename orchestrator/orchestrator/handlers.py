@@ -1,4 +1,5 @@
-"""Messages the orchestrator consumes: OrderCreated starts a saga; every reply moves one along."""
+"""Messages the orchestrator consumes: OrderCreated starts a PlaceOrder saga, OrderCancellationRequested
+a CancelOrder saga; every reply moves one along."""
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
@@ -8,11 +9,15 @@ from orchestrator.engine import engine
 from saga_common.messaging.envelope import Envelope
 from saga_common.messaging.inbox import Handler, HandlerRegistry
 from saga_common.messaging.message import reply_classes
-from shop_contracts import OrderCreated
+from shop_contracts import OrderCancellationRequested, OrderCreated
 
 
 def start_place_order(event: Envelope) -> None:
     services.saga_start_for_order(event=event)
+
+
+def start_cancel_order(event: Envelope) -> None:
+    services.saga_start_cancellation(event=event)
 
 
 def apply_reply(reply: Envelope) -> None:
@@ -29,4 +34,8 @@ def _reply_handlers() -> dict[type, Handler]:
     return {reply_type: apply_reply for reply_type in reply_classes()}
 
 
-HANDLERS: HandlerRegistry = {OrderCreated: start_place_order, **_reply_handlers()}
+HANDLERS: HandlerRegistry = {
+    OrderCreated: start_place_order,
+    OrderCancellationRequested: start_cancel_order,
+    **_reply_handlers(),
+}

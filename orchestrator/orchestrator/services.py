@@ -8,6 +8,7 @@ from uuid import UUID
 
 from django.conf import settings
 
+from orchestrator.cancel_order import CancelOrderData, cancel_order
 from orchestrator.engine import engine
 from orchestrator.place_order import PlaceOrderData, place_order
 from saga_common.messaging.envelope import Envelope
@@ -15,13 +16,19 @@ from saga_common.messaging.kafka import topic_name
 from saga_common.messaging.progress import handled_until
 from saga_common.sagas.models import SagaInstance
 from saga_common.sagas.retention import prune_sagas
-from shop_contracts import ORCHESTRATOR_REPLIES, OrderCreated
+from shop_contracts import ORCHESTRATOR_REPLIES, OrderCancellationRequested, OrderCreated
 
 
 def saga_start_for_order(*, event: Envelope) -> None:
     """An order was created: start its PlaceOrder saga (once; a redelivered event finds it)."""
     order = event.message_as(OrderCreated)
     engine.start(place_order, order_id=event.order_id, data=PlaceOrderData.from_event(order), cause=event)
+
+
+def saga_start_cancellation(*, event: Envelope) -> None:
+    """A customer asked to cancel an approved order: start its CancelOrder saga (once)."""
+    request = event.message_as(OrderCancellationRequested)
+    engine.start(cancel_order, order_id=event.order_id, data=CancelOrderData.from_event(request), cause=event)
 
 
 def saga_reply_apply(*, reply: Envelope) -> None:

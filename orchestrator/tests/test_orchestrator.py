@@ -133,3 +133,41 @@ def test_sagas_are_for_operators_only(client_for: Any) -> None:
         assert caller.get(f"/api/v1/sagas/{saga_id}").status_code == expected
         assert caller.post(f"/api/v1/sagas/{saga_id}/compensate").status_code == expected
     assert len(outbox_messages()) == 1  # the refused compensation sent nothing
+
+
+def cancellation_requested() -> Envelope:
+    event = contracts.OrderCancellationRequested(
+        customer_id="c-1", total=Decimal("25.00"), currency="EUR", country="DE", reason="too slow"
+    )
+    return wrap(event, order_id=ORDER_ID, correlation_id="req-2")
+
+
+def test_a_cancellation_runs_its_own_saga_beside_the_orders_place_order_saga(api: APIClient) -> None:
+    deliver(order_created())
+    deliver(cancellation_requested())
+    deliver(cancellation_requested())  # announced again: still one CancelOrder saga
+    assert [c.type for c in outbox_messages()] == ["AuthorizePayment", "CancelShipment"]
+    assert outbox_messages()[-1].payload == {"country": "DE"}
+    answer(contracts.ShipmentCancelled())
+    answer(contracts.PaymentRefunded(payment_id="p-1", amount=Decimal("25.00")))
+    answer(contracts.OrderCancelled())
+    (cancelling,) = api.get("/api/v1/sagas", {"order_id": ORDER_ID, "type": "cancel_order"}).json()["results"]
+    assert (cancelling["state"], [s["name"] for s in cancelling["steps"]]) == (
+        "COMPLETED",
+        ["cancel_shipment", "refund_payment", "confirm_cancellation"],
+    )
+    assert [s["participant"] for s in cancelling["steps"]] == ["shipping", "payments", "orders"]
+    (placing,) = api.get("/api/v1/sagas", {"order_id": ORDER_ID, "type": "place_order"}).json()["results"]
+    assert placing["state"] == "RUNNING"  # untouched by the other saga's replies
+
+
+def test_a_refused_cancellation_keeps_the_order_with_the_reason(api: APIClient) -> None:
+    deliver(cancellation_requested())
+    answer(
+        contracts.ShipmentCancellationRefused(reason="shipment s-1 was dispatched and cannot be cancelled")
+    )
+    assert outbox_messages()[-1].type == "RefuseOrderCancellation"
+    assert outbox_messages()[-1].payload == {"reason": "shipment s-1 was dispatched and cannot be cancelled"}
+    answer(contracts.OrderCancellationRefused())
+    assert [c.type for c in outbox_messages()] == ["CancelShipment", "RefuseOrderCancellation"]
+    assert saga(api)["state"] == "COMPENSATED"

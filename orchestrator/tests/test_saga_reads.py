@@ -156,6 +156,6 @@ def test_an_operator_retry_grants_a_new_round_of_attempts(api: APIClient) -> Non
 
 def test_a_step_of_a_command_this_version_no_longer_knows_has_no_participant(api: APIClient) -> None:
     deliver(order_created())
-    SagaStep.objects.filter(name="authorize_payment").update(command_type="RefundPayment")
+    SagaStep.objects.filter(name="authorize_payment").update(command_type="ReserveStock")
     assert saga(api)["steps"][0]["participant"] is None
     assert selectors.step_participant("CancelShipment") == "shipping"
