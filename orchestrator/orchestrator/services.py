@@ -8,9 +8,9 @@ from uuid import UUID
 
 from django.conf import settings
 
-from orchestrator.cancel_order import CancelOrderData, cancel_order
+from orchestrator.cancel_order import CancelOrderData
 from orchestrator.engine import engine
-from orchestrator.place_order import PlaceOrderData, place_order
+from orchestrator.place_order import PlaceOrderData
 from saga_common.messaging.envelope import Envelope
 from saga_common.messaging.kafka import topic_name
 from saga_common.messaging.progress import handled_until
@@ -20,15 +20,18 @@ from shop_contracts import ORCHESTRATOR_REPLIES, OrderCancellationRequested, Ord
 
 
 def saga_start_for_order(*, event: Envelope) -> None:
-    """An order was created: start its PlaceOrder saga (once; a redelivered event finds it)."""
+    """An order was created: start its PlaceOrder saga (once; a redelivered event finds it), on the
+    version new sagas get (``SAGA_START_VERSIONS``)."""
     order = event.message_as(OrderCreated)
-    engine.start(place_order, order_id=event.order_id, data=PlaceOrderData.from_event(order), cause=event)
+    engine.start("place_order", order_id=event.order_id, data=PlaceOrderData.from_event(order), cause=event)
 
 
 def saga_start_cancellation(*, event: Envelope) -> None:
     """A customer asked to cancel an approved order: start its CancelOrder saga (once)."""
     request = event.message_as(OrderCancellationRequested)
-    engine.start(cancel_order, order_id=event.order_id, data=CancelOrderData.from_event(request), cause=event)
+    engine.start(
+        "cancel_order", order_id=event.order_id, data=CancelOrderData.from_event(request), cause=event
+    )
 
 
 def saga_reply_apply(*, reply: Envelope) -> None:

@@ -172,6 +172,9 @@ SAGA_STEP_MAX_WAIT_SECONDS = env.float("SAGA_STEP_MAX_WAIT_SECONDS", default=120
 # after they last changed; running ones and FAILED ones (waiting for an operator) never are. Must exceed
 # the topics' retention (system check saga_common.E005): a late reply must find its saga.
 SAGA_RETENTION_DAYS = env.int("SAGA_RETENTION_DAYS", default=30)
+# The definition version new sagas start on, e.g. "place_order=1"; a saga not named starts on its newest.
+# Sagas in flight keep theirs (saga_common.sagas.registry; docs/operations.md, "Saga versions").
+SAGA_START_VERSIONS = env.str("SAGA_START_VERSIONS", default="")
 
 # How often the worker records its consumer lag for the operators' messaging health (the web reads the
 # record, never the broker: saga_common.operations.health).

@@ -8,15 +8,15 @@ pivot it compensates, otherwise it waits in FAILED for an operator).
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any
 
 from django.db.models import Q
 from django.utils import timezone
 
-from saga_common.sagas.definition import ActionKind, RetryPolicy, Saga
+from saga_common.sagas.definition import ActionKind, RetryPolicy
 from saga_common.sagas.models import WAITING_STATUSES, SagaStep, StepStatus
+from saga_common.sagas.registry import SagaRegistry
 from saga_common.sagas.run import SagaRun
 from saga_common.sagas.unit_of_work import engine_call, record
 
@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 
 def expire_due_steps(
-    definitions: Mapping[str, Saga[Any]],
+    registry: SagaRegistry,
     policy: RetryPolicy,
     *,
     limit: int = 100,
@@ -55,7 +55,7 @@ def expire_due_steps(
     handled = 0
     for saga_id, judged_until in due.items():
         try:
-            handled += _expire_one(definitions, policy, saga_id, judged_until)
+            handled += _expire_one(registry, policy, saga_id, judged_until)
         except Exception:  # one saga that cannot move must not stop the sweep for every other
             logger.exception(
                 "saga %s: its overdue step could not be handled; next sweep tries again", saga_id
@@ -92,29 +92,27 @@ def _overdue(now: datetime, page: int = 500) -> Iterator[tuple[uuid.UUID, str, d
 
 
 def _expire_one(
-    definitions: Mapping[str, Saga[Any]], policy: RetryPolicy, saga_id: uuid.UUID, judged_until: datetime
+    registry: SagaRegistry, policy: RetryPolicy, saga_id: uuid.UUID, judged_until: datetime
 ) -> int:
     """Retry or give up on the saga's overdue step (1), or find it answered or locked meanwhile (0)."""
     with engine_call(savepoint=True) as unit:
         instance = unit.lock(saga_id, skip_locked=True)
         if instance is None:
             return 0  # another worker has it
-        run = SagaRun(definitions[instance.saga_type], instance, policy)
-        step = next(
-            (
-                s
-                for s in run.steps
-                if s.status in WAITING_STATUSES
-                and s.deadline_at is not None
-                and s.deadline_at <= judged_until
-            ),
-            None,
-        )
-        if step is None:
-            return 0  # answered meanwhile
-        _step_overdue(run, step)
-        run.save()
-        return 1
+        run = SagaRun.of(registry, instance, policy)
+        handled = 0
+        for step in list(run.steps):  # every overdue branch of a parallel group, each on its own terms
+            # (asked again, or given up on, which compensates and abandons the branches beside it)
+            if (
+                step.status in WAITING_STATUSES
+                and step.deadline_at is not None
+                and step.deadline_at <= judged_until
+            ):
+                _step_overdue(run, step)
+                handled = 1
+        if handled:
+            run.save()
+        return handled  # 0: answered meanwhile
 
 
 def _step_overdue(run: SagaRun, step: SagaStep) -> None:
@@ -127,4 +125,4 @@ def _step_overdue(run: SagaRun, step: SagaStep) -> None:
         return
     run.finish(step, StepStatus.TIMED_OUT, "")
     record(run.instance, "StepTimedOut", None, f"{step.name}: no reply to {step.attempts} attempts")
-    run.take(run.saga.after_give_up(kind, step.definition_index), None)
+    run.take(run.saga.after_give_up(kind, step.definition_index, run.progress()), None)

@@ -25,6 +25,7 @@ from saga_common.sagas import deadlines, operator_actions, replies
 from saga_common.sagas.definition import RetryPolicy, Saga, SagaState
 from saga_common.sagas.ids import saga_id_for
 from saga_common.sagas.models import SagaInstance
+from saga_common.sagas.registry import SagaRegistry
 from saga_common.sagas.run import SagaRun
 from saga_common.sagas.unit_of_work import engine_call, record
 
@@ -38,10 +39,17 @@ def retry_policy_from_settings() -> RetryPolicy:
 
 
 class SagaEngine:
-    """Run the given saga definitions against this service's database and outbox."""
+    """Run the given saga definitions (every version still needed) against this service's database and
+    outbox."""
 
-    def __init__(self, definitions: Iterable[Saga[Any]], policy: RetryPolicy | None = None) -> None:
-        self.definitions = {definition.name: definition for definition in definitions}
+    def __init__(
+        self,
+        definitions: Iterable[Saga[Any]],
+        policy: RetryPolicy | None = None,
+        *,
+        start_versions: dict[str, int] | None = None,
+    ) -> None:
+        self.registry = SagaRegistry(definitions, start_versions)
         self._policy = policy
 
     @property
@@ -49,8 +57,10 @@ class SagaEngine:
         """The given policy, else the settings' (read each time, so tests can change settings)."""
         return self._policy or retry_policy_from_settings()
 
-    def start(self, saga: Saga[Any], *, order_id: str, data: Any, cause: Envelope) -> SagaInstance:
-        """Start ``saga`` for ``order_id`` unless it already runs; return the saga."""
+    def start(self, saga: Saga[Any] | str, *, order_id: str, data: Any, cause: Envelope) -> SagaInstance:
+        """Start ``saga`` for ``order_id`` unless it already runs; return the saga. A name starts the
+        version new sagas get (``SagaRegistry.starting``); a definition, that very version."""
+        saga = self.registry.starting(saga) if isinstance(saga, str) else saga
         saga_id = saga_id_for(saga.name, order_id)
         with engine_call() as unit:
             existing = unit.lock(saga_id)
@@ -60,6 +70,7 @@ class SagaEngine:
             instance = SagaInstance(
                 id=saga_id,
                 saga_type=saga.name,
+                version=saga.version,
                 order_id=order_id,
                 state=SagaState.RUNNING,
                 data=saga.dump_data(data),
@@ -91,12 +102,12 @@ class SagaEngine:
                 with suppress(ValueError):
                     ids.add(uuid.UUID(envelope.saga_id))
             elif envelope.order_id:
-                ids.update(saga_id_for(name, envelope.order_id) for name in self.definitions)
+                ids.update(saga_id_for(name, envelope.order_id) for name in self.registry.names())
         return ids
 
     def handle_reply(self, envelope: Envelope) -> None:
         """Apply a participant's reply to the step waiting for it (``replies.handle_reply``)."""
-        replies.handle_reply(self.definitions, self.policy, envelope)
+        replies.handle_reply(self.registry, self.policy, envelope)
 
     def expire_due_steps(
         self,
@@ -107,13 +118,13 @@ class SagaEngine:
     ) -> int:
         """Ask again, or give up on, steps whose deadline passed (``deadlines.expire_due_steps``)."""
         return deadlines.expire_due_steps(
-            self.definitions, self.policy, limit=limit, now=now, replies_handled_until=replies_handled_until
+            self.registry, self.policy, limit=limit, now=now, replies_handled_until=replies_handled_until
         )
 
     def retry(self, saga_id: uuid.UUID) -> SagaInstance:
         """An operator's forward recovery of a FAILED saga (``operator_actions.retry``)."""
-        return operator_actions.retry(self.definitions, self.policy, saga_id)
+        return operator_actions.retry(self.registry, self.policy, saga_id)
 
     def compensate(self, saga_id: uuid.UUID) -> SagaInstance:
         """An operator abandons a saga before its pivot (``operator_actions.compensate``)."""
-        return operator_actions.compensate(self.definitions, self.policy, saga_id)
+        return operator_actions.compensate(self.registry, self.policy, saga_id)

@@ -18,6 +18,8 @@ class SagaInstance(models.Model):
 
     id = models.UUIDField(primary_key=True)
     saga_type = models.CharField(max_length=64)
+    # The version of its definition the saga runs, to its end, whatever version new sagas start on.
+    version = models.PositiveSmallIntegerField(default=1)
     order_id = models.CharField(max_length=64, db_index=True)
     state = models.CharField(max_length=16, choices=[(s.value, s.value) for s in SagaState], db_index=True)
     current_step = models.CharField(max_length=64, blank=True)
@@ -55,6 +57,9 @@ class StepStatus(models.TextChoices):
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
     TIMED_OUT = "TIMED_OUT"  # never answered within its attempts; the saga gave up on it
+    # The saga stopped waiting for it: a branch beside it failed, or an operator compensated the saga.
+    # Like a step given up on, it may have taken effect: it is compensated, and so is a late success.
+    ABANDONED = "ABANDONED"
 
 
 # Steps the deadline sweeper looks after.

@@ -5,18 +5,17 @@ command; a refused action raises a ``DomainError`` (``Conflict``, or ``NotFound`
 """
 
 import uuid
-from collections.abc import Mapping
-from typing import Any
 
 from saga_common.errors import Conflict, NotFound
 from saga_common.sagas import unit_of_work
-from saga_common.sagas.definition import ActionKind, RetryPolicy, Saga, SagaState
-from saga_common.sagas.models import WAITING_STATUSES, SagaInstance, StepStatus
+from saga_common.sagas.definition import ActionKind, RetryPolicy, SagaState
+from saga_common.sagas.models import SagaInstance
+from saga_common.sagas.registry import SagaRegistry
 from saga_common.sagas.run import SagaRun
 from saga_common.sagas.unit_of_work import engine_call, record
 
 
-def retry(definitions: Mapping[str, Saga[Any]], policy: RetryPolicy, saga_id: uuid.UUID) -> SagaInstance:
+def retry(registry: SagaRegistry, policy: RetryPolicy, saga_id: uuid.UUID) -> SagaInstance:
     """Send the action a FAILED saga stopped at again, with a fresh round of attempts.
 
     Idempotent: a saga that is already running again (RUNNING or COMPENSATING) is returned as it is. A
@@ -28,7 +27,7 @@ def retry(definitions: Mapping[str, Saga[Any]], policy: RetryPolicy, saga_id: uu
             return instance
         if instance.state != SagaState.FAILED:
             raise Conflict(f"only a FAILED saga can be retried; this one is {instance.state}")
-        run = SagaRun(definitions[instance.saga_type], instance, policy)
+        run = SagaRun.of(registry, instance, policy)
         step = run.stopped_step()
         if step is None:
             raise Conflict("this saga has no failed step to retry")
@@ -40,7 +39,7 @@ def retry(definitions: Mapping[str, Saga[Any]], policy: RetryPolicy, saga_id: uu
         return instance
 
 
-def compensate(definitions: Mapping[str, Saga[Any]], policy: RetryPolicy, saga_id: uuid.UUID) -> SagaInstance:
+def compensate(registry: SagaRegistry, policy: RetryPolicy, saga_id: uuid.UUID) -> SagaInstance:
     """Undo what a saga did: abandon a RUNNING saga before its pivot, or resume a failed compensation.
 
     Idempotent: a saga already compensating or compensated is returned as it is. Refused once the pivot's
@@ -51,7 +50,7 @@ def compensate(definitions: Mapping[str, Saga[Any]], policy: RetryPolicy, saga_i
         instance = _lock_saga(saga_id)
         if instance.state in (SagaState.COMPENSATING, SagaState.COMPENSATED):
             return instance
-        run = SagaRun(definitions[instance.saga_type], instance, policy)
+        run = SagaRun.of(registry, instance, policy)
         if instance.state == SagaState.FAILED:
             _resume_compensation(run)
         else:
@@ -70,19 +69,20 @@ def _resume_compensation(run: SagaRun) -> None:
 
 
 def _abandon(run: SagaRun) -> None:
-    pending = next((s for s in run.steps if s.status in WAITING_STATUSES), None)
-    if run.instance.state != SagaState.RUNNING or pending is None:
+    pending = run.waiting_steps(ActionKind.FORWARD)
+    if run.instance.state != SagaState.RUNNING or not pending:
         raise Conflict(f"a {run.instance.state} saga cannot be compensated")
-    if not run.saga.can_abandon_at(pending.definition_index):
+    past_pivot = next((s for s in pending if not run.saga.can_abandon_at(s.definition_index)), None)
+    if past_pivot is not None:
         raise Conflict(
-            f"this saga has sent {pending.command_type} (its pivot or a later step), which may "
+            f"this saga has sent {past_pivot.command_type} (its pivot or a later step), which may "
             "already have taken effect; it can only go forward (retry once it has FAILED)"
         )
-    run.finish(pending, StepStatus.FAILED, "")
-    record(run.instance, "OperatorCompensate", None, f"abandoned {pending.name}")
-    # The abandoned step may have taken effect already: compensate it too (compensations are
-    # idempotent, so undoing something that never happened is harmless).
-    run.take(run.saga.compensation_from(pending.definition_index), None)
+    record(run.instance, "OperatorCompensate", None, f"abandoned {', '.join(s.name for s in pending)}")
+    # The abandoned steps may have taken effect already: they are compensated too (compensations are
+    # idempotent, so undoing something that never happened is harmless), and so is a late success.
+    latest = max(run.saga.group_at(s.definition_index)[-1] for s in pending)
+    run.take(run.saga.compensation_from(latest, run.progress()), None)
 
 
 def _lock_saga(saga_id: uuid.UUID) -> SagaInstance:

@@ -8,7 +8,6 @@ reply is recorded in the saga's history and ignored.
 
 import logging
 import uuid
-from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -18,16 +17,17 @@ from saga_common.messaging import outbox
 from saga_common.messaging.envelope import Envelope
 from saga_common.messaging.message import Command, Reply, message_class
 from saga_common.sagas import unit_of_work
-from saga_common.sagas.definition import ActionKind, RetryPolicy, Saga, SagaState
+from saga_common.sagas.definition import ActionKind, RetryPolicy, SagaState
 from saga_common.sagas.ids import late_compensation_id_for
 from saga_common.sagas.models import SagaStep, StepStatus
+from saga_common.sagas.registry import SagaRegistry
 from saga_common.sagas.run import SagaRun
 from saga_common.sagas.unit_of_work import engine_call, record
 
 logger = logging.getLogger(__name__)
 
 
-def handle_reply(definitions: Mapping[str, Saga[Any]], policy: RetryPolicy, envelope: Envelope) -> None:
+def handle_reply(registry: SagaRegistry, policy: RetryPolicy, envelope: Envelope) -> None:
     """Apply ``envelope`` (a reply) to the step of its saga that is waiting for it."""
     with engine_call() as unit:
         saga_id, command_id = _uuid_or_none(envelope.saga_id), _uuid_or_none(envelope.causation_id)
@@ -37,7 +37,7 @@ def handle_reply(definitions: Mapping[str, Saga[Any]], policy: RetryPolicy, enve
                 "reply %s %s for unknown saga %s ignored", envelope.type, envelope.id, envelope.saga_id
             )
             return
-        run = SagaRun(definitions[instance.saga_type], instance, policy)
+        run = SagaRun.of(registry, instance, policy)
         step = run.step_answered_by(command_id) if command_id else None
         if step is None:
             record(instance, "ReplyIgnored", envelope, "no step sent this command")
@@ -56,7 +56,7 @@ def _apply(run: SagaRun, step: SagaStep, reply: Reply, envelope: Envelope) -> No
     # A FAILED saga that gave up on its last step still waits for that step: its late answer moves the
     # saga on as if it had come in time.
     stopped_here = instance.state == SagaState.FAILED and step.position == run.steps[-1].position
-    if step.status == StepStatus.TIMED_OUT and not stopped_here:
+    if step.status in (StepStatus.TIMED_OUT, StepStatus.ABANDONED) and not stopped_here:
         _undo_late_effect(run, step, reply, envelope)
         return
     if step.status != StepStatus.STARTED and not stopped_here:
@@ -74,20 +74,21 @@ def _apply(run: SagaRun, step: SagaStep, reply: Reply, envelope: Envelope) -> No
         hook(run.data, reply)
     run.finish(step, StepStatus.SUCCEEDED if reply.succeeded else StepStatus.FAILED, envelope.type)
     record(instance, "ReplyReceived", envelope)
-    run.take(saga.after_reply(kind, step.definition_index, reply.succeeded), envelope)
+    run.take(saga.after_reply(kind, step.definition_index, reply.succeeded, run.progress()), envelope)
     run.save()
 
 
 def _undo_late_effect(run: SagaRun, step: SagaStep, reply: Reply, envelope: Envelope) -> None:
-    """A step the saga gave up on answered after all; if it took effect, compensate it again.
+    """A step the saga gave up on (or stopped waiting for: a branch beside it failed, an operator
+    compensated) answered after all; if it took effect, compensate it again.
 
-    The saga already sent the step's compensation when it gave up, but a participant may have applied
-    the late command after that compensation (for example, replayed from a dead-letter topic), so the
-    effect is undone once more. Compensations are idempotent.
+    The saga already sent the step's compensation, but a participant may have applied the late
+    command after that compensation (for example, replayed from a dead-letter topic), so the effect is
+    undone once more. Compensations are idempotent.
     """
     kind, instance = ActionKind(step.kind), run.instance
     if not (reply.succeeded and run.saga.has_compensation(kind, step.definition_index)):
-        record(instance, "ReplyIgnored", envelope, f"{step.name} timed out; nothing to undo")
+        record(instance, "ReplyIgnored", envelope, f"{step.name} was {step.status}; nothing to undo")
         return
     compensation = run.saga.action(ActionKind.COMPENSATION, step.definition_index)
     sent = outbox.send(

@@ -7,7 +7,7 @@ new state implies are written in the same transaction, with the command in the o
 
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
@@ -16,15 +16,36 @@ from saga_common.messaging.envelope import Envelope
 from saga_common.observability import tracing
 from saga_common.observability.metrics import SAGA_SECONDS, SAGA_STEP_SECONDS, SAGAS_FINISHED
 from saga_common.sagas import unit_of_work
-from saga_common.sagas.definition import ActionKind, Finish, Invoke, RetryPolicy, Saga, SagaState, Transition
+from saga_common.sagas.definition import (
+    ActionKind,
+    Invoke,
+    Outcome,
+    Progress,
+    RetryPolicy,
+    Saga,
+    SagaState,
+    Transition,
+)
 from saga_common.sagas.ids import command_id_for
-from saga_common.sagas.models import SagaInstance, SagaStep, StepStatus
+from saga_common.sagas.models import WAITING_STATUSES, SagaInstance, SagaStep, StepStatus
 from saga_common.sagas.spans import sending_step
 from saga_common.sagas.unit_of_work import record
+
+if TYPE_CHECKING:
+    from saga_common.sagas.registry import SagaRegistry
 
 # Steps a saga stopped at: an operator's retry or compensate starts there.
 STOPPED_STATUSES = (StepStatus.FAILED, StepStatus.TIMED_OUT)
 ENDED_STATES = (SagaState.COMPLETED, SagaState.COMPENSATED, SagaState.FAILED)
+# What the rules make of a forward step's status (``Saga.after_reply``'s progress).
+_OUTCOMES = {
+    StepStatus.STARTED: Outcome.PENDING,
+    StepStatus.RETRY_WAIT: Outcome.PENDING,
+    StepStatus.SUCCEEDED: Outcome.SUCCEEDED,
+    StepStatus.FAILED: Outcome.REFUSED,
+    StepStatus.TIMED_OUT: Outcome.UNKNOWN,
+    StepStatus.ABANDONED: Outcome.UNKNOWN,
+}
 
 
 class SagaRun:
@@ -41,6 +62,11 @@ class SagaRun:
         self.saga, self.instance, self.policy = saga, instance, policy
         self._steps: list[SagaStep] | None = None
         self._data = data
+
+    @classmethod
+    def of(cls, registry: "SagaRegistry", instance: SagaInstance, policy: RetryPolicy) -> "SagaRun":
+        """The run of ``instance`` on the definition version it started on."""
+        return cls(registry.of(instance.saga_type, instance.version), instance, policy)
 
     @property
     def data(self) -> Any:
@@ -60,13 +86,28 @@ class SagaRun:
         """The latest step the saga stopped at (failed, or given up), if any."""
         return next((s for s in reversed(self.steps) if s.status in STOPPED_STATUSES), None)
 
+    def progress(self) -> Progress:
+        """The outcome of each forward step sent so far, for the rules."""
+        return {
+            step.definition_index: _OUTCOMES[StepStatus(step.status)]
+            for step in self.steps
+            if step.kind == ActionKind.FORWARD
+        }
+
     def take(self, transition: Transition, cause: Envelope | None) -> None:
-        """Send the transition's command, or finish; the saga is then in the transition's state."""
+        """Send the transition's commands (a Wait sends none), or finish; the saga is then in the
+        transition's state. A saga that stops going forward stops waiting for its forward steps: a
+        branch still unanswered is abandoned (compensated if the transition compensates, and undone
+        again should its success come after all)."""
+        if transition.state != SagaState.RUNNING:
+            for step in self.waiting_steps(ActionKind.FORWARD):
+                self.finish(step, StepStatus.ABANDONED, "")
+                record(self.instance, "StepAbandoned", None, f"{step.name}: the saga no longer waits for it")
         if isinstance(transition, Invoke):
-            self.send(transition.kind, transition.index, cause)
-        elif isinstance(transition, Finish):
-            self.instance.current_step = ""
+            for index in transition.indexes:
+                self.send(transition.kind, index, cause)
         self.set_state(transition.state)
+        self.note_current_step()
         if transition.state in ENDED_STATES:  # on the span of what ended it (the last reply, say)
             tracing.annotate({"saga.outcome": transition.state.value.lower()})
         self.instance.data = self.saga.dump_data(self.data)
@@ -114,8 +155,20 @@ class SagaRun:
                 started_at=now,
             )
             unit_of_work.current().add_step(step)  # appends it to self.steps, the unit's list
-        self.instance.current_step = action.name
+        self.note_current_step()
         record(self.instance, "CommandSent", envelope)
+
+    def waiting_steps(self, kind: ActionKind | None = None) -> list[SagaStep]:
+        """The steps still waiting for a reply (of ``kind``, if given)."""
+        return [
+            step
+            for step in self.steps
+            if step.status in WAITING_STATUSES and (kind is None or step.kind == kind)
+        ]
+
+    def note_current_step(self) -> None:
+        """``current_step`` names the steps the saga waits for ("a+b" for branches); "" for none."""
+        self.instance.current_step = "+".join(step.name for step in self.waiting_steps())[:64]
 
     def set_state(self, state: SagaState) -> None:
         if self.instance.state != state:

@@ -15,6 +15,7 @@ from saga_common.sagas import deadlines
 from saga_common.sagas.definition import RetryPolicy, SagaState
 from saga_common.sagas.engine import SagaEngine
 from saga_common.sagas.models import SagaStep, StepStatus
+from saga_common.sagas.registry import SagaRegistry
 from saga_common.sagas.run import SagaRun
 from saga_testing.messages import outbox_messages
 from tests.example_saga import example_saga
@@ -228,7 +229,7 @@ def test_a_lagging_partition_with_many_overdue_steps_does_not_starve_the_others(
 
     # when the sweep reads fewer steps at a time than wait on the lagging partition
     swept = deadlines.expire_due_steps(
-        {SAGA.name: SAGA}, POLICY, limit=2, replies_handled_until=handled_until, page=7
+        SagaRegistry([SAGA]), POLICY, limit=2, replies_handled_until=handled_until, page=7
     )
     # then the healthy partition's step is still asked again, and no lagging one is
     assert swept == 1

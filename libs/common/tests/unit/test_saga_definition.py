@@ -13,18 +13,18 @@ def saga() -> Saga[Data]:
 
 
 def test_saga_starts_with_its_first_step() -> None:
-    assert saga().first() == Invoke(FORWARD, 0, SagaState.RUNNING)
+    assert saga().first() == Invoke(FORWARD, (0,), SagaState.RUNNING)
 
 
 def test_each_success_moves_to_the_next_step_and_the_last_completes() -> None:
     definition = saga()
-    assert definition.after_reply(FORWARD, 0, succeeded=True) == Invoke(FORWARD, 1, SagaState.RUNNING)
-    assert definition.after_reply(FORWARD, 2, succeeded=True) == Invoke(FORWARD, 3, SagaState.RUNNING)
+    assert definition.after_reply(FORWARD, 0, succeeded=True) == Invoke(FORWARD, (1,), SagaState.RUNNING)
+    assert definition.after_reply(FORWARD, 2, succeeded=True) == Invoke(FORWARD, (3,), SagaState.RUNNING)
     assert definition.after_reply(FORWARD, 3, succeeded=True) == Finish(SagaState.COMPLETED)
 
 
 def test_first_step_failing_has_nothing_to_compensate_and_rejects() -> None:
-    assert saga().after_reply(FORWARD, 0, succeeded=False) == Invoke(FINAL, 0, SagaState.COMPENSATING)
+    assert saga().after_reply(FORWARD, 0, succeeded=False) == Invoke(FINAL, (0,), SagaState.COMPENSATING)
 
 
 def test_pivot_failing_compensates_completed_steps_latest_first() -> None:
@@ -32,10 +32,12 @@ def test_pivot_failing_compensates_completed_steps_latest_first() -> None:
     # given the pivot (capture, index 2) failed
     first = definition.after_reply(FORWARD, 2, succeeded=False)
     # then shipping is cancelled first, then the payment voided, then the order rejected
-    assert first == Invoke(COMPENSATION, 1, SagaState.COMPENSATING)
+    assert first == Invoke(COMPENSATION, (1,), SagaState.COMPENSATING)
     second = definition.after_reply(COMPENSATION, 1, succeeded=True)
-    assert second == Invoke(COMPENSATION, 0, SagaState.COMPENSATING)
-    assert definition.after_reply(COMPENSATION, 0, succeeded=True) == Invoke(FINAL, 0, SagaState.COMPENSATING)
+    assert second == Invoke(COMPENSATION, (0,), SagaState.COMPENSATING)
+    assert definition.after_reply(COMPENSATION, 0, succeeded=True) == Invoke(
+        FINAL, (0,), SagaState.COMPENSATING
+    )
     assert definition.after_reply(FINAL, 0, succeeded=True) == Finish(SagaState.COMPENSATED)
 
 
@@ -51,7 +53,7 @@ def test_failed_compensation_needs_an_operator() -> None:
 def test_without_a_final_command_compensation_ends_compensated() -> None:
     definition = Saga("bare", Data).step(authorize, compensate=void).step(schedule)
     assert definition.after_reply(FORWARD, 1, succeeded=False) == Invoke(
-        COMPENSATION, 0, SagaState.COMPENSATING
+        COMPENSATION, (0,), SagaState.COMPENSATING
     )
     assert definition.after_reply(COMPENSATION, 0, succeeded=True) == Finish(SagaState.COMPENSATED)
 
