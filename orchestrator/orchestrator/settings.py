@@ -22,6 +22,8 @@ DATABASES = {"default": database("orchestrator")}
 SAGA_MESSAGE_HANDLERS = "orchestrator.handlers.HANDLERS"
 # A fetched batch runs as one engine call: its sagas loaded together, their writes made together.
 SAGA_BATCH_SCOPE = "orchestrator.handlers.batch_scope"
+# The saga engine, whose definitions the start-up check holds against the sagas in the database.
+SAGA_ENGINE = "orchestrator.engine.engine"
 SAGA_CONTRACTS = "shop_contracts"  # the messages of the system (saga_common loads them at start-up)
 SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "Saga orchestrator"}
 # Send unanswered commands again, or give up on them, as their persisted deadlines pass; prune the sagas

@@ -162,6 +162,9 @@ PRUNE_INTERVAL_SECONDS = env.float("PRUNE_INTERVAL_SECONDS", default=600.0)
 # What a fetched batch's handlers run inside (saga_common.messaging.inbox.BatchScope), as a dotted path;
 # the orchestrator's loads and writes the batch's sagas set-based. Empty: nothing.
 SAGA_BATCH_SCOPE = ""
+# The saga engine of a process that runs sagas (the orchestrator's), as a dotted path: its start-up check
+# refuses to run without a definition version some saga in the database still runs. Empty: none.
+SAGA_ENGINE = ""
 
 # Saga steps (orchestrator): wait this long for a reply, doubling per attempt up to the maximum;
 # after the last attempt the saga gives up on the step (see saga_common.sagas.definition.RetryPolicy).

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import shop_contracts as contracts
-from saga_common.sagas.definition import Saga
+from saga_common.sagas.definition import Saga, branch
 
 
 @dataclass
@@ -46,9 +46,20 @@ def remember_reason(data: Data, reply: contracts.PaymentCaptureFailed) -> None:
 
 def example_saga() -> Saga[Data]:
     return (
-        Saga("example", Data)
+        Saga("example", Data, version=1)
         .step(authorize, compensate=void)
         .step(schedule, compensate=cancel)
+        .pivot(capture, on_reply={contracts.PaymentCaptureFailed: remember_reason})
+        .step(approve)
+        .on_compensated(reject)
+    )
+
+
+def example_parallel_saga(version: int = 1) -> Saga[Data]:
+    """The example with its first two steps sent at once and joined before the pivot."""
+    return (
+        Saga("example", Data, version=version)
+        .parallel(branch(authorize, compensate=void), branch(schedule, compensate=cancel))
         .pivot(capture, on_reply={contracts.PaymentCaptureFailed: remember_reason})
         .step(approve)
         .on_compensated(reject)

@@ -53,5 +53,10 @@ class SagaDriver:
         return self.engine.expire_due_steps()
 
     @staticmethod
+    def command(type_name: str) -> Envelope:
+        """The latest command of this type the saga sent (to answer one branch of several)."""
+        return next(e for e in reversed(outbox_messages()) if e.type == type_name)
+
+    @staticmethod
     def sent() -> list[str]:
         return [e.type for e in outbox_messages()]
