@@ -51,7 +51,8 @@ def _start_versions_errors(registry: SagaRegistry) -> list[CheckMessage]:
     except ValueError:
         return [
             Error(
-                f"SAGA_START_VERSIONS={settings.SAGA_START_VERSIONS!r} is not like 'place_order=2,cancel_order=1'",
+                f"SAGA_START_VERSIONS={settings.SAGA_START_VERSIONS!r} is not like "
+                "'place_order=2,cancel_order=1'",
                 id="saga_common.E008",
             )
         ]

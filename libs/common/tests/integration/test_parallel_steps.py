@@ -80,7 +80,7 @@ def test_a_refused_branch_compensates_the_one_that_succeeded_and_rejects() -> No
     assert driver.sent() == ["AuthorizePayment", "ScheduleShipment", "VoidPayment", "RejectOrder"]
 
 
-def test_a_branch_still_waiting_when_the_other_is_refused_is_abandoned_compensated_and_undone_again_if_it_succeeds_late() -> (
+def test_a_branch_waiting_when_the_other_is_refused_is_abandoned_and_undone_again_if_it_succeeds_late() -> (
     None
 ):
     driver.start()
@@ -94,7 +94,8 @@ def test_a_branch_still_waiting_when_the_other_is_refused_is_abandoned_compensat
     answer(AUTHORIZED, "AuthorizePayment")
     assert driver.sent()[2:] == ["VoidPayment", "VoidPayment"]
     events = list(SagaEvent.objects.values_list("event", flat=True))
-    assert "StepAbandoned" in events and "LateReplyCompensated" in events
+    assert "StepAbandoned" in events
+    assert "LateReplyCompensated" in events
     void = next(e for e in outbox_messages() if e.type == "VoidPayment")
     driver.answer(contracts.PaymentVoided(), void)
     driver.answer(contracts.OrderRejected())
