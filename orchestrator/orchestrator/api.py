@@ -60,6 +60,9 @@ class EventSerializer(serializers.ModelSerializer):
 
 class SagaOutputSerializer(serializers.ModelSerializer):
     type = serializers.CharField(source="saga_type")
+    version = serializers.IntegerField(
+        min_value=1, help_text="the version of its type's definition the saga runs, to its end"
+    )
     steps = StepSerializer(many=True)
     history = EventSerializer(many=True)
     trace_id = serializers.SerializerMethodField(
@@ -72,6 +75,7 @@ class SagaOutputSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "type",
+            "version",
             "order_id",
             "state",
             "current_step",
@@ -100,6 +104,7 @@ class TypeFilter(QueryFilters):
 class SagaListApi(OperatorApi):
     class FilterSerializer(TypeFilter):
         order_id = OrderIdFilter(required=False)
+        version = serializers.IntegerField(min_value=1, max_value=32767, required=False)
         state = serializers.ChoiceField(choices=[s.value for s in SagaState], required=False)
 
     @extend_schema(
@@ -112,7 +117,10 @@ class SagaListApi(OperatorApi):
         filters.is_valid(raise_exception=True)
         found = filters.validated_data
         sagas = selectors.saga_list(
-            order_id=found.get("order_id"), state=found.get("state"), saga_type=found.get("type")
+            order_id=found.get("order_id"),
+            state=found.get("state"),
+            saga_type=found.get("type"),
+            version=found.get("version"),
         )
         return paginated_response(sagas, request, self, SagaOutputSerializer)
 

@@ -1,11 +1,16 @@
-"""The PlaceOrder saga (docs/contract.md, "The PlaceOrder saga"), read top to bottom as its steps."""
+"""The PlaceOrder saga (docs/contract.md, "The PlaceOrder saga"), read top to bottom as its steps.
+
+Version 2 authorizes the payment and schedules the shipment at once (one fewer hop before the
+decision), holding the shipment until the money is captured; version 1 did one after the other, and
+stays registered while sagas run it (docs/operations.md, "Saga versions").
+"""
 
 from decimal import Decimal
 from typing import Any
 
 import msgspec
 
-from saga_common.sagas.definition import Saga
+from saga_common.sagas.definition import Saga, branch
 from shop_contracts import (
     ApproveOrder,
     AuthorizePayment,
@@ -15,6 +20,7 @@ from shop_contracts import (
     PaymentCaptureFailed,
     PaymentDeclined,
     RejectOrder,
+    ReleaseShipment,
     ScheduleShipment,
     ShipmentRejected,
     VoidPayment,
@@ -54,6 +60,20 @@ def schedule_shipment(data: PlaceOrderData) -> ScheduleShipment:
     )
 
 
+def schedule_held_shipment(data: PlaceOrderData) -> ScheduleShipment:
+    """Schedule it, held: it may not be dispatched before the money is captured (release_shipment)."""
+    return ScheduleShipment(
+        country=data.shipping_address["country"],
+        address=data.shipping_address,
+        customer_id=data.customer_id,
+        hold_until_released=True,
+    )
+
+
+def release_shipment(data: PlaceOrderData) -> ReleaseShipment:
+    return ReleaseShipment()
+
+
 def cancel_shipment(data: PlaceOrderData) -> CancelShipment:
     return CancelShipment(country=data.shipping_address["country"])
 
@@ -76,8 +96,8 @@ def record_rejection(
     data.rejection_reason = reply.reason
 
 
-place_order = (
-    Saga("place_order", PlaceOrderData)
+place_order_v1 = (
+    Saga("place_order", PlaceOrderData, version=1)
     .step(
         authorize_payment,
         compensate=void_payment,
@@ -90,5 +110,19 @@ place_order = (
     )
     .pivot(capture_payment, on_reply={PaymentCaptureFailed: record_rejection})
     .step(approve_order)
+    .on_compensated(reject_order)
+)
+
+place_order_v2 = (
+    Saga("place_order", PlaceOrderData, version=2)
+    .parallel(
+        branch(authorize_payment, compensate=void_payment, on_reply={PaymentDeclined: record_rejection}),
+        branch(
+            schedule_held_shipment, compensate=cancel_shipment, on_reply={ShipmentRejected: record_rejection}
+        ),
+    )
+    .pivot(capture_payment, on_reply={PaymentCaptureFailed: record_rejection})
+    .step(approve_order)
+    .step(release_shipment)
     .on_compensated(reject_order)
 )

@@ -22,9 +22,14 @@ def saga_get(*, saga_id: UUID) -> SagaInstance:
 
 
 def saga_list(
-    *, order_id: str | None = None, state: str | None = None, saga_type: str | None = None
+    *,
+    order_id: str | None = None,
+    state: str | None = None,
+    saga_type: str | None = None,
+    version: int | None = None,
 ) -> QuerySet[SagaInstance]:
-    """Sagas, newest first, optionally of one order, in one state, of one type (e.g. ``place_order``)."""
+    """Sagas, newest first, optionally of one order, in one state, of one type (e.g. ``place_order``),
+    on one version of its definition."""
     sagas = _sagas()
     if order_id is not None:
         sagas = sagas.filter(order_id=order_id)
@@ -32,6 +37,8 @@ def saga_list(
         sagas = sagas.filter(state=state)
     if saga_type is not None:
         sagas = sagas.filter(saga_type=saga_type)
+    if version is not None:
+        sagas = sagas.filter(version=version)
     return sagas
 
 

@@ -18,7 +18,7 @@ from saga_common.messaging.message import Message
 from saga_common.sagas.models import SagaEvent, SagaInstance, SagaStep
 from saga_testing.messages import outbox_messages, wrap
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("on_place_order_v1")]
 
 APPROVE, DECLINE, NO_SHIPPING = "approve", "decline", "no-shipping"
 # What each participant answers, by the command, for each kind of order.

@@ -11,7 +11,7 @@ from saga_testing.malformed import NUL, SURROGATE, assert_refused, without_raisi
 from saga_testing.messages import outbox_messages
 from tests.test_orchestrator import ORDER_ID, deliver, order_created, saga
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("on_place_order_v1")]
 
 OTHER = "2b9e4c1d-6a3f-4e8b-b7c5-9d0e1f2a3b4c"
 

@@ -13,7 +13,7 @@ from saga_common.messaging.inbox import handle_once
 from saga_common.messaging.message import Message
 from saga_testing.messages import outbox_messages, wrap
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("on_place_order_v1")]
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
-"""The PlaceOrder saga read as a specification: given its data, expect this command to that topic; given
+"""PlaceOrder version 1 read as a specification: given its data, expect this command to that topic; given
 this reply, expect that one (pure: no database, no broker; see saga_testing.saga_spec)."""
 
 from decimal import Decimal
 
-from orchestrator.place_order import PlaceOrderData, place_order
+from orchestrator.place_order import PlaceOrderData
+from orchestrator.place_order import place_order_v1 as place_order
 from saga_common.sagas.definition import SagaState
 from saga_testing.saga_spec import SagaSpec, given
 from shop_contracts import (

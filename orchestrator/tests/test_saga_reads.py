@@ -18,7 +18,7 @@ from saga_common.sagas.definition import SagaState
 from saga_common.sagas.models import SagaInstance, SagaStep
 from tests.test_orchestrator import ORDER_ID, answer, deliver, order_created, saga
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("on_place_order_v1")]
 EVERY_STATE = {state.value for state in SagaState}
 
 

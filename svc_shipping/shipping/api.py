@@ -18,7 +18,7 @@ from shipping.models import Shipment
 class ShipmentOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Shipment
-        fields = ["id", "order_id", "status", "country"]
+        fields = ["id", "order_id", "status", "country", "released"]
 
 
 class ShipmentListApi(APIView):
@@ -40,8 +40,9 @@ class ShipmentListApi(APIView):
 
 
 class ShipmentDispatchApi(APIView):
-    """Send a SCHEDULED shipment on its way (operators only); 409 for a CANCELLED one. A dispatched
-    shipment can no longer be cancelled, so its order's cancellation is refused."""
+    """Send a SCHEDULED shipment on its way (operators only); 409 for a CANCELLED one, or one held until
+    its order's money is captured. A dispatched shipment can no longer be cancelled, so its order's
+    cancellation is refused."""
 
     permission_classes = [IsOperator]
 

@@ -7,16 +7,22 @@ from shipping import services
 from shipping.models import ShipmentStatus
 from shop_contracts import (
     CancelShipment,
+    ReleaseShipment,
     ScheduleShipment,
     ShipmentCancelled,
     ShipmentRejected,
+    ShipmentReleased,
     ShipmentScheduled,
 )
 
 
 def schedule_shipment(command: ScheduleShipment, order_id: str) -> Reply:
     shipment = services.shipment_schedule(
-        order_id=order_id, country=command.country, address=command.address, customer_id=command.customer_id
+        order_id=order_id,
+        country=command.country,
+        address=command.address,
+        customer_id=command.customer_id,
+        hold_until_released=command.hold_until_released,
     )
     if shipment is None:
         return ShipmentRejected(reason=f"we do not ship to {command.country}")
@@ -30,4 +36,15 @@ def cancel_shipment(command: CancelShipment, order_id: str) -> Reply:
     return ShipmentCancelled()
 
 
-HANDLERS = command_handlers({ScheduleShipment: schedule_shipment, CancelShipment: cancel_shipment})
+def release_shipment(command: ReleaseShipment, order_id: str) -> Reply:
+    services.shipment_release(order_id=order_id)
+    return ShipmentReleased()
+
+
+HANDLERS = command_handlers(
+    {
+        ScheduleShipment: schedule_shipment,
+        CancelShipment: cancel_shipment,
+        ReleaseShipment: release_shipment,
+    }
+)

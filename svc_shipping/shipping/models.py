@@ -18,6 +18,9 @@ class Shipment(models.Model):
     status = models.CharField(max_length=16, choices=ShipmentStatus.choices)
     country = models.CharField(max_length=2)
     address = models.JSONField()
+    # False: held until its order's money is captured (PlaceOrder v2 schedules it beside the payment's
+    # authorization; ReleaseShipment comes after the pivot); only a released shipment is dispatched.
+    released = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

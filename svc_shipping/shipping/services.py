@@ -17,9 +17,15 @@ def country_served(country: str) -> bool:
 
 
 def shipment_schedule(
-    *, order_id: str, country: str, address: dict[str, Any], customer_id: str = ""
+    *,
+    order_id: str,
+    country: str,
+    address: dict[str, Any],
+    customer_id: str = "",
+    hold_until_released: bool = False,
 ) -> Shipment | None:
-    """Schedule the order's shipment; None if the country is not served. A repeat returns the first."""
+    """Schedule the order's shipment (held until released, if asked); None if the country is not
+    served. A repeat returns the first."""
     with ShippingUnit.scope() as unit:
         existing = unit.shipments.get(order_id)
         if existing is not None:
@@ -33,6 +39,7 @@ def shipment_schedule(
                 country=country,
                 address=address,
                 status=ShipmentStatus.SCHEDULED,
+                released=not hold_until_released,
             )
         )
 
@@ -73,7 +80,24 @@ def shipment_dispatch(*, shipment_id: str) -> Shipment:
             raise NotFound(f"no shipment {shipment_id}")
         if shipment.status == ShipmentStatus.CANCELLED:
             raise Conflict(f"shipment {shipment_id} was cancelled and cannot be dispatched")
+        if not shipment.released:
+            raise Conflict(f"shipment {shipment_id} is held until its order's payment is captured")
         if shipment.status == ShipmentStatus.SCHEDULED:
             shipment.status = ShipmentStatus.DISPATCHED
+            unit.shipments.changed(shipment)
+        return shipment
+
+
+def shipment_release(*, order_id: str) -> Shipment:
+    """The order's money is captured: its held shipment may be dispatched. Releasing a released (or
+    dispatched) one again changes nothing; a cancelled or unknown one is refused (``Conflict``)."""
+    with ShippingUnit.scope() as unit:
+        shipment = unit.shipments.get(order_id)
+        if shipment is None:
+            raise Conflict(f"order {order_id} has no shipment to release")
+        if shipment.status == ShipmentStatus.CANCELLED:
+            raise Conflict(f"shipment {shipment.id} was cancelled and cannot be released")
+        if not shipment.released:
+            shipment.released = True
             unit.shipments.changed(shipment)
         return shipment

@@ -15,7 +15,7 @@ from shipping.models import Shipment
 
 class ShippingUnit(Unit):
     def __init__(self) -> None:
-        self.shipments = Rows(Shipment, "order_id", ("status", "updated_at"))
+        self.shipments = Rows(Shipment, "order_id", ("status", "released", "updated_at"))
 
     def flush(self) -> None:
         self.shipments.flush()

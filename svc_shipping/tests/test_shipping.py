@@ -11,7 +11,7 @@ from saga_common.messaging.message import Message
 from saga_testing.messages import deliver
 from shipping.handlers import HANDLERS
 from shipping.models import Shipment, ShipmentStatus
-from shop_contracts import CancelShipment, ScheduleShipment
+from shop_contracts import CancelShipment, ReleaseShipment, ScheduleShipment
 
 pytestmark = pytest.mark.django_db
 
@@ -23,9 +23,14 @@ def handle(message: Message, order_id: str = "o-1") -> Envelope:
     return deliver(message, HANDLERS, order_id=order_id)
 
 
-def schedule(country: str, order_id: str = "o-1", customer_id: str = "c-1") -> Envelope:
+def schedule(
+    country: str, order_id: str = "o-1", customer_id: str = "c-1", *, held: bool = False
+) -> Envelope:
     address = {"country": country, "city": "x"}
-    return handle(ScheduleShipment(country=country, address=address, customer_id=customer_id), order_id)
+    command = ScheduleShipment(
+        country=country, address=address, customer_id=customer_id, hold_until_released=held
+    )
+    return handle(command, order_id)
 
 
 def test_served_country_gets_a_scheduled_shipment() -> None:
@@ -70,10 +75,11 @@ def test_shipments_are_listed_by_order(api: APIClient) -> None:
     page = api.get("/api/v1/shipments", {"order_id": ORDER}).json()
     assert (page["count"], page["next"], page["previous"]) == (1, None, None)
     (listed,) = page["results"]
-    assert {k: listed[k] for k in ("order_id", "status", "country")} == {
+    assert {k: listed[k] for k in ("order_id", "status", "country", "released")} == {
         "order_id": ORDER,
         "status": "SCHEDULED",
         "country": "DE",
+        "released": True,
     }
     missing = api.get("/api/v1/shipments")
     assert (missing.status_code, "order_id" in missing.json()) == (400, True)
@@ -136,3 +142,28 @@ def test_only_operators_dispatch_and_an_unknown_shipment_is_404(
     assert (unknown.status_code, "detail" in unknown.json()) == (404, True)
     assert operator_api.post("/api/v1/shipments/not-a-uuid/dispatch").status_code == 404
     assert Shipment.objects.get().status == ShipmentStatus.SCHEDULED
+
+
+def test_a_held_shipment_is_dispatched_only_once_released(operator_api: APIClient) -> None:
+    schedule("DE", order_id=ORDER, held=True)
+    held = dispatch(operator_api)
+    assert (held.status_code, "held until its order's payment is captured" in held.json()["detail"]) == (
+        409,
+        True,
+    )
+    assert handle(ReleaseShipment(), ORDER).type == "ShipmentReleased"
+    assert handle(ReleaseShipment(), ORDER).type == "ShipmentReleased"  # a repeat changes nothing
+    assert dispatch(operator_api).json()["status"] == "DISPATCHED"
+    assert handle(ReleaseShipment(), ORDER).type == "ShipmentReleased"  # dispatched: released still
+
+
+def test_a_cancelled_or_unknown_shipment_refuses_its_release() -> None:
+    schedule("DE", order_id=ORDER, held=True)
+    handle(CancelShipment(), ORDER)
+    refused = handle(ReleaseShipment(), ORDER)
+    assert (refused.type, "cancelled and cannot be released" in refused.payload["reason"]) == (
+        "ShipmentReleaseFailed",
+        True,
+    )
+    assert handle(ReleaseShipment(), OTHER_ORDER).type == "ShipmentReleaseFailed"
+    assert Shipment.objects.get().released is False

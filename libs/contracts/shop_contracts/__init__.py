@@ -38,10 +38,13 @@ from shop_contracts.payments import (
 )
 from shop_contracts.shipping import (
     CancelShipment,
+    ReleaseShipment,
     ScheduleShipment,
     ShipmentCancellationRefused,
     ShipmentCancelled,
     ShipmentRejected,
+    ShipmentReleased,
+    ShipmentReleaseFailed,
     ShipmentScheduled,
 )
 from shop_contracts.topics import (
@@ -86,10 +89,13 @@ __all__ = [
     "RefundPayment",
     "RefuseOrderCancellation",
     "RejectOrder",
+    "ReleaseShipment",
     "ScheduleShipment",
     "ShipmentCancellationRefused",
     "ShipmentCancelled",
     "ShipmentRejected",
+    "ShipmentReleaseFailed",
+    "ShipmentReleased",
     "ShipmentScheduled",
     "VoidPayment",
 ]

@@ -28,6 +28,16 @@ class ShipmentCancellationRefused(Refusal, frozen=True, kw_only=True):
     namespace = SHIPPING
 
 
+class ShipmentReleased(Reply, frozen=True, kw_only=True):
+    topic = ORCHESTRATOR_REPLIES
+    namespace = SHIPPING
+
+
+class ShipmentReleaseFailed(Refusal, frozen=True, kw_only=True):
+    topic = ORCHESTRATOR_REPLIES
+    namespace = SHIPPING
+
+
 class ScheduleShipment(Command, frozen=True, kw_only=True):
     topic = SHIPPING_COMMANDS
     namespace = SHIPPING
@@ -37,6 +47,9 @@ class ScheduleShipment(Command, frozen=True, kw_only=True):
     address: Address
     # whose shipment it is, so customers can see their own (empty: sent before the field existed)
     customer_id: OptionalIdentifier = ""
+    # Hold the shipment (not dispatchable) until ReleaseShipment: PlaceOrder v2 schedules it beside the
+    # payment's authorization, before the money is captured. False: dispatchable at once (v1).
+    hold_until_released: bool = False
 
 
 class CancelShipment(Command, frozen=True, kw_only=True):
@@ -50,3 +63,13 @@ class CancelShipment(Command, frozen=True, kw_only=True):
     outcomes = (ShipmentCancelled, ShipmentCancellationRefused)
     refusal = ShipmentCancellationRefused
     country: OptionalCountryCode = ""
+
+
+class ReleaseShipment(Command, frozen=True, kw_only=True):
+    """The order's money is captured: its held shipment may now be dispatched (PlaceOrder v2, after
+    its pivot). Refused for a cancelled or unknown shipment."""
+
+    topic = SHIPPING_COMMANDS
+    namespace = SHIPPING
+    outcomes = (ShipmentReleased, ShipmentReleaseFailed)
+    refusal = ShipmentReleaseFailed

@@ -52,6 +52,10 @@ EXAMPLES: list[Message] = [
     contracts.CancelShipment(),
     contracts.ShipmentCancelled(),
     contracts.ShipmentCancellationRefused(reason="shipment is DISPATCHED"),
+    contracts.ScheduleShipment(country="DE", address={"country": "DE"}, hold_until_released=True),
+    contracts.ReleaseShipment(),
+    contracts.ShipmentReleased(),
+    contracts.ShipmentReleaseFailed(reason="shipment is CANCELLED"),
     contracts.OrderCancellationRequested(
         customer_id="c-1", total=Decimal("25.00"), currency="EUR", country="DE", reason="changed my mind"
     ),
@@ -158,6 +162,7 @@ def test_every_command_answers_with_replies_only() -> None:
         "PaymentRefundFailed",
         "OrderCancellationFailed",
         "OrderCancellationRefusalFailed",
+        "ShipmentReleaseFailed",
     }
 
 
@@ -186,6 +191,16 @@ GOOD_AUTHORIZE = {"customer_id": "c-1", "amount": "25.00", "currency": "EUR"}
         ("payments.AuthorizePayment", {**GOOD_AUTHORIZE, "currency": "EURO"}, "regex"),
         ("payments.AuthorizePayment", {**GOOD_AUTHORIZE, "currency": "EUR\n"}, "must match"),
         ("shipping.CancelShipment", {"country": "\n"}, "must match"),
+        (
+            "shipping.ScheduleShipment",
+            {"country": "DE", "address": {"country": "DE"}, "hold_until_released": "yes"},
+            "Expected `bool`",
+        ),
+        (
+            "orders.OrderCancellationRequested",
+            {"customer_id": "c", "total": "1.00", "currency": "EUR", "country": "DE", "reason": "x" * 201},
+            "length",
+        ),
         (
             "orders.OrderCreated",
             {"customer_id": "c", "total": "1.00", "currency": "EUR", "shipping_address": {}},

@@ -141,6 +141,9 @@ def _rules(cls: type) -> tuple[tuple[str, tuple[Rule, ...]], ...]:
             typing.get_args(hints[name]) if hasattr(hints[name], "__metadata__") else (hints[name],)
         )
         rules = [rule for rule in (_as_rule(m, base) for m in metadata) if rule is not None]
+        if base is bool:  # two values, both fine; msgspec refuses anything else
+            found.append((name, ()))
+            continue
         if base is str and not rules:
             rules.append(Text(max_length=None, min_length=0))  # still no NUL bytes, no lone surrogates
         needed = {str: Text, Decimal: Money}.get(base) or (
