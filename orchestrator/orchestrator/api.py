@@ -170,3 +170,44 @@ class SagaCompensateApi(OperatorApi):
     def post(self, request: Request, saga_id: UUID) -> Response:
         services.saga_compensate(saga_id=saga_id)
         return Response(SagaOutputSerializer(selectors.saga_get(saga_id=saga_id)).data)
+
+
+class ActionSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="the step's name (its command factory's)")
+    command = serializers.CharField(allow_null=True, help_text="the command it sends")
+    participant = serializers.CharField(allow_null=True, help_text="the service that handles the command")
+    replies = serializers.ListField(child=serializers.CharField(), help_text="the replies that answer it")
+    reply_hooks = serializers.ListField(
+        child=serializers.CharField(), help_text="the replies whose content the saga keeps in its data"
+    )
+
+
+class DefinitionStepSerializer(ActionSerializer):
+    index = serializers.IntegerField(min_value=0)
+    group = serializers.IntegerField(min_value=0, help_text="steps of one group are sent together")
+    parallel = serializers.BooleanField(help_text="whether it is a branch of a parallel group")
+    pivot = serializers.BooleanField(help_text="once the pivot succeeds, the saga only goes forward")
+    compensation = ActionSerializer(allow_null=True, help_text="what undoes it (null: nothing needs to)")
+
+
+class DefinitionSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    version = serializers.IntegerField(min_value=1)
+    starts_new_sagas = serializers.BooleanField(help_text="whether new sagas of its type start on it")
+    unfinished = serializers.IntegerField(
+        min_value=0, help_text="sagas running, compensating or FAILED on it: retire a version at 0"
+    )
+    steps = DefinitionStepSerializer(many=True)
+    groups = serializers.ListField(child=serializers.ListField(child=serializers.IntegerField(min_value=0)))
+    pivot = serializers.IntegerField(allow_null=True, min_value=0, help_text="the pivot's step index")
+    on_compensated = ActionSerializer(allow_null=True, help_text="sent once every step was compensated")
+    mermaid = serializers.CharField(help_text="a Mermaid flowchart of the definition")
+
+
+class SagaDefinitionsApi(OperatorApi):
+    """Every saga definition and version this orchestrator runs: steps, parallel groups, pivot,
+    compensations, replies, how many sagas still run it, and a Mermaid diagram of it."""
+
+    @extend_schema(operation_id="sagas_definitions", responses=DefinitionSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return Response(DefinitionSerializer(selectors.saga_definitions(), many=True).data)

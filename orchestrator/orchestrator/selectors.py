@@ -1,13 +1,16 @@
 """Reads of the orchestrator: sagas with their steps and history, and how many sagas are in each state."""
 
 from functools import cache
+from typing import Any
 from uuid import UUID
 
 from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
 
+from orchestrator.engine import engine
 from saga_common.messaging.message import Command, registered_messages
 from saga_common.sagas.definition import SagaState
+from saga_common.sagas.describe import describe
 from saga_common.sagas.models import SagaInstance
 from shop_contracts.topics import WRITERS_AND_READERS
 
@@ -51,6 +54,20 @@ def saga_counts(*, saga_type: str | None = None) -> dict[str, int]:
     for state, number in sagas.order_by().values_list("state").annotate(number=Count("id")):
         counts[state] = number
     return counts
+
+
+def saga_definitions() -> list[dict[str, Any]]:
+    """Every registered definition and version, described (``saga_common.sagas.describe``), with whether
+    new sagas start on it and how many unfinished sagas run it."""
+    running = engine.registry.running_versions()
+    return [
+        {
+            **describe(definition, lambda command: step_participant(command.type_name())),
+            "starts_new_sagas": engine.registry.starting(definition.name) is definition,
+            "unfinished": running.get((definition.name, definition.version), 0),
+        }
+        for definition in engine.registry
+    ]
 
 
 @cache

@@ -172,3 +172,33 @@ def _errors() -> list[Any]:
     """The saga versions' start-up errors (the test settings fail other checks: development keys)."""
     found = run_checks(tags=[STARTUP], include_deployment_checks=True)
     return [m for m in found if m.is_serious() and m.id in ("saga_common.E007", "saga_common.E008")]
+
+
+def test_the_definitions_list_every_version_with_its_steps_and_how_many_sagas_run_it(
+    settings: SettingsWrapper, operator_api: APIClient, client_for: Any
+) -> None:
+    settings.SAGA_START_VERSIONS = "place_order=1"
+    order_created(ORDERS[7])
+    settings.SAGA_START_VERSIONS = ""
+    found = operator_api.get("/api/v1/sagas/definitions").json()
+    assert [(d["type"], d["version"], d["starts_new_sagas"], d["unfinished"]) for d in found] == [
+        ("cancel_order", 1, True, 0),
+        ("place_order", 1, False, 1),
+        ("place_order", 2, True, 0),
+    ]
+    v2 = found[2]
+    assert v2["groups"] == [[0, 1], [2], [3], [4]]
+    assert (v2["pivot"], v2["on_compensated"]["command"]) == (2, "RejectOrder")
+    first = v2["steps"][0]
+    assert {k: first[k] for k in ("name", "command", "participant", "parallel", "pivot")} == {
+        "name": "authorize_payment",
+        "command": "AuthorizePayment",
+        "participant": "payments",
+        "parallel": True,
+        "pivot": False,
+    }
+    assert (first["compensation"]["command"], first["reply_hooks"]) == ("VoidPayment", ["PaymentDeclined"])
+    assert first["replies"] == ["PaymentAuthorized", "PaymentDeclined"]
+    assert v2["mermaid"].startswith("flowchart TD\n")
+    assert "s0 & s1 --> s2" in v2["mermaid"]
+    assert client_for("c-1").get("/api/v1/sagas/definitions").status_code == 403

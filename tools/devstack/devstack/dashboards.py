@@ -178,6 +178,17 @@ def sagas() -> Dashboard:
                 Query("max by (saga) (sagaref_saga_oldest_running_age_seconds)", "oldest {{saga}}"),
             )
         )
+        .with_panel(
+            _timeseries(
+                "Unfinished sagas by definition version",
+                "Sagas running, compensating or FAILED on each version: a version may leave the "
+                "orchestrator once its line is at 0 (docs/operations.md, 'Saga versions').",
+                "short",
+                Query(
+                    "max by (saga, version) (sagaref_sagas_unfinished_by_version)", "{{saga}} v{{version}}"
+                ),
+            )
+        )
     )
 
 

@@ -20,8 +20,9 @@ import shop_contracts as contracts
 from saga_common import monitoring
 from saga_common.messaging.envelope import Envelope
 from saga_common.messaging.inbox import handle_once
-from saga_common.monitoring import MessagingCollector, saga_gauges
+from saga_common.monitoring import MessagingCollector
 from saga_common.observability.logs import ContextFilter
+from saga_common.saga_metrics import saga_gauges
 from saga_common.sagas.engine import SagaEngine
 from saga_common.sagas.models import SagaInstance
 from saga_testing.messages import wrap
@@ -140,6 +141,23 @@ def test_the_sagas_by_state_the_oldest_running_and_the_overdue(settings: Setting
     assert gauges[("sagaref_sagas_overdue", "")] == 1
 
 
+def test_the_unfinished_sagas_by_definition_version() -> None:
+    saga = example_saga()
+    driver = SagaDriver(SagaEngine([saga]), saga)
+    for order in ("o-1", "o-2", "o-3", "o-4"):
+        driver.start(order)
+    SagaInstance.objects.filter(order_id__in=["o-1", "o-2"]).update(version=2)
+    SagaInstance.objects.filter(order_id="o-3").update(state="COMPLETED")  # ended: not counted
+    SagaInstance.objects.filter(order_id="o-2").update(state="FAILED")  # waits for an operator: counted
+    by_version = {
+        (s.labels["saga"], s.labels["version"]): s.value
+        for family in saga_gauges()
+        if family.name == "sagaref_sagas_unfinished_by_version"
+        for s in family.samples
+    }
+    assert by_version == {("example", "1"): 1, ("example", "2"): 2}
+
+
 def test_a_worker_reports_sagas_with_its_messaging_a_web_only_its_outbox(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -153,7 +171,12 @@ def test_a_worker_reports_sagas_with_its_messaging_a_web_only_its_outbox(
         "sagaref_outbox_refused_rows",
     }
     assert {family.name for family in MessagingCollector().collect()} == outbox
-    sagas = {"sagaref_sagas", "sagaref_saga_oldest_running_age_seconds", "sagaref_sagas_overdue"}
+    sagas = {
+        "sagaref_sagas",
+        "sagaref_saga_oldest_running_age_seconds",
+        "sagaref_sagas_overdue",
+        "sagaref_sagas_unfinished_by_version",
+    }
     tables = {"sagaref_table_rows", "sagaref_table_bytes"}
     assert {family.name for family in MessagingCollector(handlers={}).collect()} == outbox | sagas | tables
 

@@ -15,7 +15,8 @@ from django_outbox_pattern.models import Received
 from rest_framework.test import APIClient
 
 from saga_common import monitoring
-from saga_common.monitoring import MessagingCollector, saga_gauges
+from saga_common.monitoring import MessagingCollector
+from saga_common.saga_metrics import saga_gauges
 from saga_common.sagas.definition import SagaState
 from saga_common.sagas.models import SagaInstance
 from saga_common.storage import table_sizes
