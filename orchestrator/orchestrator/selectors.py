@@ -56,17 +56,24 @@ def saga_counts(*, saga_type: str | None = None) -> dict[str, int]:
     return counts
 
 
-def saga_definitions() -> list[dict[str, Any]]:
+def saga_descriptions() -> list[dict[str, Any]]:
     """Every registered definition and version, described (``saga_common.sagas.describe``), with whether
-    new sagas start on it and how many unfinished sagas run it."""
-    running = engine.registry.running_versions()
+    new sagas start on it."""
     return [
         {
             **describe(definition, lambda command: step_participant(command.type_name())),
             "starts_new_sagas": engine.registry.starting(definition.name) is definition,
-            "unfinished": running.get((definition.name, definition.version), 0),
         }
         for definition in engine.registry
+    ]
+
+
+def saga_definitions() -> list[dict[str, Any]]:
+    """The descriptions, each with how many unfinished sagas run it (one GROUP BY)."""
+    running = engine.registry.running_versions()
+    return [
+        {**described, "unfinished": running.get((described["type"], described["version"]), 0)}
+        for described in saga_descriptions()
     ]
 
 

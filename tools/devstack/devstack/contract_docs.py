@@ -1,8 +1,9 @@
 """Generate the machine-readable contract: a JSON Schema per message and an AsyncAPI document of the
 topics (from shop_contracts), and each service's OpenAPI document (from its code, by drf-spectacular),
-written to docs/contract/ (``make contract-docs``). A test regenerates them and fails when the
-checked-in files drifted from the code; the typed client (libs/client) is tested against the OpenAPI
-documents."""
+written to docs/contract/; and a page per saga definition version with its Mermaid diagram, written to
+docs/sagas/, the newest PlaceOrder's also into the README (``make contract-docs``). A test
+regenerates them and fails when the checked-in files drifted from the code; the typed client
+(libs/client) is tested against the OpenAPI documents."""
 
 import json
 import os
@@ -25,6 +26,10 @@ CONTRACT_DIR = REPO_ROOT / "docs" / "contract"
 SCHEMA_DIR = CONTRACT_DIR / "schemas"
 ASYNCAPI_FILE = CONTRACT_DIR / "asyncapi.yaml"
 OPENAPI_DIR = CONTRACT_DIR / "openapi"
+SAGA_DIR = REPO_ROOT / "docs" / "sagas"
+README = REPO_ROOT / "README.md"
+# The README's diagram of the saga new orders start on, between these lines (rewritten, not edited).
+README_DIAGRAM = ("<!-- saga diagram: place_order (make contract-docs) -->", "<!-- end of saga diagram -->")
 JSON_SCHEMA = "https://json-schema.org/draft/2020-12/schema"
 
 # The Kafka headers of every message (CloudEvents' binary content mode, plus the W3C trace context).
@@ -133,7 +138,9 @@ def openapi_documents() -> dict[str, str]:
     Each service is its own Django project, so each is asked in a process of its own (all at once);
     read once per process.
     """
-    running = {service.name: _spectacular(service) for service in SERVICES}
+    running = {
+        service.name: _manage(service, "spectacular", "--format", "openapi-json") for service in SERVICES
+    }
     documents = {}
     for name, process in running.items():
         out, err = process.communicate(timeout=300)
@@ -143,11 +150,76 @@ def openapi_documents() -> dict[str, str]:
     return documents
 
 
-def _spectacular(service: Service) -> "subprocess.Popen[str]":
-    # The service's own settings, whatever the caller's environment names (a test run's settings).
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": f"{service.module}.settings"}
+@cache
+def saga_descriptions() -> list[dict[str, Any]]:
+    """Every saga definition version the orchestrator registers, described (``describe_sagas``)."""
+    orchestrator = next(service for service in SERVICES if service.name == "orchestrator")
+    process = _manage(orchestrator, "describe_sagas")
+    out, err = process.communicate(timeout=300)
+    if process.returncode != 0:
+        raise RuntimeError(f"the sagas could not be described:\n{err[-2000:]}")
+    described: list[dict[str, Any]] = json.loads(out)
+    return described
+
+
+def saga_page(described: dict[str, Any], newest: int) -> str:
+    """docs/sagas/<type>-v<version>.md: the diagram and the steps of one definition version."""
+    name, version = described["type"], described["version"]
+    status = (
+        "New sagas start on this version."
+        if described["starts_new_sagas"]
+        else f"Registered for the sagas that still run it; new ones start on version {newest}."
+    )
+    rows = [
+        "| # | step | command, to | with | compensation | keeps from the replies |",
+        "|---|---|---|---|---|---|",
+    ]
+    for step in described["steps"]:
+        siblings = next(group for group in described["groups"] if step["index"] in group)
+        together = ", ".join(str(i) for i in siblings if i != step["index"])
+        undo = step["compensation"]
+        undone_by = f"`{undo['name']}` (`{undo['command']}`)" if undo else ""
+        kept = ", ".join(f"`{reply}`" for reply in step["reply_hooks"])
+        pivot = " (pivot)" if step["pivot"] else ""
+        rows.append(
+            f"| {step['index']} | `{step['name']}`{pivot} | `{step['command']}`, {step['participant']} "
+            f"| {together} | {undone_by} | {kept} |"
+        )
+    final = described["on_compensated"]
+    after = (
+        f"Once every step that may have taken effect is compensated: `{final['name']}` "
+        f"(`{final['command']}`)."
+        if final
+        else ""
+    )
+    return (
+        f"# Saga `{name}`, version {version}\n\n"
+        "Generated from the orchestrator's definitions by `make contract-docs`: do not edit by hand.\n"
+        f'{status} Steps in one group ("with") are sent together and joined before the next.\n\n'
+        f"```mermaid\n{described['mermaid']}```\n\n"
+        + "\n".join(rows)
+        + "\n"
+        + (f"\n{after}\n" if after else "")
+    )
+
+
+def readme_with_diagram(text: str, described: dict[str, Any]) -> str:
+    """The README with its PlaceOrder diagram block rewritten from ``described``."""
+    start, end = README_DIAGRAM
+    if start not in text or end not in text:
+        raise RuntimeError(f"README.md has lost its diagram markers: {start} ... {end}")
+    before, rest = text.split(start, 1)
+    _, after = rest.split(end, 1)
+    block = f"{start}\n```mermaid\n{described['mermaid']}```\n{end}"
+    return before + block + after
+
+
+def _manage(service: Service, *command: str) -> "subprocess.Popen[str]":
+    # The service's own settings, whatever the caller's environment names (a test run's settings), and
+    # the saga versions of its code, whatever the caller's SAGA_START_VERSIONS say.
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": f"{service.module}.settings", "SAGA_START_VERSIONS": ""}
     return subprocess.Popen(
-        [sys.executable, "manage.py", "spectacular", "--format", "openapi-json"],
+        [sys.executable, "manage.py", *command],
         cwd=service.directory,
         env=env,
         stdout=subprocess.PIPE,
@@ -166,6 +238,12 @@ def rendered() -> dict[Path, str]:
     files[ASYNCAPI_FILE] = header + yaml.safe_dump(asyncapi_document(), sort_keys=False, width=100)
     for name, document in openapi_documents().items():
         files[OPENAPI_DIR / f"{name}.json"] = document
+    described = saga_descriptions()
+    for one in described:
+        newest = max(d["version"] for d in described if d["type"] == one["type"])
+        files[SAGA_DIR / f"{one['type']}-v{one['version']}.md"] = saga_page(one, newest)
+    place_order = next(d for d in described if d["type"] == "place_order" and d["starts_new_sagas"])
+    files[README] = readme_with_diagram(README.read_text(), place_order)
     return files
 
 
@@ -174,11 +252,12 @@ def write() -> list[Path]:
     changed."""
     files = rendered()
     changed = [path for path, text in files.items() if not path.exists() or path.read_text() != text]
-    for directory in (SCHEMA_DIR, OPENAPI_DIR):
+    for directory in (SCHEMA_DIR, OPENAPI_DIR, SAGA_DIR):
         directory.mkdir(parents=True, exist_ok=True)
     for path in changed:
         path.write_text(files[path])
-    for stale in (set(SCHEMA_DIR.glob("*.json")) | set(OPENAPI_DIR.glob("*.json"))) - set(files):
+    generated = set(SCHEMA_DIR.glob("*.json")) | set(OPENAPI_DIR.glob("*.json")) | set(SAGA_DIR.glob("*.md"))
+    for stale in generated - set(files):
         stale.unlink()
         changed.append(stale)
     return changed
