@@ -26,6 +26,7 @@ from saga_client.models import (
     Payment,
     Saga,
     SagaCounts,
+    SagaDefinition,
     Shipment,
 )
 from saga_client.operations import OPERATIONS, SERVICES
@@ -91,6 +92,22 @@ class ShopClient:
         result: Order = self._call("place_order", body=order, headers={"Idempotency-Key": key})
         return result
 
+    def cancel_order(
+        self, order_id: str | UUID, *, reason: str = "", idempotency_key: str | None = None
+    ) -> Order:
+        """Ask to cancel an APPROVED order (its customer, or an operator): the order comes back
+        CANCELLING; its CancelOrder saga then makes it CANCELLED (refunded, shipment cancelled), or
+        APPROVED again with ``cancellation_refused_reason`` (its shipment was dispatched). ``Conflict``
+        for any other order. The Idempotency-Key is always sent, as for ``place_order``."""
+        key = idempotency_key or str(uuid.uuid4())
+        result: Order = self._call(
+            "cancel_order",
+            path={"order_id": order_id},
+            body={"reason": reason},
+            headers={"Idempotency-Key": key},
+        )
+        return result
+
     def get_order(self, order_id: str | UUID) -> Order:
         result: Order = self._call("get_order", path={"order_id": order_id})
         return result
@@ -131,6 +148,12 @@ class ShopClient:
         page: Page[Shipment] = self._call("shipments_of", query={"order_id": order_id, "limit": 100})
         return list(page.results)
 
+    def dispatch_shipment(self, shipment_id: str | UUID) -> Shipment:
+        """Send a SCHEDULED shipment on its way (operators only); ``Conflict`` for a cancelled one, or
+        one held until its order's money is captured. A dispatched order can no longer be cancelled."""
+        result: Shipment = self._call("dispatch_shipment", path={"shipment_id": shipment_id})
+        return result
+
     # --- orchestrator (operators only) --------------------------------------------------------
 
     def list_sagas(
@@ -160,6 +183,12 @@ class ShopClient:
     def saga_counts(self, *, type: str | None = None) -> SagaCounts:
         """How many sagas are in each state (every state, zeros included)."""
         result: SagaCounts = self._call("saga_counts", query={"type": type})
+        return result
+
+    def saga_definitions(self) -> list[SagaDefinition]:
+        """Every saga definition version the orchestrator runs: steps, parallel groups, pivot,
+        compensations, its unfinished sagas, and a Mermaid diagram."""
+        result: list[SagaDefinition] = self._call("saga_definitions")
         return result
 
     def retry_saga(self, saga_id: str | UUID) -> Saga:

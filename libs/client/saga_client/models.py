@@ -53,7 +53,7 @@ class OrderRequest(Model, frozen=True, kw_only=True, omit_defaults=True):
 class Order(Model, frozen=True, kw_only=True):
     id: UUID
     customer_id: str
-    status: str  # PENDING, APPROVED, REJECTED
+    status: str  # PENDING, APPROVED, REJECTED, CANCELLING, CANCELLED
     total: Decimal
     currency: str
     items: tuple[OrderItem, ...]
@@ -61,6 +61,8 @@ class Order(Model, frozen=True, kw_only=True):
     rejection_reason: str | None
     created_at: datetime
     updated_at: datetime
+    cancellation_reason: str | None = None  # the customer's, once asked to cancel
+    cancellation_refused_reason: str | None = None  # why it stayed APPROVED (its shipment went out)
 
 
 # --- payments ---------------------------------------------------------------------------------
@@ -87,8 +89,9 @@ class Payment(Model, frozen=True, kw_only=True):
 class Shipment(Model, frozen=True, kw_only=True):
     id: UUID
     order_id: str
-    status: str  # SCHEDULED, CANCELLED
+    status: str  # SCHEDULED, DISPATCHED, CANCELLED
     country: str
+    released: bool = True  # False: held until its order's money is captured (not dispatchable)
 
 
 # --- orchestrator -----------------------------------------------------------------------------
@@ -98,7 +101,7 @@ class SagaStep(Model, frozen=True, kw_only=True):
     """One action a saga took: a forward step, a compensation or the final command."""
 
     name: str
-    status: str  # STARTED, RETRY_WAIT, SUCCEEDED, FAILED, TIMED_OUT
+    status: str  # STARTED, RETRY_WAIT, SUCCEEDED, FAILED, TIMED_OUT, ABANDONED
     started_at: datetime
     finished_at: datetime | None
     attempts: int
@@ -124,6 +127,7 @@ class Saga(Model, frozen=True, kw_only=True):
     id: UUID
     type: str  # e.g. place_order
     order_id: str
+    version: int = 1  # the version of its type's definition it runs, to its end
     state: str  # RUNNING, COMPENSATING, COMPLETED, COMPENSATED, FAILED
     current_step: str  # "" once the saga has ended
     steps: tuple[SagaStep, ...]
@@ -131,6 +135,38 @@ class Saga(Model, frozen=True, kw_only=True):
     created_at: datetime
     updated_at: datetime
     trace_id: str | None = None  # the order's trace (W3C trace id); None: no trace, or an older server
+
+
+class DefinitionAction(Model, frozen=True, kw_only=True):
+    """A command a saga definition sends, and what answers it."""
+
+    name: str
+    command: str | None
+    participant: str | None
+    replies: tuple[str, ...]
+    reply_hooks: tuple[str, ...]  # the replies whose content the saga keeps
+
+
+class DefinitionStep(DefinitionAction, frozen=True, kw_only=True):
+    index: int
+    group: int  # steps of one group are sent together
+    parallel: bool
+    pivot: bool
+    compensation: DefinitionAction | None
+
+
+class SagaDefinition(Model, frozen=True, kw_only=True):
+    """One version of a saga definition, as the orchestrator runs it."""
+
+    type: str
+    version: int
+    starts_new_sagas: bool
+    unfinished: int  # sagas running, compensating or FAILED on it: retire a version at 0
+    steps: tuple[DefinitionStep, ...]
+    groups: tuple[tuple[int, ...], ...]
+    pivot: int | None
+    on_compensated: DefinitionAction | None
+    mermaid: str  # a Mermaid flowchart of it
 
 
 class SagaCounts(Model, frozen=True, kw_only=True):

@@ -21,6 +21,7 @@ from saga_client.models import (
     Payment,
     Saga,
     SagaCounts,
+    SagaDefinition,
     Shipment,
 )
 
@@ -57,17 +58,24 @@ OPERATIONS: dict[str, Operation] = {
     "place_order": _op("orders", "POST", "/api/v1/orders", "orders_create", Order, OrderRequest),
     "get_order": _op("orders", "GET", "/api/v1/orders/{order_id}", "orders_retrieve", Order),
     "list_orders": _op("orders", "GET", "/api/v1/orders", "orders_list", Page[Order]),
+    "cancel_order": _op("orders", "POST", "/api/v1/orders/{order_id}/cancel", "orders_cancel", Order),
     # payments
     "open_account": _op("payments", "POST", "/api/v1/accounts", "accounts_create", Account),
     "get_account": _op("payments", "GET", "/api/v1/accounts/{customer_id}", "accounts_retrieve", Account),
     "payments_of": _op("payments", "GET", "/api/v1/payments", "payments_list", Page[Payment]),
     # shipping
     "shipments_of": _op("shipping", "GET", "/api/v1/shipments", "shipments_list", Page[Shipment]),
+    "dispatch_shipment": _op(
+        "shipping", "POST", "/api/v1/shipments/{shipment_id}/dispatch", "shipments_dispatch", Shipment
+    ),
     # orchestrator
     "list_sagas": _op("orchestrator", "GET", "/api/v1/sagas", "sagas_list", Page[Saga]),
     "saga_of": _op("orchestrator", "GET", "/api/v1/sagas", "sagas_list", Page[Saga]),
     "get_saga": _op("orchestrator", "GET", "/api/v1/sagas/{saga_id}", "sagas_retrieve", Saga),
     "saga_counts": _op("orchestrator", "GET", "/api/v1/sagas/counts", "sagas_counts", SagaCounts),
+    "saga_definitions": _op(
+        "orchestrator", "GET", "/api/v1/sagas/definitions", "sagas_definitions", list[SagaDefinition]
+    ),
     "retry_saga": _op("orchestrator", "POST", "/api/v1/sagas/{saga_id}/retry", "sagas_retry", Saga),
     "compensate_saga": _op(
         "orchestrator", "POST", "/api/v1/sagas/{saga_id}/compensate", "sagas_compensate", Saga

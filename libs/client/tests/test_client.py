@@ -571,3 +571,71 @@ def test_a_saga_names_its_trace_and_an_older_orchestrator_none(
     assert client.get_saga(SAGA_ID).trace_id == trace_id
     route.respond(json=SAGA)  # before sagas had traces
     assert client.get_saga(SAGA_ID).trace_id is None
+
+
+def test_cancel_order_sends_the_reason_and_always_a_key(mock: respx.MockRouter, client: ShopClient) -> None:
+    route = mock.post(f"{URLS['orders']}/api/v1/orders/{ORDER_ID}/cancel").respond(
+        202, json={**ORDER, "status": "CANCELLING", "cancellation_reason": "too slow"}
+    )
+    order = client.cancel_order(ORDER_ID, reason="too slow")
+    assert (order.status, order.cancellation_reason, order.cancellation_refused_reason) == (
+        "CANCELLING",
+        "too slow",
+        None,
+    )
+    assert json.loads(route.calls.last.request.content) == {"reason": "too slow"}
+    assert uuid.UUID(route.calls.last.request.headers["Idempotency-Key"]).version == 4
+    client.cancel_order(ORDER_ID, idempotency_key="cancel-7")
+    assert route.calls.last.request.headers["Idempotency-Key"] == "cancel-7"
+    mock.post(f"{URLS['orders']}/api/v1/orders/{ORDER_ID}/cancel").respond(
+        409, json={"detail": "order is PENDING; only an APPROVED order can be cancelled"}
+    )
+    with pytest.raises(Conflict, match="only an APPROVED order"):
+        client.cancel_order(ORDER_ID)
+    assert len(route.calls) == 3  # a refused cancellation is not sent again
+
+
+def test_dispatch_and_the_saga_definitions(mock: respx.MockRouter, client: ShopClient) -> None:
+    shipment_id = "6a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+    mock.post(f"{URLS['shipping']}/api/v1/shipments/{shipment_id}/dispatch").respond(
+        200,
+        json={
+            "id": shipment_id,
+            "order_id": ORDER_ID,
+            "status": "DISPATCHED",
+            "country": "DE",
+            "released": True,
+        },
+    )
+    assert client.dispatch_shipment(shipment_id).status == "DISPATCHED"
+    action = {
+        "name": "void_payment",
+        "command": "VoidPayment",
+        "participant": "payments",
+        "replies": ["PaymentVoided"],
+        "reply_hooks": [],
+    }
+    definition = {
+        "type": "place_order",
+        "version": 2,
+        "starts_new_sagas": True,
+        "unfinished": 3,
+        "steps": [
+            {
+                **action,
+                "name": "authorize_payment",
+                "index": 0,
+                "group": 0,
+                "parallel": True,
+                "pivot": False,
+                "compensation": action,
+            }
+        ],
+        "groups": [[0, 1]],
+        "pivot": 2,
+        "on_compensated": None,
+        "mermaid": "flowchart TD\n",
+    }
+    mock.get(f"{URLS['orchestrator']}/api/v1/sagas/definitions").respond(200, json=[definition])
+    (found,) = client.saga_definitions()
+    assert (found.version, found.groups, found.steps[0].compensation.command) == (2, ((0, 1),), "VoidPayment")  # type: ignore[union-attr]
