@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console.views import accounts, messaging, sagas, session, shop
+from console.views import accounts, messaging, orders, sagas, session, shop
 
 urlpatterns = [
     path("", session.home, name="home"),
@@ -12,6 +12,7 @@ urlpatterns = [
     path("shop", shop.storefront, name="shop"),
     path("shop/orders", shop.place_order, name="shop-place-order"),
     path("shop/orders/live", shop.orders_fragment, name="shop-orders-live"),
+    path("shop/orders/<uuid:order_id>/cancel", shop.cancel_order, name="shop-cancel-order"),
     # The operator console
     path("ops/sagas", sagas.saga_list, name="sagas"),
     path("ops/sagas/table", sagas.saga_table, name="sagas-table"),
@@ -24,7 +25,10 @@ urlpatterns = [
         {"action": "compensate"},
         name="saga-compensate",
     ),
-    path("ops/orders/<uuid:order_id>", sagas.saga_of_order, name="saga-of-order"),
+    path("ops/orders/<uuid:order_id>", orders.order_detail, name="order"),
+    path("ops/orders/<uuid:order_id>/live", orders.order_live, name="order-live"),
+    path("ops/orders/<uuid:order_id>/dispatch", orders.dispatch, name="order-dispatch"),
+    path("ops/orders/<uuid:order_id>/cancel", orders.cancel, name="order-cancel"),
     path("ops/messaging", messaging.health, name="messaging"),
     path("ops/messaging/live", messaging.health_live, name="messaging-live"),
     path("ops/dead-letters", messaging.dead_letters, name="dead-letters"),

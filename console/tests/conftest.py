@@ -34,6 +34,8 @@ def _console_settings(settings: Any) -> Iterator[None]:
 @pytest.fixture
 def apis() -> Iterator[respx.MockRouter]:
     with respx.mock(assert_all_called=False) as router:
+        # a saga's page draws its definition: none described unless a test says (routes["definitions"])
+        router.get(f"{URLS['orchestrator']}/api/v1/sagas/definitions", name="definitions").respond(json=[])
         yield router
 
 
@@ -107,6 +109,7 @@ def saga_json(
     return {
         "id": saga_id,
         "type": "place_order",
+        "version": 2,
         "order_id": "5b0c9f8e-0000-4000-8000-000000000001",
         "state": state,
         "current_step": "authorize_payment",
@@ -160,4 +163,55 @@ def dead_letter_json(letter_id: str, status: str = "PENDING", **record: Any) -> 
         "status": status,
         "acted_by": None if status == "PENDING" else "operator",
         "acted_at": None if status == "PENDING" else "2026-12-03T10:01:00Z",
+    }
+
+
+def action_json(name: str, command: str, participant: str) -> dict[str, Any]:
+    return {"name": name, "command": command, "participant": participant, "replies": [], "reply_hooks": []}
+
+
+def place_order_v2_json() -> dict[str, Any]:
+    """PlaceOrder version 2 as the orchestrator describes it (GET /api/v1/sagas/definitions)."""
+
+    def step(index: int, name: str, command: str, who: str, group: int, **more: Any) -> dict[str, Any]:
+        return {
+            **action_json(name, command, who),
+            "index": index,
+            "group": group,
+            "parallel": group == 0,
+            "pivot": False,
+            "compensation": None,
+            **more,
+        }
+
+    return {
+        "type": "place_order",
+        "version": 2,
+        "starts_new_sagas": True,
+        "unfinished": 1,
+        "steps": [
+            step(
+                0,
+                "authorize_payment",
+                "AuthorizePayment",
+                "payments",
+                0,
+                compensation=action_json("void_payment", "VoidPayment", "payments"),
+            ),
+            step(
+                1,
+                "schedule_held_shipment",
+                "ScheduleShipment",
+                "shipping",
+                0,
+                compensation=action_json("cancel_shipment", "CancelShipment", "shipping"),
+            ),
+            step(2, "capture_payment", "CapturePayment", "payments", 1, pivot=True),
+            step(3, "approve_order", "ApproveOrder", "orders", 2),
+            step(4, "release_shipment", "ReleaseShipment", "shipping", 3),
+        ],
+        "groups": [[0, 1], [2], [3], [4]],
+        "pivot": 2,
+        "on_compensated": action_json("reject_order", "RejectOrder", "orders"),
+        "mermaid": "flowchart TD\n",
     }

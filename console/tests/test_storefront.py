@@ -36,7 +36,7 @@ def test_the_storefront_shows_the_account_and_each_order_with_its_payment_and_sh
     assert "CAPTURED" in html
     assert "SCHEDULED" in html
     assert "credit limit exceeded" in html
-    assert 'hx-get="/shop/orders/live"' not in html  # nothing pending: nothing to poll
+    assert 'hx-trigger="orders-changed from:body"' in html  # nothing pending: no polling, only on a cancel
 
 
 def test_orders_poll_while_one_is_pending(customer: Client, apis: respx.MockRouter) -> None:
@@ -45,7 +45,7 @@ def test_orders_poll_while_one_is_pending(customer: Client, apis: respx.MockRout
     apis.get("http://payments.test/api/v1/payments").respond(json=page([]))
     apis.get("http://shipping.test/api/v1/shipments").respond(json=page([]))
     html = customer.get("/shop").content.decode()
-    assert 'hx-get="/shop/orders/live"' in html
+    assert 'hx-trigger="every 2s, orders-changed from:body"' in html
     fragment = customer.get("/shop/orders/live", HTTP_HX_REQUEST="true").content.decode()
     assert fragment.lstrip().startswith('<section class="card" id="orders"')
     assert "PENDING" in fragment
@@ -214,7 +214,7 @@ def test_the_account_card_refreshes_with_the_orders_once_an_order_is_decided(
     fragment = customer.get("/shop/orders/live", HTTP_HX_REQUEST="true").content.decode()
     # then the orders' refresh (its last: nothing is pending) carries the account card, out of band
     assert fragment.lstrip().startswith('<section class="card" id="orders"')
-    assert 'hx-get="/shop/orders/live"' not in fragment
+    assert 'hx-trigger="orders-changed from:body"' in fragment  # polling no more
     assert '<section class="card" id="account" hx-swap-oob="true">' in fragment
     assert '<dd data-testid="available">87.50 EUR</dd>' in fragment
     # read after the orders, so it is never older than the decision it shows with

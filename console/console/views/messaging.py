@@ -91,9 +91,9 @@ def _dead_letters_context(
 
 
 def saga_link(letter: DeadLetter) -> str:
-    """Where the saga of the letter's order is: ``/ops/orders/<id>`` opens it (or the sagas of that
-    order, none yet when its first message is the one that failed). Empty when the letter names no
-    order, or one that is not a uuid, as every order's is: no saga could be found for it."""
+    """Where the letter's order is: ``/ops/orders/<id>`` shows it with its payment, shipment and sagas
+    (none yet when its first message is the one that failed). Empty when the letter names no order, or
+    one that is not a uuid, as every order's is: no order could be found for it."""
     try:
         return f"/ops/orders/{UUID(letter.order_id)}" if letter.order_id else ""
     except ValueError:

@@ -6,11 +6,12 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from console import filters as checked
+from console import saga_diagram
 from console.api import act, action_result, client_for, problems_of
 from console.auth import Person, operator_only, person_of
 from console.saga_actions import offer
@@ -18,7 +19,7 @@ from console.timeline import step_rows
 from saga_client.errors import NotFound
 
 STATES = ("RUNNING", "COMPENSATING", "FAILED", "COMPLETED", "COMPENSATED")
-SAGA_TYPES = ("place_order",)
+SAGA_TYPES = ("place_order", "cancel_order")
 PAGE_SIZE = 50
 
 
@@ -77,17 +78,6 @@ def _list_context(request: HttpRequest) -> dict[str, Any]:
 
 @require_GET
 @operator_only
-def saga_of_order(request: HttpRequest, order_id: UUID) -> HttpResponse:
-    saga = problems_of(request).load(
-        "orchestrator", lambda: client_for(_person(request)).saga_of(str(order_id))
-    )
-    if saga is None:
-        return HttpResponseRedirect(f"/ops/sagas?order_id={order_id}")
-    return HttpResponseRedirect(f"/ops/sagas/{saga.id}")
-
-
-@require_GET
-@operator_only
 def saga_detail(request: HttpRequest, saga_id: UUID) -> HttpResponse:
     return render(request, "console/ops/saga.html", _saga_context(request, saga_id))
 
@@ -108,6 +98,8 @@ def _saga_context(
         saga = problems.load("orchestrator", lambda: client.get_saga(str(saga_id)))
     except NotFound:
         saga, missing = None, True
+    definitions = problems.load("orchestrator", client.saga_definitions) if saga else None
+    definition = saga_diagram.definition_of(definitions, saga)
     trace_id = saga.trace_id if saga else None
     return {
         "saga_id": saga_id,
@@ -117,6 +109,8 @@ def _saga_context(
         "history": list(reversed(saga.history)) if saga else [],
         "ended": saga is not None and saga.state in ("COMPLETED", "COMPENSATED"),
         "offer": offer(saga) if saga else None,
+        "diagram": saga_diagram.render(definition, saga) if definition and saga else "",
+        "legend": saga_diagram.legend(),
         "trace_id": trace_id,
         "trace_url": settings.TRACE_URL_TEMPLATE.format(trace_id=trace_id)
         if trace_id and settings.TRACE_URL_TEMPLATE

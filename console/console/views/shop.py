@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
-from console.api import act, client_for, problems_of
+from console.api import act, action_result, client_for, problems_of
 from console.auth import Person, customer_only, person_of
 from saga_client.errors import NotFound
 from saga_client.models import OrderItem, OrderRequest, ShippingAddress
@@ -17,6 +17,7 @@ from saga_client.models import OrderItem, OrderRequest, ShippingAddress
 ITEM_ROWS = 3
 CURRENCIES = ("EUR", "USD", "GBP")
 SHOWN_ORDERS = 10
+DECIDING = ("PENDING", "CANCELLING")  # a saga runs for them: the list refreshes until it ends
 
 
 def _person(request: HttpRequest) -> Person:
@@ -84,9 +85,12 @@ def _orders_context(request: HttpRequest, person: Person) -> dict[str, Any]:
                 "order": order,
                 "payment": payments[0] if payments else None,
                 "shipment": shipments[0] if shipments else None,
+                # an APPROVED order whose cancellation was not refused before (that refusal is final)
+                "cancellable": order.status == "APPROVED" and not order.cancellation_refused_reason,
+                "cancel_key": str(uuid.uuid4()),
             }
         )
-    pending = page is None or any(order.status == "PENDING" for order in page.results)
+    pending = page is None or any(order.status in DECIDING for order in page.results)
     return {
         "orders": rows,
         "orders_loaded": page is not None,
@@ -117,6 +121,28 @@ def place_order(request: HttpRequest) -> HttpResponse:
             why = "The orders service did not confirm the order. Press Place order again: with this form it is placed once, however often you press."  # noqa: E501
         return _render_storefront(request, form=form, errors=why)
     return HttpResponseRedirect(f"/shop?placed={placed.id}")
+
+
+@require_POST
+@customer_only
+def cancel_order(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
+    """The Cancel button of an approved order: the order is CANCELLING, then CANCELLED or APPROVED again
+    with the reason, as the list shows live. The form's key makes a second press the same request."""
+    person = _person(request)
+    reason = request.POST.get("reason", "").strip()
+    key = request.POST.get("idempotency_key") or str(uuid.uuid4())
+    cancelled, why = act(
+        problems_of(request),
+        "orders",
+        lambda: client_for(person).cancel_order(order_id, reason=reason, idempotency_key=key),
+    )
+    outcome = "Cancellation asked: the order is CANCELLING." if cancelled is not None else ""
+    refused = f"Not cancelled: {why}" if why else ""
+    if request.headers.get("HX-Request"):
+        return action_result(outcome, refused, "orders-changed")
+    if refused:
+        return _render_storefront(request, form={}, errors=refused)
+    return HttpResponseRedirect("/shop")
 
 
 def _order_from_form(request: HttpRequest) -> OrderRequest:
