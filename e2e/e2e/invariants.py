@@ -29,14 +29,17 @@ class Snapshot:
 
 
 QUERIES = {
-    "orders": ["SELECT id::text, status, total, currency FROM orders_order"],
+    "orders": [
+        "SELECT id::text, customer_id, status, total, currency, cancellation_reason,"
+        " cancellation_refused_reason FROM orders_order"
+    ],
     "payments": [
         "SELECT order_id, customer_id, status, amount, currency FROM payments_payment",
         "SELECT customer_id, credit_limit, held FROM payments_account",
     ],
     "shipments": ["SELECT order_id, status FROM shipping_shipment"],
     "sagas": [
-        "SELECT order_id, state FROM saga_instance",
+        "SELECT order_id, saga_type, version, state FROM saga_instance",
         "SELECT s.order_id, e.event, e.detail, e.at FROM saga_event e"
         " JOIN saga_instance s ON s.id = e.saga_id WHERE e.event IN ('StepTimedOut', 'OperatorCompensate')",
     ],
@@ -74,6 +77,14 @@ def snapshot(database_urls: dict[str, str]) -> Snapshot:
     return result
 
 
+# What the order's sagas end as, by the order's status: PlaceOrder's, then CancelOrder's (None: none).
+END_STATES = {
+    "APPROVED": ("COMPLETED", None),
+    "REJECTED": ("COMPENSATED", None),
+    "CANCELLED": ("COMPLETED", "COMPLETED"),
+}
+
+
 def check(state: Snapshot) -> list[str]:
     """Return a description of every broken invariant (empty when the system is consistent)."""
     violations: list[str] = []
@@ -83,46 +94,12 @@ def check(state: Snapshot) -> list[str]:
     shipments = defaultdict(list)
     for shipment in state.shipments:
         shipments[shipment["order_id"]].append(shipment)
-    sagas = defaultdict(list)
+    sagas: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     for saga in state.sagas:
-        sagas[saga["order_id"]].append(saga)
-
-    captured_total: dict[str, Decimal] = defaultdict(Decimal)
-    approved_total: dict[str, Decimal] = defaultdict(Decimal)
+        sagas[saga["order_id"]][saga["saga_type"]].append(saga)
     for order in state.orders:
-        order_id, status = order["id"], order["status"]
-        its_sagas = sagas.pop(order_id, [])
-        if len(its_sagas) != 1:
-            violations.append(f"order {order_id} has {len(its_sagas)} sagas")
-            continue
-        expected = {"APPROVED": "COMPLETED", "REJECTED": "COMPENSATED"}.get(status)
-        if expected is None:
-            violations.append(f"order {order_id} is still {status} (saga {its_sagas[0]['state']})")
-            continue
-        if its_sagas[0]["state"] != expected:
-            violations.append(f"order {order_id} is {status} but its saga is {its_sagas[0]['state']}")
-        statuses = [p["status"] for p in payments[order_id]]
-        scheduled = [s for s in shipments[order_id] if s["status"] == "SCHEDULED"]
-        if status == "APPROVED":
-            approved_total[order["currency"]] += Decimal(order["total"])
-            captured = [p for p in payments[order_id] if p["status"] == "CAPTURED"]
-            if len(captured) != 1 or Decimal(captured[0]["amount"]) != Decimal(order["total"]):
-                violations.append(
-                    f"approved order {order_id} has payments {statuses}, not one capture of the total"
-                )
-            if len(scheduled) != 1:
-                violations.append(f"approved order {order_id} has {len(scheduled)} scheduled shipments")
-        else:
-            held = [s for s in statuses if s in ("AUTHORIZED", "CAPTURED")]
-            if held:
-                violations.append(f"rejected order {order_id} still holds money: {held}")
-            if scheduled:
-                violations.append(f"rejected order {order_id} has a scheduled shipment")
-    for payment in state.payments:
-        if payment["status"] == "CAPTURED":
-            captured_total[payment["currency"]] += Decimal(payment["amount"])
-    if captured_total != approved_total:
-        violations.append(f"captured {dict(captured_total)} != approved {dict(approved_total)}")
+        violations += _check_order(order, sagas.pop(order["id"], {}), payments, shipments)
+    violations += _check_money(state)
     for order_id in sagas:
         violations.append(f"saga for unknown order {order_id}")
     for service, count in state.unpublished.items():
@@ -131,6 +108,86 @@ def check(state: Snapshot) -> list[str]:
     violations += _check_effects(state, payments, shipments)
     violations += _check_accounts(state)
     return violations
+
+
+def _check_order(
+    order: dict[str, Any],
+    its_sagas: dict[str, list[dict[str, Any]]],
+    payments: dict[str, list[dict[str, Any]]],
+    shipments: dict[str, list[dict[str, Any]]],
+) -> list[str]:
+    """One order: its sagas ended as its status says, and its payment and shipment agree with both."""
+    order_id, status = order["id"], order["status"]
+    placing, cancelling = its_sagas.get("place_order", []), its_sagas.get("cancel_order", [])
+    if len(placing) != 1 or len(cancelling) > 1 or set(its_sagas) - {"place_order", "cancel_order"}:
+        counts = {kind: len(found) for kind, found in its_sagas.items()}
+        return [f"order {order_id} has sagas {counts}: one place_order and at most one cancel_order expected"]
+    ends = END_STATES.get(status)
+    if ends is None:
+        return [f"order {order_id} is still {status} (sagas {[s['state'] for s in placing + cancelling]})"]
+    refused = order.get("cancellation_refused_reason")
+    if status == "APPROVED" and cancelling:  # its cancellation was refused: the shipment went out
+        ends = ("COMPLETED", "COMPENSATED")
+    found = (placing[0]["state"], cancelling[0]["state"] if cancelling else None)
+    violations = []
+    if found != ends:
+        violations.append(f"order {order_id} is {status} but its sagas are {found}, not {ends}")
+    if bool(cancelling) != (order.get("cancellation_reason") is not None):
+        violations.append(f"order {order_id}: a cancel_order saga exactly when a cancellation was asked")
+    statuses = [p["status"] for p in payments[order_id]]
+    shipped = [s["status"] for s in shipments[order_id]]
+    paid = [
+        p
+        for p in payments[order_id]
+        if p["status"] == {"APPROVED": "CAPTURED", "CANCELLED": "REFUNDED"}.get(status)
+    ]
+    if status == "APPROVED":
+        if len(paid) != 1 or Decimal(paid[0]["amount"]) != Decimal(order["total"]):
+            violations.append(
+                f"approved order {order_id} has payments {statuses}, not one capture of the total"
+            )
+        if shipped not in (["SCHEDULED"], ["DISPATCHED"]):
+            violations.append(
+                f"approved order {order_id} has shipments {shipped}, not one scheduled or dispatched"
+            )
+        if refused and shipped != ["DISPATCHED"]:
+            violations.append(f"order {order_id}'s cancellation was refused, yet its shipment is {shipped}")
+    elif status == "CANCELLED":
+        # the point of the CancelOrder saga's pivot: money back only for a shipment that does not go out
+        if len(paid) != 1 or Decimal(paid[0]["amount"]) != Decimal(order["total"]):
+            violations.append(
+                f"cancelled order {order_id} has payments {statuses}, not one refund of the total"
+            )
+        if shipped != ["CANCELLED"]:
+            violations.append(f"cancelled order {order_id} has shipments {shipped}, not one cancelled")
+    else:
+        held = [s for s in statuses if s in ("AUTHORIZED", "CAPTURED", "REFUNDED")]
+        if held:
+            violations.append(f"rejected order {order_id} holds or held money: {held}")
+        if [s for s in shipped if s in ("SCHEDULED", "DISPATCHED")]:
+            violations.append(f"rejected order {order_id} has a shipment {shipped}")
+    return violations
+
+
+def _check_money(state: Snapshot) -> list[str]:
+    """Money is conserved per account: what each customer's payments captured (and still hold) is the
+    total of their APPROVED orders, and what was refunded the total of their CANCELLED ones."""
+    expected: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    moved: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for order in state.orders:
+        kind = {"APPROVED": "CAPTURED", "CANCELLED": "REFUNDED"}.get(order["status"])
+        if kind is not None:
+            expected[(order["customer_id"], kind)] += Decimal(order["total"])
+    for payment in state.payments:
+        if payment["status"] in ("CAPTURED", "REFUNDED"):
+            moved[(payment["customer_id"], payment["status"])] += Decimal(payment["amount"])
+    zero = Decimal("0.00")
+    return [
+        f"customer {customer}: {kind} {moved.get(key, zero)} != its orders' {expected.get(key, zero)}"
+        for key in sorted(set(expected) | set(moved))
+        for customer, kind in [key]
+        if moved.get(key, zero) != expected.get(key, zero)
+    ]
 
 
 def _check_effects(

@@ -8,32 +8,62 @@ import pytest
 from e2e.invariants import Snapshot, check, check_intents
 
 
+def payment(order_id: str, status: str, amount: str) -> dict[str, object]:
+    return {
+        "order_id": order_id,
+        "customer_id": "c",
+        "status": status,
+        "amount": Decimal(amount),
+        "currency": "EUR",
+    }
+
+
+def order(order_id: str, status: str, total: str, **more: object) -> dict[str, object]:
+    fields = {"cancellation_reason": None, "cancellation_refused_reason": None, **more}
+    return {
+        "id": order_id,
+        "customer_id": "c",
+        "status": status,
+        "total": Decimal(total),
+        "currency": "EUR",
+        **fields,
+    }
+
+
+def saga(order_id: str, state: str, saga_type: str = "place_order") -> dict[str, object]:
+    return {"order_id": order_id, "saga_type": saga_type, "version": 2, "state": state}
+
+
 def consistent() -> Snapshot:
+    """An approved order, a rejected one, a cancelled one, and one whose cancellation was refused."""
     return Snapshot(
         orders=[
-            {"id": "a", "status": "APPROVED", "total": Decimal("25.00"), "currency": "EUR"},
-            {"id": "r", "status": "REJECTED", "total": Decimal("9.00"), "currency": "EUR"},
+            order("a", "APPROVED", "25.00"),
+            order("r", "REJECTED", "9.00"),
+            order("k", "CANCELLED", "4.00", cancellation_reason="too slow"),
+            order("d", "APPROVED", "1.00", cancellation_reason="", cancellation_refused_reason="dispatched"),
         ],
         payments=[
-            {
-                "order_id": "a",
-                "customer_id": "c",
-                "status": "CAPTURED",
-                "amount": Decimal("25.00"),
-                "currency": "EUR",
-            },
-            {
-                "order_id": "r",
-                "customer_id": "c",
-                "status": "VOIDED",
-                "amount": Decimal("9.00"),
-                "currency": "EUR",
-            },
+            payment("a", "CAPTURED", "25.00"),
+            payment("r", "VOIDED", "9.00"),
+            payment("k", "REFUNDED", "4.00"),
+            payment("d", "CAPTURED", "1.00"),
         ],
-        shipments=[{"order_id": "a", "status": "SCHEDULED"}],
-        sagas=[{"order_id": "a", "state": "COMPLETED"}, {"order_id": "r", "state": "COMPENSATED"}],
+        shipments=[
+            {"order_id": "a", "status": "SCHEDULED"},
+            {"order_id": "k", "status": "CANCELLED"},
+            {"order_id": "d", "status": "DISPATCHED"},
+        ],
+        sagas=[
+            saga("a", "COMPLETED"),
+            saga("r", "COMPENSATED"),
+            saga("k", "COMPLETED"),
+            saga("k", "COMPLETED", "cancel_order"),
+            saga("d", "COMPLETED"),
+            saga("d", "COMPENSATED", "cancel_order"),
+        ],
         unpublished={"orders": 0},
-        accounts=[{"customer_id": "c", "credit_limit": Decimal("30.00"), "held": Decimal("25.00")}],
+        accounts=[{"customer_id": "c", "credit_limit": Decimal("30.00"), "held": Decimal("26.00")}],
     )
 
 
@@ -44,11 +74,33 @@ def test_a_consistent_system_has_no_violations() -> None:
 @pytest.mark.parametrize(
     ("breakage", "expected"),
     [
-        (lambda s: s.sagas.pop(), "has 0 sagas"),
-        (lambda s: s.sagas.append({"order_id": "a", "state": "COMPLETED"}), "has 2 sagas"),
+        (lambda s: s.sagas.pop(0), "order a has sagas {}"),
+        (lambda s: s.sagas.append(saga("a", "COMPLETED")), "order a has sagas {'place_order': 2}"),
         (
-            lambda s: s.sagas.__setitem__(0, {"order_id": "a", "state": "COMPENSATED"}),
-            "but its saga is COMPENSATED",
+            lambda s: s.sagas.__setitem__(0, saga("a", "COMPENSATED")),
+            "but its sagas are ('COMPENSATED', None)",
+        ),
+        # cancellations: the sagas, the refund and the shipment must all agree
+        (
+            lambda s: s.sagas.append(saga("a", "COMPLETED", "cancel_order")),
+            "exactly when a cancellation was asked",
+        ),
+        (lambda s: s.sagas.pop(3), "is CANCELLED but its sagas are ('COMPLETED', None)"),
+        (lambda s: s.payments[2].update(status="CAPTURED"), "not one refund of the total"),
+        (
+            lambda s: s.shipments[1].update(status="DISPATCHED"),
+            "cancelled order k has shipments ['DISPATCHED']",
+        ),
+        (lambda s: s.shipments[2].update(status="SCHEDULED"), "cancellation was refused, yet its shipment"),
+        (lambda s: s.orders[2].update(status="CANCELLING"), "still CANCELLING"),
+        (
+            lambda s: s.shipments.append({"order_id": "r", "status": "DISPATCHED"}),
+            "rejected order r has a shipment",
+        ),
+        (lambda s: s.payments[1].update(status="REFUNDED"), "rejected order r holds or held money"),
+        (
+            lambda s: s.payments.append(payment("y", "REFUNDED", "3.00")),
+            "customer c: REFUNDED 7.00 != its orders' 4.00",
         ),
         (lambda s: s.orders[0].update(status="PENDING"), "still PENDING"),
         (lambda s: s.payments[0].update(amount=Decimal("24.99")), "not one capture of the total"),
@@ -64,9 +116,12 @@ def test_a_consistent_system_has_no_violations() -> None:
             ),
             "not one capture of the total",
         ),
-        (lambda s: s.shipments.clear(), "0 scheduled shipments"),
-        (lambda s: s.payments[1].update(status="AUTHORIZED"), "still holds money"),
-        (lambda s: s.shipments.append({"order_id": "r", "status": "SCHEDULED"}), "has a scheduled shipment"),
+        (lambda s: s.shipments.pop(0), "approved order a has shipments [], not one scheduled or dispatched"),
+        (lambda s: s.payments[1].update(status="AUTHORIZED"), "holds or held money"),
+        (
+            lambda s: s.shipments.append({"order_id": "r", "status": "SCHEDULED"}),
+            "rejected order r has a shipment",
+        ),
         (
             lambda s: s.payments.append(
                 {
@@ -77,7 +132,7 @@ def test_a_consistent_system_has_no_violations() -> None:
                     "currency": "EUR",
                 }
             ),
-            "captured",
+            "customer c: CAPTURED 27.00 != its orders' 26.00",
         ),
         (
             lambda s: s.payments.append(
@@ -105,12 +160,12 @@ def test_a_consistent_system_has_no_violations() -> None:
             ),
             "order r has 2 payments",
         ),
-        (lambda s: s.accounts[0].update(held=Decimal("34.00")), "account c holds 34.00, its payments 25.00"),
+        (lambda s: s.accounts[0].update(held=Decimal("34.00")), "account c holds 34.00, its payments 26.00"),
         (
             lambda s: s.accounts[0].update(credit_limit=Decimal("20.00")),
             "account c has negative available credit",
         ),
-        (lambda s: s.sagas.append({"order_id": "zzz", "state": "RUNNING"}), "saga for unknown order"),
+        (lambda s: s.sagas.append(saga("zzz", "RUNNING")), "saga for unknown order"),
         (lambda s: s.unpublished.update(orders=3), "unpublished outbox rows"),
     ],
 )

@@ -90,14 +90,14 @@ def shipment_dispatch(*, shipment_id: str) -> Shipment:
 
 def shipment_release(*, order_id: str) -> Shipment:
     """The order's money is captured: its held shipment may be dispatched. Releasing a released (or
-    dispatched) one again changes nothing; a cancelled or unknown one is refused (``Conflict``)."""
+    dispatched) one again changes nothing, nor does releasing a cancelled one (its order was cancelled
+    meanwhile: there is nothing left to ship, and PlaceOrder must still end); an unknown one is refused
+    (``Conflict``)."""
     with ShippingUnit.scope() as unit:
         shipment = unit.shipments.get(order_id)
         if shipment is None:
             raise Conflict(f"order {order_id} has no shipment to release")
-        if shipment.status == ShipmentStatus.CANCELLED:
-            raise Conflict(f"shipment {shipment.id} was cancelled and cannot be released")
-        if not shipment.released:
+        if shipment.status == ShipmentStatus.SCHEDULED and not shipment.released:
             shipment.released = True
             unit.shipments.changed(shipment)
         return shipment
