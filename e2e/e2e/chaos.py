@@ -23,6 +23,7 @@ from devstack import postgres
 from devstack.broker import exit_on_sigterm, free_port
 from devstack.services import REPO_ROOT, SERVICES
 from devstack.stack import Stack, StackConfig
+from e2e.after_sale import AfterSale
 from e2e.checker import Report, check_late_commands, check_system, walked_paths
 from e2e.client import SystemClient
 from e2e.faults import ChaosContext
@@ -36,10 +37,15 @@ STEP_PARTICIPANTS = {
     "authorize_payment": "payments",
     "void_payment": "payments",
     "capture_payment": "payments",
+    "refund_payment": "payments",
     "schedule_shipment": "shipping",
+    "schedule_held_shipment": "shipping",
     "cancel_shipment": "shipping",
+    "release_shipment": "shipping",
     "approve_order": "orders",
     "reject_order": "orders",
+    "confirm_cancellation": "orders",
+    "refuse_cancellation": "orders",
 }
 
 
@@ -100,10 +106,14 @@ class ChaosRun:
         load.prepare()
         context = ChaosContext(self.stack, self.fault_log, acknowledged=lambda: len(load.result.acknowledged))
         operators = OperatorActions(client, seed=self.settings.seed) if self.profile.operators else None
+        after_sale = AfterSale(client, load.result.acknowledged, seed=self.settings.seed)
         faults = self.profile.schedule(random.Random(self.settings.seed), self.settings.full)
         fired: dict[str, list[int]] = {}
         stop = threading.Event()
-        threads = [threading.Thread(target=load.run, args=(stop,), name="load")]
+        threads = [
+            threading.Thread(target=load.run, args=(stop,), name="load"),
+            threading.Thread(target=after_sale.run, args=(stop,), name="after-sale"),
+        ]
         if operators is not None:
             threads.append(threading.Thread(target=operators.run, args=(stop,), name="operators"))
         started = time.monotonic()
@@ -134,6 +144,7 @@ class ChaosRun:
             self.config.kafka_bootstrap,
             self.config.topic_prefix,
             load.result,
+            after_sale.result,
             context.poison_sent,
             excused=self._excused(context),
             oversized=frozenset(context.oversized),
@@ -193,7 +204,7 @@ class ChaosRun:
             state = snapshot(urls)
             running = sum(s["state"] in ("RUNNING", "COMPENSATING") for s in state.sagas)
             failed = sum(s["state"] == "FAILED" for s in state.sagas)
-            pending = sum(o["status"] == "PENDING" for o in state.orders)
+            pending = sum(o["status"] in ("PENDING", "CANCELLING") for o in state.orders)
             if failed and operators is not None:
                 log(f"operator retries {operators.heal()} FAILED sagas")
             elif not running and not pending and not any(state.unpublished.values()):

@@ -7,6 +7,7 @@ from typing import Any
 
 import psycopg2
 
+from e2e.after_sale import AfterSaleResult, check_after_sale
 from e2e.invariants import Excused, check, check_intents, snapshot
 from e2e.load import APPROVE, LoadResult
 from e2e.topics import RawMessage, read_all
@@ -32,6 +33,7 @@ class Report:
     absorbed: dict[str, int] = field(default_factory=dict)  # redeliveries the inboxes dropped
     paths: dict[str, int] = field(default_factory=dict)  # what the sagas went through (walked_paths)
     operators: dict[str, int] = field(default_factory=dict)  # operator actions and their outcomes
+    after_sale: dict[str, int] = field(default_factory=dict)  # cancellations and dispatches (e2e.after_sale)
     late_commands: dict[str, int] = field(default_factory=dict)  # replies to commands re-sent late
     outages: list[dict[str, Any]] = field(default_factory=list)  # what each web answered, database down
     broker_recoveries: list[dict[str, Any]] = field(default_factory=list)  # e2e.broker_faults' timings
@@ -57,6 +59,7 @@ class Report:
         ]
         rows += [(f"path: {name}", str(n), "") for name, n in self.paths.items()]
         rows += [(f"operator: {name}", str(n), "") for name, n in sorted(self.operators.items())]
+        rows += [(f"after sale: {name}", str(n), "") for name, n in sorted(self.after_sale.items())]
         rows += [(f"late command: {name}", str(n), "reply") for name, n in sorted(self.late_commands.items())]
         rows += [
             (f"recovery: {r['fault']}", "", "  ".join(f"{k} {v}" for k, v in r.items() if k != "fault"))
@@ -78,6 +81,7 @@ class Report:
             "inbox_dropped_redeliveries": self.absorbed,
             "paths": self.paths,
             "operators": self.operators,
+            "after_sale": self.after_sale,
             "late_commands": self.late_commands,
             "database_outages": self.outages,
             "broker_recoveries": self.broker_recoveries,
@@ -95,6 +99,7 @@ def check_system(
     bootstrap: str,
     topic_prefix: str,
     load: LoadResult,
+    after_sale: AfterSaleResult,
     poison_sent: list[RawMessage],
     excused: Excused = lambda step, at: False,
     oversized: frozenset[bytes] = frozenset(),
@@ -104,7 +109,7 @@ def check_system(
     report = Report()
     state = snapshot(database_urls)
     report.violations += check(state)
-    report.sagas = Counter(saga["state"] for saga in state.sagas)
+    report.sagas = Counter(f"{s['saga_type']} v{s['version']} {s['state']}" for s in state.sagas)
     status_of = {order["id"]: order["status"] for order in state.orders}
     for order_id, kind in load.acknowledged.items():
         status = status_of.get(order_id, "LOST")
@@ -113,6 +118,12 @@ def check_system(
             report.violations.append(f"acknowledged order {order_id} is lost")
     intended = {order_id: kind == APPROVE for order_id, kind in load.acknowledged.items()}
     report.violations += check_intents(state, intended, excused)
+    shipment_of = {shipment["order_id"]: shipment["status"] for shipment in state.shipments}
+    report.violations += check_after_sale(status_of, shipment_of, after_sale)
+    report.after_sale = {
+        **{f"asked: {kind}": n for kind, n in Counter(after_sale.intended.values()).items()},
+        **after_sale.outcomes,
+    }
     report.load = {
         "acknowledged": len(load.acknowledged),
         "unacknowledged": load.unacknowledged,
@@ -205,35 +216,38 @@ def _message_id(message: RawMessage) -> str | None:
 
 
 # What a give-up or a late success was about, by the step it names (see the saga engine's events).
-BEFORE_PIVOT, AT_OR_AFTER_PIVOT = (
-    ("authorize_payment", "schedule_shipment"),
-    ("capture_payment", "approve_order"),
-)
+# Per saga type (both versions of PlaceOrder); any other step a saga gives up on is a compensation.
+BEFORE_PIVOT = {"place_order": ("authorize_payment", "schedule_shipment", "schedule_held_shipment")}
+AT_OR_AFTER_PIVOT = {
+    "place_order": ("capture_payment", "approve_order", "release_shipment"),
+    "cancel_order": ("cancel_shipment", "refund_payment", "confirm_cancellation"),
+}
 
 
 def walked_paths(orchestrator_url: str) -> dict[str, int]:
     """How often the sagas went down each path an operator cares about, from their histories."""
     with psycopg2.connect(orchestrator_url) as connection, connection.cursor() as cursor:
         cursor.execute(
-            "SELECT event, detail FROM saga_event WHERE event IN "
-            "('StepTimedOut', 'LateReplyCompensated', 'OperatorRetry', 'OperatorCompensate')"
+            "SELECT e.event, e.detail, s.saga_type FROM saga_event e"
+            " JOIN saga_instance s ON s.id = e.saga_id WHERE e.event IN"
+            " ('StepTimedOut', 'LateReplyCompensated', 'OperatorRetry', 'OperatorCompensate')"
         )
         events = cursor.fetchall()
     connection.close()
     paths: Counter[str] = Counter()
-    for event, detail in events:
+    for event, detail, saga_type in events:
         step = detail.replace(":", " ").split(" ")[0]
         if event == "StepTimedOut":
             where = (
                 "before the pivot"
-                if step in BEFORE_PIVOT
+                if step in BEFORE_PIVOT.get(saga_type, ())
                 else "at or after the pivot"
-                if step in AT_OR_AFTER_PIVOT
+                if step in AT_OR_AFTER_PIVOT.get(saga_type, ())
                 else "in compensation"
             )
-            paths[f"gave up {where}"] += 1
+            paths[f"{saga_type} gave up {where}"] += 1
         else:
-            paths[{"LateReplyCompensated": "late success undone"}.get(event, event)] += 1
+            paths[f"{saga_type} {({'LateReplyCompensated': 'late success undone'}).get(event, event)}"] += 1
     return dict(sorted(paths.items()))
 
 

@@ -94,12 +94,25 @@ class SystemClient:
     def shipments(self, order_id: str | UUID) -> list[Shipment]:
         return self.shop.shipments_of(order_id)
 
-    def saga_of(self, order_id: str | UUID) -> Saga:
-        """The order's saga; LookupError if it has none (yet)."""
-        saga = self.shop.saga_of(order_id)
+    def saga_of(self, order_id: str | UUID, saga_type: str = "place_order") -> Saga:
+        """The order's saga of ``saga_type``; LookupError if it has none (yet)."""
+        saga = self.shop.saga_of(order_id, type=saga_type)
         if saga is None:
             raise LookupError(f"order {order_id} has no saga")
         return saga
+
+    def cancel(self, order: Order, *, reason: str = "", idempotency_key: str | None = None) -> Order:
+        """Ask to cancel ``order`` as its customer (``saga_client`` errors if refused or unreachable)."""
+        return self.as_customer(order.customer_id).cancel_order(
+            order.id, reason=reason, idempotency_key=idempotency_key
+        )
+
+    def dispatch(self, order_id: str | UUID) -> Shipment:
+        """Dispatch the order's shipment, as the warehouse (an operator); LookupError without one."""
+        shipments = self.shipments(order_id)
+        if not shipments:
+            raise LookupError(f"order {order_id} has no shipment")
+        return self.shop.dispatch_shipment(shipments[0].id)
 
     def sagas(self, *, state: str, limit: int = 100) -> list[Saga]:
         """The newest sagas in ``state`` (one page)."""

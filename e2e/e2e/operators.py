@@ -14,7 +14,8 @@ from e2e.client import SystemClient
 from saga_client import ApiError, ServiceUnavailable, UnexpectedResponse
 from saga_client.models import Saga
 
-PIVOT_STEP = "capture_payment"
+# Each saga's pivot: a compensate aimed at a saga waiting on it must be refused.
+PIVOTS = {"place_order": "capture_payment", "cancel_order": "cancel_shipment"}
 
 
 class OperatorActions:
@@ -34,7 +35,7 @@ class OperatorActions:
 
     def act_once(self) -> None:
         running = self.client.sagas(state="RUNNING")
-        at_pivot = [s for s in running if s.current_step == PIVOT_STEP]
+        at_pivot = [s for s in running if s.current_step == PIVOTS.get(s.type)]
         if at_pivot and self.random.random() < 0.4:
             self._act(self.random.choice(at_pivot), "compensate", "at pivot")
             return

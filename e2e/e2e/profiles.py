@@ -14,6 +14,11 @@ These two also restart PostgreSQL under load, run a worker with a skewed clock, 
 - ``brokers``: a three-node Apache Kafka cluster of its own (replication factor 3, two in sync for a
   write); partition leaders and the active controller killed and restarted, a node paused past its
   session, two of three nodes down for 20 s (e2e.broker_faults), with the default profile's settings.
+
+In every profile customers cancel approved orders while the warehouse dispatches some, racing some
+cancellations (e2e.after_sale). ``default`` and ``give-up`` start PlaceOrder sagas on version 1 and
+roll version 2 out during the run (``SwitchSagaVersion``; the long give-up run rolls back to 1 too);
+``brokers`` runs the newest version throughout.
 """
 
 import random
@@ -37,6 +42,7 @@ from e2e.faults import (
     StaleReplies,
     StopWorker,
 )
+from e2e.version_switch import SwitchSagaVersion
 from saga_common.faults import CRASH_POINTS
 
 
@@ -81,7 +87,8 @@ def default_schedule(rng: random.Random, full: bool) -> list[Fault]:
     ]
     faults = crashes + kills + drops + others
     rng.shuffle(faults)
-    return faults
+    # the rollout of PlaceOrder v2 halfway: v1 sagas in flight finish on v1 among all the other faults
+    return [*faults[: len(faults) // 2], SwitchSagaVersion(2), *faults[len(faults) // 2 :]]
 
 
 # Giving up takes 1 + 2 + 2 = 5 s (three attempts, the wait doubling up to 2 s), and each deadline is
@@ -89,6 +96,7 @@ def default_schedule(rng: random.Random, full: bool) -> list[Fault]:
 # margin and idle interval (1 s each) and a sweep: measured, 7 to 10 s in all. A stop of 12 s outlasts
 # it; at 9 s a run could pass with no step given up after the pivot (seen with seed 3, the short run's).
 GIVE_UP_ENV = {
+    "SAGA_START_VERSIONS": "place_order=1",  # until the run's SwitchSagaVersion
     "KAFKA_DELIVERY_TIMEOUT_MS": "4000",
     "SAGA_STEP_TIMEOUT_SECONDS": "1",
     "SAGA_STEP_MAX_ATTEMPTS": "3",
@@ -117,6 +125,8 @@ def give_up_schedule(rng: random.Random, full: bool) -> list[Fault]:
             StopWorker("orders-worker", STOP_SECONDS),
             Duplicate("orchestrator.replies", 20),
             StopWorker("shipping-worker", STOP_SECONDS),
+            # the rollout of PlaceOrder v2 (and, in the long run, back): sagas of both give up too
+            SwitchSagaVersion(2 if len(faults) == 0 else 1),
             StaleReplies(20, seed=rng.randint(0, 1 << 30)),
             StopWorker("payments-worker", STOP_SECONDS),
         ]
@@ -163,7 +173,8 @@ PROFILES = {
         "default",
         # Short enough that a broker pause outlasts it (the relay then retries what timed out), and saga
         # steps that retry within the run; generous enough that no step is given up during a fault.
-        DEFAULT_ENV,
+        # PlaceOrder starts on version 1 until the run switches to 2.
+        {**DEFAULT_ENV, "SAGA_START_VERSIONS": "place_order=1"},
         default_schedule,
     ),
     "brokers": Profile("brokers", DEFAULT_ENV, brokers_schedule, brokers=3),

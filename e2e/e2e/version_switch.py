@@ -1,0 +1,42 @@
+"""A rollout in the middle of a chaos run: the orchestrator restarted with new PlaceOrder sagas starting
+on another definition version (``SAGA_START_VERSIONS``), while the sagas started before it run on.
+
+Each orchestrator process is stopped as a deployment stops it (SIGTERM: it finishes its batch) and
+started again with the new setting. The checker then finds sagas of both versions, each ended as the
+invariants require (e2e.invariants); the sagas in flight at the switch finish on the version they
+started on (``saga_common.sagas.registry``).
+"""
+
+import os
+import signal
+from dataclasses import dataclass
+
+from e2e.faults import ChaosContext, service
+
+SETTING = "SAGA_START_VERSIONS"
+
+
+@dataclass
+class SwitchSagaVersion:
+    place_order: int
+    kind: str = "saga version switched"
+
+    def describe(self) -> str:
+        return f"restart the orchestrator with new PlaceOrder sagas on version {self.place_order}"
+
+    def inject(self, context: ChaosContext) -> bool:
+        stack = context.stack
+        stack.config.extra_env[SETTING] = f"place_order={self.place_order}"  # every process started from now
+        orchestrator = service("orchestrator")
+        restarted = 0
+        for name in [n for n in stack.processes.processes if n.startswith("orchestrator-")]:
+            popen = stack.processes.processes[name].popen
+            os.killpg(popen.pid, signal.SIGTERM)
+            popen.wait(60)
+            role = name.partition("-")[2]
+            if role == "web":
+                stack.start_web(orchestrator)
+            else:
+                stack.start_worker(orchestrator, instance=role.removeprefix("worker").lstrip("-"))
+            restarted += 1
+        return restarted > 0
