@@ -29,9 +29,8 @@ def saga_start_for_order(*, event: Envelope) -> None:
 def saga_start_cancellation(*, event: Envelope) -> None:
     """A customer asked to cancel an approved order: start its CancelOrder saga (once)."""
     request = event.message_as(OrderCancellationRequested)
-    engine.start(
-        "cancel_order", order_id=event.order_id, data=CancelOrderData.from_event(request), cause=event
-    )
+    data = CancelOrderData.from_event(request)
+    engine.start("cancel_order", order_id=event.order_id, data=data, cause=event)
 
 
 def saga_reply_apply(*, reply: Envelope) -> None:

@@ -10,14 +10,16 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
-from django.db import DatabaseError
+from django.db import DatabaseError, ProgrammingError
 from django.utils.module_loading import import_string
 
 from saga_common.checks import STARTUP
 from saga_common.sagas.registry import SagaRegistry, UnknownSagaVersion, start_versions_setting
 
 
-@register(STARTUP)
+# A deployment check: a process's start (``refuse_to_start_if_misconfigured``) and ``check --deploy`` run
+# it, not every management command (``migrate`` runs before the table it reads exists).
+@register(STARTUP, deploy=True)
 def running_sagas_have_their_definitions(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     if not getattr(settings, "SAGA_ENGINE", ""):
         return []
@@ -25,6 +27,8 @@ def running_sagas_have_their_definitions(app_configs: Any = None, **kwargs: Any)
     errors: list[CheckMessage] = _start_versions_errors(registry)
     try:
         missing = registry.missing_versions()
+    except ProgrammingError:  # not migrated yet: no saga runs anything
+        return errors
     except DatabaseError as exc:  # no database yet: the worker cannot run anything either, and says so
         return [
             *errors,
