@@ -173,3 +173,61 @@ def _failed(api: ShopClient, order_id: object) -> Saga | None:
 def _dead_letters(api: ShopClient, message_type: str) -> list[DeadLetter]:
     letters = api.list_dead_letters("orchestrator", status="PENDING").results
     return [letter for letter in letters if letter.message_type == message_type]
+
+
+def test_a_customer_cancels_an_order_and_a_dispatched_one_stays_approved_with_the_reason(
+    page: Page, console_url: str, api: ShopClient
+) -> None:
+    customer = new_customer(page, console_url)
+    as_customer = api.with_token(customer_token(customer))
+    # an order the customer cancels: refunded, its shipment cancelled, the credit back
+    sign_in(page, console_url, customer=customer)
+    page.get_by_role("button", name="Place order").click()
+    row = page.locator("#orders tbody tr").first
+    expect(row).to_contain_text("APPROVED", timeout=DECIDED_WITHIN_MS)
+    expect(page.get_by_test_id("available")).to_have_text("487.50 EUR")
+    row.get_by_label("Why cancel").fill("changed my mind")
+    row.get_by_role("button", name="Cancel order").click()
+    expect(row).to_contain_text("Cancellation asked")
+    expect(row).to_contain_text("CANCELLED", timeout=DECIDED_WITHIN_MS)
+    expect(row).to_contain_text("REFUNDED")
+    expect(page.get_by_test_id("available")).to_have_text("500.00 EUR", timeout=DECIDED_WITHIN_MS)
+    screenshot(page, "storefront-cancelled")
+    (cancelled,) = as_customer.list_orders(customer_id=customer).results
+    assert (cancelled.status, cancelled.cancellation_reason) == ("CANCELLED", "changed my mind")
+
+    # an order the warehouse dispatches first: its cancellation is refused, with the reason
+    placed = as_customer.place_order(an_order())
+    eventually(lambda: api.get_order(placed.id).status == "APPROVED")
+    sign_in(page, console_url)
+    page.goto(f"{console_url}/ops/orders/{placed.id}")
+    page.get_by_role("button", name="Dispatch").click(timeout=DECIDED_WITHIN_MS)  # once released
+    expect(page.get_by_text("Dispatched: the shipment is on its way.")).to_be_visible()
+    expect(page.get_by_test_id("shipment-status")).to_have_text("DISPATCHED")
+    screenshot(page, "operator-order")
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, console_url, customer=customer)
+    row = page.locator(f'#orders tbody tr[data-order="{placed.id}"]')
+    row.get_by_role("button", name="Cancel order").click()
+    expect(row.get_by_test_id("cancellation-refused")).to_contain_text(
+        "was dispatched and cannot be cancelled", timeout=DECIDED_WITHIN_MS
+    )
+    expect(row).to_contain_text("APPROVED")
+    assert api.get_order(placed.id).status == "APPROVED"
+
+    # and the operator sees where each saga went, drawn on its definition
+    sign_in(page, console_url)
+    refused = eventually(lambda: api.saga_of(placed.id, type="cancel_order"))
+    page.goto(f"{console_url}/ops/sagas/{refused.id}")
+    expect(page.get_by_test_id("saga-state")).to_have_text("COMPENSATED", timeout=DECIDED_WITHIN_MS)
+    diagram = page.get_by_test_id("saga-diagram")
+    expect(diagram.locator('[data-step="cancel_shipment"]')).to_have_attribute("data-phase", "failed")
+    expect(diagram.locator('[data-step="refund_payment"]')).to_have_attribute("data-phase", "not-reached")
+    expect(diagram.locator('[data-step="refuse_cancellation"]')).to_have_attribute("data-phase", "done")
+    screenshot(page, "saga-diagram-cancel-order")
+    placing = eventually(lambda: api.saga_of(cancelled.id, type="place_order"))
+    page.goto(f"{console_url}/ops/sagas/{placing.id}")
+    diagram = page.get_by_test_id("saga-diagram")
+    for step in ("authorize_payment", "schedule_held_shipment", "capture_payment", "release_shipment"):
+        expect(diagram.locator(f'[data-step="{step}"]')).to_have_attribute("data-phase", "done")
+    screenshot(page, "saga-diagram-place-order")

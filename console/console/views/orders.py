@@ -56,6 +56,7 @@ def _order_context(request: HttpRequest, order_id: UUID) -> dict[str, Any]:
     )
     shipments, payments = loaded["shipping"] or [], loaded["payments"] or []
     shipment = shipments[0] if shipments else None
+    held = shipment is not None and shipment.status == "SCHEDULED" and not shipment.released
     return {
         "order_id": order_id,
         "order": order,
@@ -64,12 +65,12 @@ def _order_context(request: HttpRequest, order_id: UUID) -> dict[str, Any]:
         "shipment": shipment,
         "sagas": loaded["orchestrator"] or [],
         "dispatchable": shipment is not None and shipment.status == "SCHEDULED" and shipment.released,
-        "held": shipment is not None and shipment.status == "SCHEDULED" and not shipment.released,
+        "held": held,
         "cancellable": order is not None
         and order.status == "APPROVED"
         and not order.cancellation_refused_reason,
         "cancel_key": str(uuid.uuid4()),
-        "live": order is None or order.status in LIVE,
+        "live": order is None or order.status in LIVE or held,  # held: released a moment after approval
         "problems": problems.banners,
     }
 
