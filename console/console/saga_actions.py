@@ -9,8 +9,8 @@ the saga's state and steps tell, so that an operator is not invited to press wha
 - Compensate undoes a RUNNING saga that has not sent its pivot, or resumes the compensation of a FAILED
   saga that stopped while compensating. A FAILED saga that stopped at a forward step stopped at its
   pivot or after it, which may have taken effect: it can only go forward. Whether a RUNNING saga has
-  sent its pivot the page cannot tell (the pivot is in the saga's definition, not in its steps), so
-  Compensate is offered, and the orchestrator's refusal shown if it has.
+  sent its pivot the page tells from its definition (``GET /api/v1/sagas/definitions`` names the
+  pivot); without it, Compensate is offered, and the orchestrator's refusal shown if it has.
 """
 
 from dataclasses import dataclass
@@ -35,17 +35,31 @@ class Offer:
     hint: str = ""  # what an offered action will do, where the page cannot be sure it is accepted
 
 
-def offer(saga: Saga) -> Offer:
+RUNNING_NO_RETRY = (
+    "Retry is not offered: this saga is RUNNING, and its steps are asked again by themselves; Retry is "
+    "for a FAILED saga."
+)
+
+
+def offer(saga: Saga, pivot: str | None = None) -> Offer:
+    """What the page offers for ``saga``; ``pivot`` is its definition's pivot step (None: not known)."""
     if saga.state == "FAILED":
         return _failed(saga)
     if saga.state == "RUNNING":
+        if pivot is not None and any(s.kind == "FORWARD" and s.name == pivot for s in saga.steps):
+            return Offer(
+                retry=False,
+                compensate=False,
+                not_offered=NEITHER + f"this saga is RUNNING and has sent its pivot, {pivot}, which may "
+                "already have taken effect: it can only go forward.",
+            )
         return Offer(
             retry=False,
             compensate=True,
-            not_offered="Retry is not offered: this saga is RUNNING, and its steps are asked again by "
-            "themselves; Retry is for a FAILED saga.",
-            hint="Compensate abandons this saga and undoes its steps, unless it has sent its pivot "
-            "(capturing the payment): then the orchestrator refuses, and it can only go forward.",
+            not_offered=RUNNING_NO_RETRY,
+            hint="Compensate abandons this saga and undoes its steps, unless it has sent its pivot"
+            + (f" ({pivot})" if pivot else "")
+            + ": then the orchestrator refuses, and it can only go forward.",
         )
     why = ENDED.get(
         saga.state, f"the orchestrator offers them for RUNNING and FAILED sagas only, not {saga.state}."

@@ -164,5 +164,12 @@ def definition_of(definitions: list[SagaDefinition] | None, saga: Saga | None) -
     return next((d for d in definitions if (d.type, d.version) == (saga.type, saga.version)), None)
 
 
+def pivot_of(definition: SagaDefinition | None) -> str | None:
+    """The name of the definition's pivot step (None: no pivot, or no definition)."""
+    if definition is None or definition.pivot is None:
+        return None
+    return definition.steps[definition.pivot].name
+
+
 def legend() -> list[dict[str, Any]]:
     return [{"phase": phase, "label": phase.replace("-", " ")} for phase in LEGEND]

@@ -107,6 +107,8 @@ def test_the_operators_order_page_offers_dispatch_for_a_released_scheduled_shipm
     assert "held until the order's money is captured" in held
     gone = order_page(operator, apis, shipment_json("DISPATCHED"))
     assert "/dispatch" not in gone
+    pending = order_page(operator, apis, shipment_json(), status="PENDING")  # a v1 saga's, not held
+    assert "/dispatch" not in pending
 
 
 def test_dispatch_sends_the_orders_shipment_and_shows_a_refusal(
@@ -186,3 +188,18 @@ def test_the_saga_list_filters_cancellations(operator: Client, apis: respx.MockR
     html = operator.get("/ops/sagas?type=cancel_order").content.decode()
     assert sagas.calls.last.request.url.params["type"] == "cancel_order"
     assert "<option selected>cancel_order</option>" in html
+
+
+def test_compensate_is_not_offered_once_the_definition_says_the_pivot_was_sent(
+    operator: Client, apis: respx.MockRouter
+) -> None:
+    apis.routes["definitions"].respond(json=[place_order_v2_json()])
+    saga = apis.get(f"http://orchestrator.test/api/v1/sagas/{SAGA}")
+    saga.respond(json=saga_json(SAGA, "RUNNING", [step_json("authorize_payment", "SUCCEEDED")]))
+    before = operator.get(f"/ops/sagas/{SAGA}").content.decode()
+    assert ">Compensate</button>" in before
+    assert "unless it has sent its pivot (capture_payment)" in before
+    saga.respond(json=saga_json(SAGA, "RUNNING", [step_json("capture_payment", "STARTED")]))
+    after = operator.get(f"/ops/sagas/{SAGA}").content.decode()
+    assert ">Compensate</button>" not in after
+    assert "has sent its pivot, capture_payment, which may already have taken effect" in after

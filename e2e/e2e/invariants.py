@@ -37,7 +37,7 @@ QUERIES = {
         "SELECT order_id, customer_id, status, amount, currency FROM payments_payment",
         "SELECT customer_id, credit_limit, held FROM payments_account",
     ],
-    "shipments": ["SELECT order_id, status FROM shipping_shipment"],
+    "shipments": ["SELECT order_id, status, released FROM shipping_shipment"],
     "sagas": [
         "SELECT order_id, saga_type, version, state FROM saga_instance",
         "SELECT s.order_id, e.event, e.detail, e.at FROM saga_event e"
@@ -126,10 +126,12 @@ def _check_order(
     if ends is None:
         return [f"order {order_id} is still {status} (sagas {[s['state'] for s in placing + cancelling]})"]
     refused = order.get("cancellation_refused_reason")
+    violations = []
     if status == "APPROVED" and cancelling:  # its cancellation was refused: the shipment went out
         ends = ("COMPLETED", "COMPENSATED")
+        if not refused:
+            violations.append(f"order {order_id}'s cancellation was refused without a reason")
     found = (placing[0]["state"], cancelling[0]["state"] if cancelling else None)
-    violations = []
     if found != ends:
         violations.append(f"order {order_id} is {status} but its sagas are {found}, not {ends}")
     if bool(cancelling) != (order.get("cancellation_reason") is not None):
@@ -152,6 +154,8 @@ def _check_order(
             )
         if refused and shipped != ["DISPATCHED"]:
             violations.append(f"order {order_id}'s cancellation was refused, yet its shipment is {shipped}")
+        if any(s["status"] == "SCHEDULED" and s.get("released") is False for s in shipments[order_id]):
+            violations.append(f"approved order {order_id}'s shipment is still held, never released")
     elif status == "CANCELLED":
         # the point of the CancelOrder saga's pivot: money back only for a shipment that does not go out
         if len(paid) != 1 or Decimal(paid[0]["amount"]) != Decimal(order["total"]):
@@ -170,22 +174,25 @@ def _check_order(
 
 
 def _check_money(state: Snapshot) -> list[str]:
-    """Money is conserved per account: what each customer's payments captured (and still hold) is the
-    total of their APPROVED orders, and what was refunded the total of their CANCELLED ones."""
-    expected: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    moved: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    """Money is conserved per account and currency: what each customer's payments captured (and still
+    hold) is the total of their APPROVED orders, and what was refunded the total of their CANCELLED
+    ones."""
+    expected: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+    moved: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
     for order in state.orders:
         kind = {"APPROVED": "CAPTURED", "CANCELLED": "REFUNDED"}.get(order["status"])
         if kind is not None:
-            expected[(order["customer_id"], kind)] += Decimal(order["total"])
+            expected[(order["customer_id"], order["currency"], kind)] += Decimal(order["total"])
     for payment in state.payments:
         if payment["status"] in ("CAPTURED", "REFUNDED"):
-            moved[(payment["customer_id"], payment["status"])] += Decimal(payment["amount"])
+            key = (payment["customer_id"], payment["currency"], payment["status"])
+            moved[key] += Decimal(payment["amount"])
     zero = Decimal("0.00")
     return [
-        f"customer {customer}: {kind} {moved.get(key, zero)} != its orders' {expected.get(key, zero)}"
+        f"customer {customer}: {kind} {moved.get(key, zero)} {currency} "
+        f"!= its orders' {expected.get(key, zero)}"
         for key in sorted(set(expected) | set(moved))
-        for customer, kind in [key]
+        for customer, currency, kind in [key]
         if moved.get(key, zero) != expected.get(key, zero)
     ]
 

@@ -11,6 +11,7 @@ import os
 import signal
 from dataclasses import dataclass
 
+from devstack.stack import Stack
 from e2e.faults import ChaosContext, service
 
 SETTING = "SAGA_START_VERSIONS"
@@ -25,18 +26,27 @@ class SwitchSagaVersion:
         return f"restart the orchestrator with new PlaceOrder sagas on version {self.place_order}"
 
     def inject(self, context: ChaosContext) -> bool:
-        stack = context.stack
-        stack.config.extra_env[SETTING] = f"place_order={self.place_order}"  # every process started from now
-        orchestrator = service("orchestrator")
-        restarted = 0
-        for name in [n for n in stack.processes.processes if n.startswith("orchestrator-")]:
-            popen = stack.processes.processes[name].popen
+        return restart_orchestrator(context.stack, self.place_order) > 0
+
+
+def restart_orchestrator(stack: Stack, place_order: int | None) -> int:
+    """Restart every orchestrator process with new PlaceOrder sagas on ``place_order`` (None: the newest
+    registered); return how many were restarted. The setting stays for every process started later."""
+    if place_order is None:
+        stack.config.extra_env.pop(SETTING, None)
+    else:
+        stack.config.extra_env[SETTING] = f"place_order={place_order}"
+    orchestrator = service("orchestrator")
+    restarted = 0
+    for name in [n for n in stack.processes.processes if n.startswith("orchestrator-")]:
+        popen = stack.processes.processes[name].popen
+        if popen.poll() is None:
             os.killpg(popen.pid, signal.SIGTERM)
             popen.wait(60)
-            role = name.partition("-")[2]
-            if role == "web":
-                stack.start_web(orchestrator)
-            else:
-                stack.start_worker(orchestrator, instance=role.removeprefix("worker").lstrip("-"))
-            restarted += 1
-        return restarted > 0
+        role = name.partition("-")[2]
+        if role == "web":
+            stack.start_web(orchestrator)
+        else:
+            stack.start_worker(orchestrator, instance=role.removeprefix("worker").lstrip("-"))
+        restarted += 1
+    return restarted

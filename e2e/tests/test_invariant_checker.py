@@ -93,6 +93,12 @@ def test_a_consistent_system_has_no_violations() -> None:
         ),
         (lambda s: s.shipments[2].update(status="SCHEDULED"), "cancellation was refused, yet its shipment"),
         (lambda s: s.orders[2].update(status="CANCELLING"), "still CANCELLING"),
+        (lambda s: s.orders[3].update(cancellation_refused_reason=None), "was refused without a reason"),
+        (lambda s: s.shipments[0].update(released=False), "approved order a's shipment is still held"),
+        (
+            lambda s: s.payments[0].update(currency="USD"),
+            "customer c: CAPTURED 25.00 USD != its orders' 0.00",
+        ),
         (
             lambda s: s.shipments.append({"order_id": "r", "status": "DISPATCHED"}),
             "rejected order r has a shipment",
@@ -100,7 +106,7 @@ def test_a_consistent_system_has_no_violations() -> None:
         (lambda s: s.payments[1].update(status="REFUNDED"), "rejected order r holds or held money"),
         (
             lambda s: s.payments.append(payment("y", "REFUNDED", "3.00")),
-            "customer c: REFUNDED 7.00 != its orders' 4.00",
+            "customer c: REFUNDED 7.00 EUR != its orders' 4.00",
         ),
         (lambda s: s.orders[0].update(status="PENDING"), "still PENDING"),
         (lambda s: s.payments[0].update(amount=Decimal("24.99")), "not one capture of the total"),
@@ -132,7 +138,7 @@ def test_a_consistent_system_has_no_violations() -> None:
                     "currency": "EUR",
                 }
             ),
-            "customer c: CAPTURED 27.00 != its orders' 26.00",
+            "customer c: CAPTURED 27.00 EUR != its orders' 26.00",
         ),
         (
             lambda s: s.payments.append(

@@ -1,4 +1,5 @@
-"""The three outcomes of the PlaceOrder saga, driven through the public REST API of the running system."""
+"""The three outcomes of the PlaceOrder saga (its newest version), driven through the public REST API of the
+running system."""
 
 import time
 import uuid
@@ -31,12 +32,17 @@ def test_order_within_credit_to_a_served_country_is_approved(client: SystemClien
     assert [s.status for s in client.shipments(order.id)] == ["SCHEDULED"]
     saga = client.saga_of(order.id)
     assert saga.state == "COMPLETED"
-    assert [s.name for s in saga.steps] == [
-        "authorize_payment",
-        "schedule_shipment",
-        "capture_payment",
-        "approve_order",
-    ]
+    assert (saga.version, [s.name for s in saga.steps]) == (
+        2,
+        [
+            "authorize_payment",
+            "schedule_held_shipment",
+            "capture_payment",
+            "approve_order",
+            "release_shipment",
+        ],
+    )
+    assert [s.released for s in client.shipments(order.id)] == [True]
 
 
 def test_order_of_a_customer_without_account_is_rejected(client: SystemClient) -> None:

@@ -107,6 +107,8 @@ def test_a_branch_given_up_on_while_the_other_succeeded_compensates_both() -> No
         .expect_all(CANCEL)
         .reply(ShipmentCancelled())
         .expect_all(VOID)
+        .reply(SCHEDULED)  # the shipment given up on was scheduled after all: cancelled again
+        .expect_late(CANCEL)
         .reply(PaymentVoided())
         .expect(RejectOrder(reason="the order could not be completed"), to=ORDERS_COMMANDS)
     )

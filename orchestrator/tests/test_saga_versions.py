@@ -202,3 +202,16 @@ def test_the_definitions_list_every_version_with_its_steps_and_how_many_sagas_ru
     assert v2["mermaid"].startswith("flowchart TD\n")
     assert "s0 & s1 --> s2" in v2["mermaid"]
     assert client_for("c-1").get("/api/v1/sagas/definitions").status_code == 403
+
+
+def test_operator_actions_on_a_saga_of_an_unregistered_version_are_refused_not_a_server_error(
+    operator_api: APIClient,
+) -> None:
+    order_created(ORDERS[8])
+    saga = SagaInstance.objects.get(order_id=ORDERS[8])
+    SagaInstance.objects.filter(id=saga.id).update(version=7)
+    refused = operator_api.post(f"/api/v1/sagas/{saga.id}/compensate")
+    assert (refused.status_code, "place_order version 7" in refused.json()["detail"]) == (409, True)
+    SagaInstance.objects.filter(id=saga.id).update(state="COMPLETED")
+    assert operator_api.post(f"/api/v1/sagas/{saga.id}/compensate").status_code == 409
+    assert operator_api.post(f"/api/v1/sagas/{saga.id}/retry").status_code == 409

@@ -232,9 +232,13 @@ class OrderCancelApi(APIView):
                     services.idempotency_key_claim(
                         idempotency_key=key, order=order, request=cancel_request, response_body=body
                     )
-        except (services.IdempotencyKeyUsed, Conflict):
-            # a repeat with the key (the first one made the order CANCELLING, hence a Conflict now, or
-            # raced it to the key): answer as the first one did; without the key, the Conflict stands
+        except services.IdempotencyKeyUsed:  # the change above was rolled back: answer as the first time
+            order, body = services.idempotency_key_replay(
+                customer_id=order.customer_id, idempotency_key=key or "", request=cancel_request
+            )
+        except Conflict:
+            # a repeat with the key finds the order CANCELLING (its first request did that): answer as
+            # that one did; without a key, or with one never used, the refusal stands
             if key is None or not services.idempotency_key_known(
                 customer_id=order.customer_id, idempotency_key=key
             ):

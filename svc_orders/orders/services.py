@@ -125,13 +125,20 @@ def idempotency_keys_prune(*, batch_size: int = 5000) -> int:
 
 
 def order_approve(*, order_id: str) -> Order:
-    """Approve a PENDING order; approving an APPROVED one again changes nothing."""
-    return _decide(order_id, OrderStatus.APPROVED, "approved")
+    """Approve a PENDING order; approving it again changes nothing, even once it is being (or was)
+    cancelled, which only an APPROVED order can be: a redelivered ApproveOrder is not refused."""
+    return _decide(
+        order_id, OrderStatus.APPROVED, "approved", done=lambda order: order.status in APPROVED_ONCE
+    )
 
 
 def order_reject(*, order_id: str, reason: str) -> Order:
     """Reject a PENDING order with a reason; rejecting a REJECTED one again changes nothing."""
     return _decide(order_id, OrderStatus.REJECTED, "rejected", rejection_reason=reason[:255])
+
+
+# Statuses only an order approved once can be in.
+APPROVED_ONCE = (OrderStatus.APPROVED, OrderStatus.CANCELLING, OrderStatus.CANCELLED)
 
 
 def order_cancel_request(*, order_id: str, reason: str, correlation_id: str) -> Order:

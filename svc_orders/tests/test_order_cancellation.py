@@ -10,7 +10,7 @@ from orders import handlers
 from orders.models import Order, OrderStatus
 from saga_common.messaging.inbox import handle_once
 from saga_testing.messages import outbox_messages, wrap
-from shop_contracts import ConfirmOrderCancellation, RefuseOrderCancellation
+from shop_contracts import ApproveOrder, ConfirmOrderCancellation, RefuseOrderCancellation
 
 pytestmark = pytest.mark.django_db
 
@@ -191,3 +191,17 @@ def test_a_cancellation_command_for_an_order_not_cancelling_is_refused_and_chang
     order.refresh_from_db()
     assert (order.status, order.cancellation_refused_reason) == (status, None)
     assert [m.type for m in outbox_messages()] == [refusal]
+
+
+@pytest.mark.parametrize("status", [OrderStatus.CANCELLING, OrderStatus.CANCELLED])
+def test_a_redelivered_approve_of_an_order_being_cancelled_is_answered_approved_and_changes_nothing(
+    status: OrderStatus,
+) -> None:
+    order = make_order(status)
+    handle_once(
+        wrap(ApproveOrder(), order_id=str(order.id), correlation_id="c", saga_id="s"),
+        handlers.HANDLERS[ApproveOrder],
+    )
+    order.refresh_from_db()
+    assert order.status == status
+    assert [m.type for m in outbox_messages()] == ["OrderApproved"]

@@ -64,7 +64,13 @@ def _order_context(request: HttpRequest, order_id: UUID) -> dict[str, Any]:
         "payment": payments[0] if payments else None,
         "shipment": shipment,
         "sagas": loaded["orchestrator"] or [],
-        "dispatchable": shipment is not None and shipment.status == "SCHEDULED" and shipment.released,
+        # Only an APPROVED order's: shipping cannot tell whether a PlaceOrder v1 saga (whose shipments are
+        # not held) has passed its pivot, and a dispatched shipment refuses that saga's compensation.
+        "dispatchable": order is not None
+        and order.status == "APPROVED"
+        and shipment is not None
+        and shipment.status == "SCHEDULED"
+        and shipment.released,
         "held": held,
         "cancellable": order is not None
         and order.status == "APPROVED"

@@ -108,7 +108,7 @@ def _saga_context(
         "steps": step_rows(list(saga.steps), datetime.now(UTC)) if saga else [],
         "history": list(reversed(saga.history)) if saga else [],
         "ended": saga is not None and saga.state in ("COMPLETED", "COMPENSATED"),
-        "offer": offer(saga) if saga else None,
+        "offer": offer(saga, saga_diagram.pivot_of(definition)) if saga else None,
         "diagram": saga_diagram.render(definition, saga) if definition and saga else "",
         "legend": saga_diagram.legend(),
         "trace_id": trace_id,

@@ -67,7 +67,8 @@ class CancelShipment(Command, frozen=True, kw_only=True):
 
 class ReleaseShipment(Command, frozen=True, kw_only=True):
     """The order's money is captured: its held shipment may now be dispatched (PlaceOrder v2, after
-    its pivot). Refused for a cancelled or unknown shipment."""
+    its pivot). A shipment cancelled meanwhile (the order was cancelled) is left as it is, and the
+    reply is still ShipmentReleased; refused only for an order without a shipment."""
 
     topic = SHIPPING_COMMANDS
     namespace = SHIPPING

@@ -44,7 +44,7 @@ class SagaSpec(Generic[D]):
         self.max_attempts = max_attempts  # the engine's SAGA_STEP_MAX_ATTEMPTS
         self.waiting: list[Sent] = []
         self.progress: dict[int, Outcome] = {}
-        self.abandoned: set[int] = set()  # forward steps the saga stopped waiting for
+        self.abandoned: set[int] = set()  # forward steps the saga stopped waiting for, or gave up on
         self.late: list[Command] = []  # compensations sent for successes that came too late
         self.state = SagaState.RUNNING
         self._take(saga.first())
@@ -98,6 +98,7 @@ class SagaSpec(Generic[D]):
         self.waiting.remove(sent)
         if sent.kind is ActionKind.FORWARD:
             self.progress[sent.index] = Outcome.UNKNOWN
+            self.abandoned.add(sent.index)  # given up on: its success may still come, and is undone
         self._take(self.saga.after_give_up(sent.kind, sent.index, self.progress))
         return self
 

@@ -195,7 +195,9 @@ def saga_page(described: dict[str, Any], newest: int) -> str:
     return (
         f"# Saga `{name}`, version {version}\n\n"
         "Generated from the orchestrator's definitions by `make contract-docs`: do not edit by hand.\n"
-        f'{status} Steps in one group ("with") are sent together and joined before the next.\n\n'
+        f'{status} Steps in one group ("with") are sent together and joined before the next.\n'
+        "The dotted paths are the compensations, latest first; a refused step took no effect, so its own\n"
+        "compensation is skipped.\n\n"
         f"```mermaid\n{described['mermaid']}```\n\n"
         + "\n".join(rows)
         + "\n"

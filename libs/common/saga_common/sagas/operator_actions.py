@@ -10,7 +10,7 @@ from saga_common.errors import Conflict, NotFound
 from saga_common.sagas import unit_of_work
 from saga_common.sagas.definition import ActionKind, RetryPolicy, SagaState
 from saga_common.sagas.models import SagaInstance
-from saga_common.sagas.registry import SagaRegistry
+from saga_common.sagas.registry import SagaRegistry, UnknownSagaVersion
 from saga_common.sagas.run import SagaRun
 from saga_common.sagas.unit_of_work import engine_call, record
 
@@ -27,7 +27,7 @@ def retry(registry: SagaRegistry, policy: RetryPolicy, saga_id: uuid.UUID) -> Sa
             return instance
         if instance.state != SagaState.FAILED:
             raise Conflict(f"only a FAILED saga can be retried; this one is {instance.state}")
-        run = SagaRun.of(registry, instance, policy)
+        run = _run_of(registry, policy, instance)
         step = run.stopped_step()
         if step is None:
             raise Conflict("this saga has no failed step to retry")
@@ -50,7 +50,9 @@ def compensate(registry: SagaRegistry, policy: RetryPolicy, saga_id: uuid.UUID) 
         instance = _lock_saga(saga_id)
         if instance.state in (SagaState.COMPENSATING, SagaState.COMPENSATED):
             return instance
-        run = SagaRun.of(registry, instance, policy)
+        if instance.state == SagaState.COMPLETED:
+            raise Conflict("a COMPLETED saga cannot be compensated")
+        run = _run_of(registry, policy, instance)
         if instance.state == SagaState.FAILED:
             _resume_compensation(run)
         else:
@@ -83,6 +85,15 @@ def _abandon(run: SagaRun) -> None:
     # idempotent, so undoing something that never happened is harmless), and so is a late success.
     latest = max(run.saga.group_at(s.definition_index)[-1] for s in pending)
     run.take(run.saga.compensation_from(latest, run.progress()), None)
+
+
+def _run_of(registry: SagaRegistry, policy: RetryPolicy, instance: SagaInstance) -> SagaRun:
+    """The saga's run on its definition version; a version this orchestrator lacks is a refusal (the
+    start-up check keeps it from happening to an unfinished saga)."""
+    try:
+        return SagaRun.of(registry, instance, policy)
+    except UnknownSagaVersion as exc:
+        raise Conflict(f"{exc}: register it again to act on this saga") from exc
 
 
 def _lock_saga(saga_id: uuid.UUID) -> SagaInstance:
