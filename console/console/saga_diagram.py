@@ -18,7 +18,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from saga_client.models import Saga, SagaDefinition
 
-BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 210, 46, 24, 34, 16
+BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 250, 46, 24, 34, 16
 COMPENSATION_X_GAP = 70  # between the forward steps and the compensation column
 
 # What a step's status means on the drawing.
