@@ -124,7 +124,7 @@ def test_v1_sagas_in_flight_finish_on_v1_while_new_orders_run_v2(
         ORDERS[2]: (1, "COMPLETED", 4),
         ORDERS[3]: (2, "COMPLETED", 5),
     }
-    assert operator_api.get("/api/v1/sagas", {"type": "place_order", "version": 1}).json()["count"] == 2
+    assert operator_api.get("/api/v1/sagas", {"type": "place_order", "version": "1"}).json()["count"] == 2
 
 
 def test_the_start_up_check_refuses_an_orchestrator_without_a_version_a_saga_still_runs() -> None:

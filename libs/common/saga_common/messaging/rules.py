@@ -135,7 +135,7 @@ class UncheckedField(TypeError):
 def _rules(cls: type) -> tuple[tuple[str, tuple[Rule, ...]], ...]:
     """The rules of each field of a Struct, from its ``Annotated`` hints; every field must have one."""
     hints = typing.get_type_hints(cls, include_extras=True)
-    found = []
+    found: list[tuple[str, tuple[Rule, ...]]] = []
     for name in cls.__struct_fields__:  # type: ignore[attr-defined]  # a msgspec Struct
         base, *metadata = (
             typing.get_args(hints[name]) if hasattr(hints[name], "__metadata__") else (hints[name],)
