@@ -29,7 +29,7 @@ from devstack.services import REPO_ROOT
 WORKTREES = REPO_ROOT / "bench" / ".run"
 # Left out of the baseline's run (run.main handles them) or overridden there: what is compared is the
 # end-to-end sweep, not the relay benchmark nor the machine's limits, measured once by this run.
-NOT_PASSED = ("help", "baseline", "baseline_broker")
+NOT_PASSED = ("help", "baseline", "baseline_broker", "baseline_env")
 OVERRIDES = {"relay_rows": ["--relay-rows", "0"], "limits": ["--no-limits"]}
 
 Step = dict[str, Any]
@@ -164,6 +164,24 @@ def run_on_broker(
     env = {**os.environ, "BROKER": kind, "PYTHONUNBUFFERED": "1"}
     results = _bench(sys.executable, argv, REPO_ROOT, env, f"BROKER={kind}", log)
     return _summary(f"BROKER={kind}", "this tree", results, argv, [])
+
+
+def run_with_environment(
+    assignments: list[str],
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """``--baseline-env NAME=VALUE``: this very tree with those variables set for every process of the
+    stack (``SAGA_START_VERSIONS=place_order=1``: PlaceOrder v1), right before this run; return the
+    report's "baseline", named after them."""
+    argv, _ = child_arguments(parser, args, supported_options(parser.format_help()))
+    chosen = dict(assignment.split("=", 1) for assignment in assignments)
+    label = " ".join(assignments)
+    results = _bench(
+        sys.executable, argv, REPO_ROOT, {**os.environ, **chosen, "PYTHONUNBUFFERED": "1"}, label, log
+    )
+    return _summary(label, "this tree", results, argv, [])
 
 
 def _bench(

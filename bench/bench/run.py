@@ -492,6 +492,13 @@ def arguments() -> argparse.ArgumentParser:
         "e.g. BROKER=kafka make bench BENCH_ARGS='--baseline-broker tansu'",
     )
     parser.add_argument(
+        "--baseline-env",
+        metavar="NAME=VALUE",
+        action="append",
+        help="first measure this tree with this variable set in every process, and compare (repeatable): "
+        "e.g. --baseline-env SAGA_START_VERSIONS=place_order=1 compares PlaceOrder v1 with v2",
+    )
+    parser.add_argument(
         "--enable-pg-stat-statements",
         action="store_true",
         help="if the server does not preload pg_stat_statements and is the local Debian cluster, preload "
@@ -505,6 +512,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    if sum(bool(a) for a in (args.baseline, args.baseline_broker, args.baseline_env)) > 1:
+        parser.error("--baseline, --baseline-broker, --baseline-env: one comparison at a time")
+    if any("=" not in assignment for assignment in args.baseline_env or ()):
+        parser.error("--baseline-env takes NAME=VALUE")
     rates = [float(r) for r in args.rates.split(",")] + [args.saturation]
     admin = f"{os.environ.get('POSTGRES_URL', postgres.DEFAULT_SERVER_URL)}/postgres"
     postgres.ensure_server(admin)
@@ -512,13 +523,13 @@ def main(argv: list[str] | None = None) -> int:
     pg_statements = statements.prepare(admin, enable=args.enable_pg_stat_statements)
     if pg_statements.note:
         print(f"top statements: not measured: {pg_statements.note}", flush=True)
-    if args.baseline and args.baseline_broker:
-        parser.error("--baseline and --baseline-broker: one comparison at a time")
     earlier = (
         baseline.run(args.baseline, parser, args)
         if args.baseline
         else baseline.run_on_broker(args.baseline_broker, parser, args)
         if args.baseline_broker
+        else baseline.run_with_environment(args.baseline_env, parser, args)
+        if args.baseline_env
         else None
     )
     modes = {"off": (False,), "on": (True,), "both": (False, True)}[args.tracing]

@@ -6,7 +6,7 @@ import pytest
 
 from bench import baseline, statements
 from bench.load import ERROR_KINDS, error_kind
-from bench.run import arguments, cpu_by_service, step_line
+from bench.run import arguments, cpu_by_service, main, step_line
 from saga_client.errors import ServiceUnavailable, UnexpectedResponse, error_for
 
 
@@ -224,3 +224,28 @@ def test_the_broker_baseline_is_this_tree_on_the_other_broker_with_this_runs_set
     assert argv[argv.index("--relay-rows") + 1] == "0"
     assert earlier["ref"] == "BROKER=tansu"
     assert earlier["broker"] == "Tansu (in memory)"
+
+
+def test_the_environment_baseline_is_this_tree_with_the_variables_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parser = arguments()
+    given = ["--rates", "10", "--baseline-env", "SAGA_START_VERSIONS=place_order=1"]
+    args = parser.parse_args(given)
+    seen: dict[str, object] = {}
+
+    def fake_bench(
+        python: str, argv: list[str], path: object, env: dict[str, str], label: str, log: object
+    ) -> dict[str, object]:
+        seen.update(argv=argv, versions=env["SAGA_START_VERSIONS"], label=label)
+        return {"runs": [[{"offered_rate": 10.0}]]}
+
+    monkeypatch.setattr(baseline, "_bench", fake_bench)
+    earlier = baseline.run_with_environment(args.baseline_env, parser, args)
+    assert seen["versions"] == "place_order=1"  # the value keeps its own "="
+    argv = seen["argv"]
+    assert isinstance(argv, list)
+    assert "--baseline-env" not in argv  # no baseline of the baseline
+    assert earlier["ref"] == "SAGA_START_VERSIONS=place_order=1"
+    with pytest.raises(SystemExit):
+        main(["--baseline-env", "NOEQUALS"])
