@@ -9,6 +9,7 @@ started on (``saga_common.sagas.registry``).
 
 import os
 import signal
+import time
 from dataclasses import dataclass
 
 from devstack.stack import Stack
@@ -38,6 +39,8 @@ def restart_orchestrator(stack: Stack, place_order: int | None) -> int:
         stack.config.extra_env[SETTING] = f"place_order={place_order}"
     orchestrator = service("orchestrator")
     restarted = 0
+    started = time.time()
+    workers = []
     for name in [n for n in stack.processes.processes if n.startswith("orchestrator-")]:
         popen = stack.processes.processes[name].popen
         if popen.poll() is None:
@@ -48,5 +51,20 @@ def restart_orchestrator(stack: Stack, place_order: int | None) -> int:
             stack.start_web(orchestrator)
         else:
             stack.start_worker(orchestrator, instance=role.removeprefix("worker").lstrip("-"))
+            workers.append(name)
         restarted += 1
+    _wait_until_working(stack, workers, since=started)
     return restarted
+
+
+def _wait_until_working(stack: Stack, workers: list[str], *, since: float, timeout: float = 60.0) -> None:
+    """Until the webs answer ready and each restarted worker has beaten since ``since`` (all of its loops
+    run: connected to its database and the broker), as a rollout waits for its readiness probes."""
+    stack.wait_ready(timeout)
+    deadline = time.monotonic() + timeout
+    for name in workers:
+        heartbeat = stack.heartbeat_file(name)
+        while not (heartbeat.exists() and heartbeat.stat().st_mtime > since):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name} did not beat within {timeout}s of its restart")
+            time.sleep(0.2)
