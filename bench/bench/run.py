@@ -617,6 +617,8 @@ def main(argv: list[str] | None = None) -> int:
     name = datetime.now(UTC).strftime("%Y-%m-%d") + (
         "" if args.tracing == "off" else f"-tracing-{args.tracing}"
     )
+    if (RESULTS / f"{name}.json").exists():  # a second run that day: never over the first's results
+        name += datetime.now(UTC).strftime("-%H%M")
     (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2))
     from bench.plot import plot
 
