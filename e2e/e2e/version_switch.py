@@ -10,6 +10,8 @@ started on (``saga_common.sagas.registry``).
 import os
 import signal
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 
 from devstack.stack import Stack
@@ -58,13 +60,25 @@ def restart_orchestrator(stack: Stack, place_order: int | None) -> int:
 
 
 def _wait_until_working(stack: Stack, workers: list[str], *, since: float, timeout: float = 60.0) -> None:
-    """Until the webs answer ready and each restarted worker has beaten since ``since`` (all of its loops
-    run: connected to its database and the broker), as a rollout waits for its readiness probes."""
-    stack.wait_ready(timeout)
+    """Until the orchestrator's web answers ready and each restarted worker has beaten since ``since``
+    (all of its loops run: connected to its database and the broker), as a rollout waits for its
+    readiness probes. Only the orchestrator's: another service may be stopped on purpose meanwhile."""
     deadline = time.monotonic() + timeout
+    while not _ready(f"{stack.url('orchestrator')}/healthz/ready"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the orchestrator's web was not ready within {timeout}s of its restart")
+        time.sleep(0.2)
     for name in workers:
         heartbeat = stack.heartbeat_file(name)
         while not (heartbeat.exists() and heartbeat.stat().st_mtime > since):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{name} did not beat within {timeout}s of its restart")
             time.sleep(0.2)
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except (OSError, urllib.error.URLError):
+        return False

@@ -9,9 +9,19 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.db import connection
+from django.utils.module_loading import import_string
 from prometheus_client.core import GaugeMetricFamily
 
 from saga_common.observability.metrics import NAMESPACE
+
+
+def _registered_versions() -> set[tuple[str, int]]:
+    """Every (saga, version) the process's engine registers (``SAGA_ENGINE``): each gets its series, at 0
+    when no unfinished saga runs it, which is when it may be retired."""
+    engine_path = getattr(settings, "SAGA_ENGINE", "")
+    if not engine_path:
+        return set()
+    return {(definition.name, definition.version) for definition in import_string(engine_path).registry}
 
 
 def _gauge(name: str, documentation: str, **kwargs: Any) -> GaugeMetricFamily:
@@ -107,6 +117,6 @@ def saga_gauges() -> Iterator[GaugeMetricFamily]:
         "Sagas running, compensating or FAILED on each version of their definition (retire one at 0)",
         labels=["saga", "version"],
     )
-    for (saga, version), count in sorted(by_version.items()):
-        versions.add_metric([saga, str(version)], count)
+    for saga, version in sorted(set(by_version) | _registered_versions()):
+        versions.add_metric([saga, str(version)], by_version.get((saga, version), 0))
     yield from (by_state, oldest, overdue, versions)

@@ -26,7 +26,7 @@ from saga_common.saga_metrics import saga_gauges
 from saga_common.sagas.engine import SagaEngine
 from saga_common.sagas.models import SagaInstance
 from saga_testing.messages import wrap
-from tests.example_saga import example_saga
+from tests.example_saga import example_parallel_saga, example_saga
 from tests.integration.saga_driver import SagaDriver
 
 pytestmark = pytest.mark.django_db
@@ -141,7 +141,10 @@ def test_the_sagas_by_state_the_oldest_running_and_the_overdue(settings: Setting
     assert gauges[("sagaref_sagas_overdue", "")] == 1
 
 
-def test_the_unfinished_sagas_by_definition_version() -> None:
+ENGINE = SagaEngine([example_saga(), example_parallel_saga(version=2)])
+
+
+def test_the_unfinished_sagas_by_definition_version(settings: SettingsWrapper) -> None:
     saga = example_saga()
     driver = SagaDriver(SagaEngine([saga]), saga)
     for order in ("o-1", "o-2", "o-3", "o-4"):
@@ -156,6 +159,16 @@ def test_the_unfinished_sagas_by_definition_version() -> None:
         for s in family.samples
     }
     assert by_version == {("example", "1"): 1, ("example", "2"): 2}
+    # with the engine named, every registered version has its series, at 0 once none runs it
+    settings.SAGA_ENGINE = "tests.integration.test_observability.ENGINE"
+    SagaInstance.objects.filter(order_id__in=["o-1", "o-2"]).update(state="COMPLETED")
+    by_version = {
+        (s.labels["saga"], s.labels["version"]): s.value
+        for family in saga_gauges()
+        if family.name == "sagaref_sagas_unfinished_by_version"
+        for s in family.samples
+    }
+    assert by_version == {("example", "1"): 1, ("example", "2"): 0}
 
 
 def test_a_worker_reports_sagas_with_its_messaging_a_web_only_its_outbox(
