@@ -18,7 +18,7 @@ TEST_ROOTS := libs/common libs/contracts libs/client tools/devstack $(SERVICES) 
 TYPED := libs/common/saga_common libs/contracts/shop_contracts libs/client/saga_client libs/testing/saga_testing tools/devstack/devstack \
          bench/bench e2e/e2e $(SERVICE_PACKAGES) $(APP_PACKAGES)
 
-.PHONY: help bootstrap up down test test-suites chaos chromium faketime kafka prometheus images e2e bench soak lint format clean contract-docs dashboards
+.PHONY: help bootstrap up down test test-suites chaos chromium faketime kafka prometheus images e2e bench soak lint format clean contract-docs dashboards tilt jaeger kube k8s-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,13 +27,16 @@ bootstrap: ## install uv (if missing) and the locked dependencies
 	@$(UV) --version >/dev/null 2>&1 || bash tools/devstack/install-uv.sh
 	@$(UV) sync --locked --quiet
 
-up: bootstrap kafka prometheus ## run the whole system in the foreground (PostgreSQL, Apache Kafka (BROKERS=3: a three-node cluster; BROKER=tansu: Tansu), 4 web + 4 worker processes, the console, Prometheus); Ctrl-C stops it
-	@$(RUN) devstack up
+# TRACING=1: Jaeger too, receiving every process's spans (off by default: tracing costs throughput,
+# docs/benchmarks.md#what-tracing-costs).
+TRACING ?=
+up: bootstrap kafka prometheus $(if $(TRACING),jaeger) ## run the whole system in the foreground (PostgreSQL, Apache Kafka (BROKERS=3: a three-node cluster; BROKER=tansu: Tansu), 4 web + 4 worker processes, the console, Prometheus); Ctrl-C stops it
+	@TRACING="$(TRACING)" $(RUN) devstack up
 
 down: bootstrap ## stop a system started by 'make up' in another terminal
 	@$(RUN) devstack down
 
-test: bootstrap kafka images chromium prometheus faketime ## run every test suite: real PostgreSQL and one Apache Kafka for the run, then the containers (e2e)
+test: bootstrap kafka images chromium prometheus faketime tilt ## run every test suite: real PostgreSQL and one Apache Kafka for the run, then the containers (e2e)
 	@$(RUN) devstack with-services -- $(MAKE) --no-print-directory test-suites
 
 # Runs inside `uv run devstack with-services`, so the project's environment is already active.
@@ -50,6 +53,20 @@ test-suites:
 
 kafka: bootstrap ## Java and Maven (if missing), then Apache Kafka's jars from Maven Central, checked against tools/kafka/jars.sha256
 	@UV="$(UV)" bash tools/devstack/install-kafka.sh
+
+tilt: ## build Tilt (tools/go/tilt pins the release) into .run/tools/bin, or reuse it: make test runs tilt ci
+	@bash tools/devstack/install-go-tool.sh tilt github.com/tilt-dev/tilt/cmd/tilt
+
+jaeger: ## build Jaeger (tools/go/jaeger pins the release) into .run/tools/bin, or reuse it: make up TRACING=1 runs it
+	@bash tools/devstack/install-go-tool.sh jaeger github.com/jaegertracing/jaeger/cmd/jaeger
+
+kube: ## build kube-apiserver, -controller-manager, -scheduler (tools/go/kube) and KWOK (tools/go/kwok) into .run/tools/bin, or reuse them
+	@bash tools/devstack/install-go-tool.sh kube k8s.io/kubernetes/cmd/kube-apiserver \
+	  k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
+	@bash tools/devstack/install-go-tool.sh kwok sigs.k8s.io/kwok/cmd/kwok
+
+k8s-check: bootstrap kube ## every overlay, alone and with every component, applied to a real API server with simulated nodes (KWOK): all accepted, all workloads available
+	@$(RUN) devstack k8s-check
 
 faketime: ## install Debian's faketime (if missing): the chaos runs skew a worker's clock with it
 	@bash tools/devstack/install-faketime.sh

@@ -9,7 +9,7 @@ import sys
 import time
 from types import FrameType
 
-from devstack import postgres, prometheus
+from devstack import jaeger, postgres, prometheus
 from devstack.broker import (
     broker_answers,
     client_env,
@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "broker", help="run the broker (Kafka; BROKER=tansu: Tansu) in the foreground on 127.0.0.1:9092"
     )
+    commands.add_parser("broker-ready", help="exit 0 if the broker 'devstack broker' runs serves metadata")
     commands.add_parser("kafka-lock", help="resolve tools/kafka/pom.xml afresh; write its jars' checksums")
     commands.add_parser("prepare", help="PostgreSQL up, databases created and migrated, topics created")
     commands.add_parser("images", help="build every container image with docker or podman")
@@ -47,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     push = commands.add_parser("push-images", help="tag our images (services, apps) for a registry; push")
     push.add_argument("--registry", required=True, help="e.g. ghcr.io/acme")
     push.add_argument("--tag", required=True, help="e.g. v0.2.0")
+    commands.add_parser(
+        "k8s-check", help="apply every overlay and component to a real API server with simulated nodes"
+    )
     commands.add_parser("check-sizes", help="fail if a shipped file is over 300 lines without a reason")
     commands.add_parser("keys", help="make this checkout's keys (.run/local.env) if missing; print the path")
     args = parser.parse_args(argv)
@@ -56,13 +60,15 @@ def main(argv: list[str] | None = None) -> int:
         return down()
     if args.command == "broker":
         return run_broker()
+    if args.command == "broker-ready":
+        return 0 if broker_answers(_local_config().kafka_bootstrap) else 1
     if args.command == "kafka-lock":
         from devstack.kafka import write_lock
 
         print(write_lock().relative_to(REPO_ROOT))
         return 0
     if args.command == "prepare":
-        Stack(StackConfig()).prepare()
+        Stack(_local_config()).prepare()
         return 0
     if args.command == "contract-docs":
         from devstack.contract_docs import write
@@ -82,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
         for pushed in push_all(args.registry, args.tag):
             print(f"pushed {pushed}")
         return 0
+    if args.command == "k8s-check":
+        from devstack.k8s_check import run as check_k8s
+
+        return check_k8s()
     if args.command == "check-sizes":
         from devstack.file_sizes import main as check_sizes
 
@@ -99,11 +109,24 @@ def main(argv: list[str] | None = None) -> int:
     return with_services(args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd)
 
 
+def _local_config() -> StackConfig:
+    """The stack Tilt's --local mode runs: on KAFKA_BOOTSTRAP_SERVERS where that is set (a test's
+    broker), else on 127.0.0.1:9092 as ``make up``."""
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    return StackConfig(kafka_bootstrap=bootstrap) if bootstrap else StackConfig()
+
+
 def run_broker() -> int:
-    """The broker alone, in the foreground (Tilt's --local mode runs it as a resource)."""
-    config = StackConfig()
-    port = config.kafka_bootstrap.rpartition(":")[2]
+    """The broker alone, in the foreground (Tilt's --local mode runs it as a resource). Where a broker
+    already answers at KAFKA_BOOTSTRAP_SERVERS (the one ``make test`` starts for the whole run), it
+    is used instead: it waits until stopped, so the run still has one broker."""
+    config = _local_config()
     exit_on_sigterm()  # Ctrl-C raises KeyboardInterrupt: either way the finally stops the broker
+    if "KAFKA_BOOTSTRAP_SERVERS" in os.environ and broker_answers(config.kafka_bootstrap):
+        logging.info("a broker already answers on %s: using it", config.kafka_bootstrap)
+        signal.pause()
+        return 0
+    port = config.kafka_bootstrap.rpartition(":")[2]
     config.run_dir.mkdir(parents=True, exist_ok=True)
     broker = start_broker(int(port), config.run_dir / "broker.log", config.run_dir / "kafka")
     try:
@@ -122,6 +145,9 @@ def up() -> int:
     # BROKERS=3: a cluster on 9092, 9094 and 9096 (controllers one port up), kept in .run/kafka-cluster
     brokers = int(os.environ.get("BROKERS", "1"))
     addresses = ",".join(f"127.0.0.1:{9092 + 2 * number}" for number in range(brokers))
+    # TRACING=1: Jaeger, every process exporting its spans to it, the console's trace links to it.
+    tracing = os.environ.get("TRACING", "") not in ("", "0")
+    traces = jaeger.JaegerPorts() if tracing else None
     config = StackConfig(
         kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", addresses),
         web_workers=1,
@@ -129,6 +155,8 @@ def up() -> int:
         prometheus_port=prometheus.PORT,
         broker_data=REPO_ROOT / ".run" / ("kafka" if brokers == 1 else "kafka-cluster"),
         brokers=brokers,
+        tracing=traces,
+        extra_env=jaeger.stack_environment(traces) if traces else {},
     )
     stack = Stack(config)
     stopping = False
@@ -154,6 +182,8 @@ def up() -> int:
         for app in stack.apps:
             logging.info("the %s: open %s and sign in", app.name, stack.url(app.name))
         logging.info("Prometheus: %s (alerts: %s/alerts)", stack.prometheus_url, stack.prometheus_url)
+        if traces is not None:
+            logging.info("Jaeger: %s (a saga's Trace link in the console opens its trace)", traces.query_url)
         logging.info(
             "tokens the services accept: set -a; . %s; set +a, then manage.py issue_token",
             LOCAL_ENV_FILE.relative_to(REPO_ROOT),

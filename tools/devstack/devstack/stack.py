@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from devstack import broker, broker_auth, broker_kind, postgres, prometheus
+from devstack import broker, broker_auth, broker_kind, jaeger, postgres, prometheus
 from devstack.broker import free_port
 from devstack.cluster import Cluster
 from devstack.local_keys import local_keys
@@ -60,6 +60,9 @@ class StackConfig:
     # rules (devstack.prometheus): make up runs it on 9090; a test asks for it on a free port.
     prometheus_port: int = 0
     scrape_interval: float = 5.0  # seconds; the rules are evaluated as often
+    # Jaeger on these ports (None: none), started before every other process, which then exports its
+    # spans there (OTEL_EXPORTER_OTLP_ENDPOINT): make up TRACING=1 (devstack.jaeger).
+    tracing: jaeger.JaegerPorts | None = None
 
     def database_name(self, service: Service) -> str:
         return f"{self.database_prefix}{service.name}"
@@ -170,6 +173,8 @@ class Stack:
     # --- running -----------------------------------------------------------------------------
 
     def start(self) -> None:
+        if self.config.tracing is not None:
+            self.start_jaeger(self.config.tracing)
         for service in SERVICES:
             self.start_web(service)
             for instance in self.config.worker_instances():
@@ -186,6 +191,14 @@ class Stack:
         self.processes.start(
             "prometheus", prometheus.command(directory, self.config.prometheus_port), env={}, cwd=directory
         )
+
+    def start_jaeger(self, ports: jaeger.JaegerPorts) -> None:
+        """Jaeger first, so that no process's first spans go nowhere; every process started after it
+        exports there (their spans are batched and sent over OTLP/HTTP)."""
+        directory = self.config.run_dir / "jaeger"
+        self.processes.start("jaeger", jaeger.command(directory, ports), env={}, cwd=directory)
+        jaeger.wait_ready(ports)
+        self.config.extra_env.setdefault("OTEL_EXPORTER_OTLP_ENDPOINT", ports.otlp_endpoint)
 
     @property
     def prometheus_url(self) -> str:

@@ -53,7 +53,7 @@ class TiltRecorder:
     def evaluate(self) -> None:
         globals_ = starlark.Globals.extended_by([starlark.LibraryExtension.StructType])
         module = starlark.Module()
-        for name in ("docker_build", "k8s_resource", "local_resource", "sync", "run"):
+        for name in ("docker_build", "k8s_resource", "local_resource", "sync", "run", "probe", "exec_action"):
             module.add_callable(name, self.record(name))
         module.add_callable("kustomize", self.kustomize)
         module.add_callable("read_json", lambda path: json.loads((REPO_ROOT / path).read_text()))
@@ -62,7 +62,14 @@ class TiltRecorder:
         module.add_callable("encode_yaml_stream", lambda objects: yaml.safe_dump_all(list(objects)))
         module.add_callable("_config_define_bool", self.record("config.define_bool"))
         module.add_callable("_config_parse", lambda: {"local": self.local})
-        prelude = "config = struct(define_bool = _config_define_bool, parse = _config_parse)\n"
+        module.add_callable("http_get_action", lambda port, path="": {"port": port, "path": path})
+        # uv from PATH, as where no `uv run` set UV (a test below puts a stand-in uv there)
+        module.add_callable("_os_getenv", lambda name, default=None: default)
+        prelude = (
+            "config = struct(define_bool = _config_define_bool, parse = _config_parse,"
+            + f" main_dir = {str(REPO_ROOT)!r})\n"
+            + "os = struct(getenv = _os_getenv)\n"
+        )
         source = prelude + (REPO_ROOT / "Tiltfile").read_text()
         # Tilt's dialect: statements at the top level, no f-strings (starlark-go has none).
         dialect = starlark.Dialect.standard()
@@ -227,6 +234,34 @@ FAKE_UV = f"""#!/bin/sh
 for name in {" ".join((*NAMES, *BROKER_ENV))}; do printenv "$name" || echo "<unset>"; done
 printf '%s\\n' "$@"
 """
+
+
+def test_local_resources_are_ready_only_when_they_serve(local: TiltRecorder, tmp_path: Path) -> None:
+    """What `tilt ci` waits for: each web answers /healthz/ready on its port, each worker's heartbeat
+    (the file the worker is told to touch, removed before it starts) is fresh, the broker serves
+    metadata. Without probes Tilt counts a process ready the moment it starts."""
+    resources = {call["_args"][0]: call for call in local.kwargs_of("local_resource")}
+    for name, port in (PORTS | {app.name: app.port for app in APPS}).items():
+        web = resources[f"{name}-web"]["readiness_probe"]
+        assert web["builtin"] == "probe"
+        assert web["http_get"] == {"port": port, "path": "/healthz/ready"}
+    for service in SERVICES:
+        worker = resources[f"{service.name}-worker"]
+        heartbeat = worker["serve_env"]["WORKER_HEARTBEAT_FILE"]
+        assert heartbeat.startswith(str(REPO_ROOT / ".run")), heartbeat
+        assert worker["serve_cmd"].startswith(f"rm -f {heartbeat}; ")
+        (command,) = worker["readiness_probe"]["exec"]["args"]
+        assert command[0] == "python3"
+        assert command[-1] == heartbeat
+    # the worker's check itself: no file or a stale one is not ready, a fresh one is
+    beat = tmp_path / "worker.heartbeat"
+    assert subprocess.run([*command[:-1], str(beat)], capture_output=True).returncode != 0
+    beat.touch()
+    assert subprocess.run([*command[:-1], str(beat)]).returncode == 0
+    os.utime(beat, (beat.stat().st_mtime - 60,) * 2)
+    assert subprocess.run([*command[:-1], str(beat)]).returncode != 0
+    (broker_check,) = resources["broker"]["readiness_probe"]["exec"]["args"]
+    assert broker_check[-1] == "broker-ready"
 
 
 def run_serve_cmd(call: dict[str, Any], tmp_path: Path) -> tuple[dict[str, str], list[str]]:

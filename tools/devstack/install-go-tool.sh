@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Build Go programs from the Go module proxy at the versions a module of ours pins (tools/go/<module>/:
+# its go.mod names the release, its go.sum locks every dependency), into .run/tools/bin/. A second run
+# with the same go.mod, go.sum and Go finds them there and does nothing; Go's own caches (~/go/pkg/mod,
+# ~/.cache/go-build) make a rebuild after a change quick.
+#   usage: install-go-tool.sh MODULE PACKAGE...   e.g. install-go-tool.sh tilt github.com/tilt-dev/tilt/cmd/tilt
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+module="$1"
+shift
+source_dir="$root/tools/go/$module"
+bin="$root/.run/tools/bin"
+if ! command -v go >/dev/null 2>&1; then
+  echo "building $module needs Go ($(sed -n 's/^go //p' "$source_dir/go.mod") or newer: https://go.dev/dl/); 'go' is not on PATH" >&2
+  exit 1
+fi
+stamp="$bin/.$module.stamp"
+wanted="$(cd "$source_dir" && find . -type f | sort | xargs cat | sha256sum | cut -c1-16) $(go env GOVERSION)"
+cached=1
+for package in "$@"; do
+  [ -x "$bin/$(basename "$package")" ] || cached=0
+done
+if [ "$cached" = 1 ] && [ "$(cat "$stamp" 2>/dev/null)" = "$wanted" ]; then
+  echo "$module: cached in .run/tools/bin ($*)"
+  exit 0
+fi
+mkdir -p "$bin"
+staging="$(mktemp -d "$bin/.build-$module.XXXXXX")"
+trap 'rm -rf "$staging"' EXIT
+started=$(date +%s)
+echo "$module: building $* from the Go module proxy (the first time takes minutes)"
+# -mod=readonly: go.sum must already lock every module the build reads (no silent re-resolution).
+# A module's ldflags file sets what a release build would stamp in (Tilt's version, say).
+ldflags="$(cat "$source_dir/ldflags" 2>/dev/null || true)"
+build_dir="$source_dir"
+mode=readonly
+if [ -d "$source_dir/vendor-files" ]; then
+  # Files a release build generates before it compiles (Tilt's web page, embedded with go:embed): the
+  # module cache is read-only, so build from a vendored copy (.run/tools/src/<module>) with them added.
+  build_dir="$root/.run/tools/src/$module"
+  rm -rf "$build_dir"
+  mkdir -p "$build_dir"
+  cp "$source_dir"/go.mod "$source_dir"/go.sum "$source_dir"/*.go "$build_dir/"
+  (cd "$build_dir" && go mod vendor)
+  cp -r "$source_dir/vendor-files/." "$build_dir/vendor/"
+  mode=vendor
+fi
+(cd "$build_dir" && GOFLAGS="-mod=$mode -buildvcs=false" go build -trimpath -ldflags="$ldflags" -o "$staging/" "$@")
+for package in "$@"; do
+  mv -f "$staging/$(basename "$package")" "$bin/$(basename "$package")"
+done
+echo "$wanted" >"$stamp"
+echo "$module: built in $(($(date +%s) - started)) s into .run/tools/bin"
