@@ -36,7 +36,7 @@ up: bootstrap kafka prometheus $(if $(TRACING),jaeger) ## run the whole system i
 down: bootstrap ## stop a system started by 'make up' in another terminal
 	@$(RUN) devstack down
 
-test: bootstrap kafka images chromium prometheus faketime tilt ## run every test suite: real PostgreSQL and one Apache Kafka for the run, then the containers (e2e)
+test: bootstrap kafka images chromium prometheus faketime tilt jaeger kube ## run every test suite: real PostgreSQL and one Apache Kafka for the run, then the containers (e2e)
 	@$(RUN) devstack with-services -- $(MAKE) --no-print-directory test-suites
 
 # Runs inside `uv run devstack with-services`, so the project's environment is already active.

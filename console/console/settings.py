@@ -108,6 +108,9 @@ CONSOLE_TOKEN_HEADER = env.str("CONSOLE_TOKEN_HEADER", default="X-Forwarded-Acce
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default=DEV_SIGNING_KEY)  # dev sign-in only
 # A saga's page links its trace here when set, e.g. http://jaeger:16686/trace/{trace_id}.
 TRACE_URL_TEMPLATE = env.str("TRACE_URL_TEMPLATE", default="")
+# Jaeger's query API (e.g. http://jaeger:16686), for the console's own trace page /ops/traces/<id>:
+# TRACE_URL_TEMPLATE=/ops/traces/{trace_id} links there where Jaeger has no web UI (make up TRACING=1).
+TRACE_QUERY_URL = env.str("TRACE_QUERY_URL", default="")
 
 # Its Prometheus endpoint (console.metrics), apart from the public port; 0: none. gunicorn starts it
 # (saga_common.web.gunicorn_conf calls METRICS_SERVER with the port).

@@ -1,6 +1,7 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from console.views import accounts, messaging, orders, sagas, session, shop
+from console.traces import TRACE_ID_PATTERN
+from console.views import accounts, messaging, orders, sagas, session, shop, traces
 
 urlpatterns = [
     path("", session.home, name="home"),
@@ -46,6 +47,7 @@ urlpatterns = [
         name="dead-letter-discard",
     ),
     path("ops/accounts", accounts.accounts, name="accounts"),
+    re_path(rf"^ops/traces/(?P<trace_id>{TRACE_ID_PATTERN})$", traces.trace_detail, name="trace"),
 ]
 
 handler400 = "console.views.errors.bad_request"

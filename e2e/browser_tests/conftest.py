@@ -3,8 +3,9 @@ the broker, every web and worker process and the console, started once for this 
 
 The stack runs with short step deadlines (3 s, 2 attempts), so a saga whose participant is away goes
 FAILED in seconds, and with a switch that makes the orchestrator fail on OrderCreated while a file exists,
-so a test can make a dead letter on demand (saga_common.faults), and with Prometheus scraping every second
-(its graph of the saga throughput is a screenshot too).
+so a test can make a dead letter on demand (saga_common.faults), with Prometheus scraping every second
+(its graph of the saga throughput is a screenshot too), and traced as ``make up TRACING=1`` is: every
+process exports its spans to Jaeger (devstack.jaeger), and the console links a saga to its trace there.
 """
 
 import uuid
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from devstack import jaeger
 from devstack.broker import free_port
 from devstack.local_keys import jwt_signing_key
 from devstack.services import SERVICES
@@ -30,8 +32,16 @@ def fail_switch(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def traces() -> jaeger.JaegerPorts:
+    return jaeger.JaegerPorts(query=free_port(), otlp_http=free_port(), health=free_port())
+
+
+@pytest.fixture(scope="session")
 def stack(
-    kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory, fail_switch: Path
+    kafka_bootstrap: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    fail_switch: Path,
+    traces: jaeger.JaegerPorts,
 ) -> Iterator[Stack]:
     config = StackConfig(
         kafka_bootstrap=kafka_bootstrap,
@@ -42,7 +52,10 @@ def stack(
         run_dir=tmp_path_factory.mktemp("stack"),
         prometheus_port=free_port(),
         scrape_interval=1.0,
+        tracing=traces,
         extra_env={
+            **jaeger.stack_environment(traces),
+            "OTEL_BSP_SCHEDULE_DELAY": "500",  # spans reach Jaeger within a second
             "SAGA_STEP_TIMEOUT_SECONDS": "3",
             "SAGA_STEP_MAX_ATTEMPTS": "2",
             "INBOX_MAX_ATTEMPTS": "2",

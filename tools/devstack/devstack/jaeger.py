@@ -3,9 +3,10 @@
 Jaeger v2 is one binary (an OpenTelemetry Collector with Jaeger's extensions), built from the Go module
 proxy at the release tools/go/jaeger pins (``make jaeger``). It receives OTLP over HTTP, keeps traces in
 memory, and answers Jaeger's query API (``/api/traces/<id>``, ``/api/services``). Its web UI is a
-separate JavaScript project that no registry here serves built, so the binary embeds Jaeger's
-placeholder page instead: the console draws a trace from the query API itself (console.views.traces),
-and its trace link (``TRACE_URL_TEMPLATE``) goes there.
+separate JavaScript project (jaegertracing/jaeger-ui) that neither the Go module proxy nor npm serves,
+built or not, so the binary has Jaeger's placeholder page where the UI would be. The console's trace
+link (``TRACE_URL_TEMPLATE``) opens the console's own trace page instead, which draws the trace from
+the query API (``TRACE_QUERY_URL``; console.traces).
 """
 
 import time
@@ -39,10 +40,11 @@ class JaegerPorts:
 
 def stack_environment(ports: JaegerPorts) -> dict[str, str]:
     """What every process of a traced stack gets: where to export spans, and (the console) where a
-    saga's trace link points."""
+    saga's trace link points and where the trace page reads traces."""
     return {
         "OTEL_EXPORTER_OTLP_ENDPOINT": ports.otlp_endpoint,
-        "TRACE_URL_TEMPLATE": f"{ports.query_url}/trace/{{trace_id}}",
+        "TRACE_URL_TEMPLATE": "/ops/traces/{trace_id}",
+        "TRACE_QUERY_URL": ports.query_url,
     }
 
 

@@ -22,6 +22,7 @@ import logging
 import shutil
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from devstack.kube import CRD_SOURCES, ControlPlane
+from devstack.kube import CRD_SOURCES, NODES, ControlPlane
 from devstack.services import REPO_ROOT
 
 OVERLAYS = ("dev", "prod", "tilt")
@@ -45,10 +46,11 @@ logger = logging.getLogger(__name__)
 class Variant:
     overlay: str
     components: tuple[str, ...] = ()
+    name: str = ""  # its namespace; by default check-<overlay>, or check-<overlay>-all with components
 
     @property
     def namespace(self) -> str:
-        return f"check-{self.overlay}" + ("-all" if self.components else "")
+        return self.name or f"check-{self.overlay}" + ("-all" if self.components else "")
 
 
 @dataclass
@@ -57,6 +59,7 @@ class Outcome:
     objects: int = 0
     seconds: float = 0.0
     failures: list[str] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=dict)  # seconds each wait took
 
 
 def variants() -> list[Variant]:
@@ -92,30 +95,54 @@ def _ids(objects: list[dict[str, Any]]) -> set[tuple[str, str]]:
     return {(o["kind"], o["metadata"]["name"]) for o in objects}
 
 
+# What the checks poll, straight from the API (a kubectl per poll would cost more CPU than the
+# controllers being watched).
+API_PATHS = {
+    "jobs": "/apis/batch/v1",
+    "statefulsets": "/apis/apps/v1",
+    "deployments": "/apis/apps/v1",
+    "horizontalpodautoscalers": "/apis/autoscaling/v2",
+    "poddisruptionbudgets": "/apis/policy/v1",
+    "endpointslices": "/apis/discovery.k8s.io/v1",
+    "services": "/api/v1",
+    "persistentvolumeclaims": "/api/v1",
+    "pods": "/api/v1",
+}
+
+
 def _get(plane: ControlPlane, kind: str, namespace: str) -> list[dict[str, Any]]:
+    """The objects of ``kind`` (a resource of API_PATHS, or any kind kubectl knows) in ``namespace``."""
+    if kind in API_PATHS:
+        return plane.list_items(f"{API_PATHS[kind]}/namespaces/{namespace}/{kind}")
     output = plane.kubectl("get", kind, "-n", namespace, "-o", "json").stdout
     items: list[dict[str, Any]] = json.loads(output)["items"]
     return items
 
 
 def _condition(item: dict[str, Any], kind: str) -> bool:
-    return any(
-        c["type"] == kind and c["status"] == "True" for c in item.get("status", {}).get("conditions", [])
-    )
+    conditions = (item.get("status") or {}).get("conditions") or []  # null until a controller writes
+    return any(c["type"] == kind and c["status"] == "True" for c in conditions)
 
 
-def _wait(what: str, pending: Any, timeout: float) -> list[str]:
-    """Poll ``pending()`` (the names still waited for) until it is empty; what is left as failures."""
-    deadline = time.monotonic() + timeout
+def _wait(outcome: "Outcome", what: str, pending: Any, timeout: float) -> None:
+    """Poll ``pending()`` (the names still waited for) until it is empty; what is left is a failure.
+    How long it took goes into the outcome's phases (the table ``make k8s-check`` prints)."""
+    started = time.monotonic()
+    deadline = started + timeout
     while (left := pending()) and time.monotonic() < deadline:
-        time.sleep(1)
-    return [f"{what}: {name}" for name in left]
+        time.sleep(0.5)
+    outcome.phases[what] = time.monotonic() - started
+    outcome.failures += [f"{what}: {name}" for name in left]
 
 
-def check(plane: ControlPlane, variant: Variant, timeout: float = 180.0) -> Outcome:
+def check(
+    plane: ControlPlane, variant: Variant, timeout: float = 180.0, objects: list[dict[str, Any]] | None = None
+) -> Outcome:
+    """Apply ``variant`` (or ``objects``, rendered for it and changed) in two steps and check what the
+    cluster made of it."""
     started = time.monotonic()
     outcome = Outcome(variant)
-    objects = render(variant)
+    objects = render(variant) if objects is None else objects
     outcome.objects = len(objects)
     ns = variant.namespace
     first = [o for o in objects if o["kind"] not in SECOND]
@@ -129,16 +156,14 @@ def check(plane: ControlPlane, variant: Variant, timeout: float = 180.0) -> Outc
         if len(applied.splitlines()) != len(batch):
             outcome.failures.append(f"applied {len(applied.splitlines())} of {len(batch)}: {applied}")
         if batch is first:
-            outcome.failures += _wait("Job not complete", lambda: _jobs_pending(plane, ns), timeout)
-            outcome.failures += _wait(
-                "StatefulSet not ready", lambda: _statefulsets_pending(plane, ns), timeout
-            )
-    outcome.failures += _wait("Deployment not available", lambda: _deployments_pending(plane, ns), timeout)
+            _wait(outcome, "Jobs complete", lambda: _jobs_pending(plane, ns), timeout)
+            _wait(outcome, "StatefulSets ready", lambda: _statefulsets_pending(plane, ns), timeout)
+    _wait(outcome, "Deployments available", lambda: _deployments_pending(plane, ns), timeout)
     outcome.failures += _missing(plane, ns, objects)
     outcome.failures += _migrations_first(plane, ns)
-    outcome.failures += _wait("HPA without its target", lambda: _hpas_pending(plane, ns), 60)
-    outcome.failures += _wait("PDB counts no pod", lambda: _pdbs_pending(plane, ns), 60)
-    outcome.failures += _wait("Service without ready endpoints", lambda: _services_pending(plane, ns), 60)
+    _wait(outcome, "HPAs found their targets", lambda: _hpas_pending(plane, ns), 60)
+    _wait(outcome, "PDBs count pods", lambda: _pdbs_pending(plane, ns), 60)
+    _wait(outcome, "Services have ready endpoints", lambda: _services_pending(plane, ns), 60)
     outcome.seconds = time.monotonic() - started
     return outcome
 
@@ -148,11 +173,40 @@ def _jobs_pending(plane: ControlPlane, ns: str) -> list[str]:
 
 
 def _statefulsets_pending(plane: ControlPlane, ns: str) -> list[str]:
+    _provision_volumes(plane, ns)
     return [
         s["metadata"]["name"]
         for s in _get(plane, "statefulsets", ns)
-        if s.get("status", {}).get("readyReplicas", 0) < s["spec"]["replicas"]
+        if (s.get("status") or {}).get("readyReplicas", 0) < s["spec"]["replicas"]
     ]
+
+
+def _provision_volumes(plane: ControlPlane, ns: str) -> None:
+    """A cluster's storage provisioner, as little of it as the check needs: a PersistentVolume for
+    each claim a StatefulSet made that has none (pre-bound to it, of the size and access it asks
+    for). No data is ever written to it: KWOK's pods run nothing."""
+    volumes = []
+    for claim in _get(plane, "persistentvolumeclaims", ns):
+        if claim["status"].get("phase") != "Pending" or claim["spec"].get("volumeName"):
+            continue
+        name = f"{ns}-{claim['metadata']['name']}"
+        volumes.append(
+            {
+                "apiVersion": "v1",
+                "kind": "PersistentVolume",
+                "metadata": {"name": name, "labels": {"k8s-check": "static"}},
+                "spec": {
+                    "capacity": {"storage": claim["spec"]["resources"]["requests"]["storage"]},
+                    "accessModes": claim["spec"]["accessModes"],
+                    "persistentVolumeReclaimPolicy": "Delete",
+                    "storageClassName": claim["spec"].get("storageClassName") or "",
+                    "claimRef": {"namespace": ns, "name": claim["metadata"]["name"]},
+                    "hostPath": {"path": f"/var/lib/k8s-check/{name}"},
+                },
+            }
+        )
+    if volumes:
+        plane.apply_objects(volumes)
 
 
 def _deployments_pending(plane: ControlPlane, ns: str) -> list[str]:
@@ -164,19 +218,25 @@ def _deployments_pending(plane: ControlPlane, ns: str) -> list[str]:
 
 
 def _hpas_pending(plane: ControlPlane, ns: str) -> list[str]:
-    return [h["metadata"]["name"] for h in _get(plane, "hpa", ns) if not _condition(h, "AbleToScale")]
+    return [
+        h["metadata"]["name"]
+        for h in _get(plane, "horizontalpodautoscalers", ns)
+        if not _condition(h, "AbleToScale")
+    ]
 
 
 def _pdbs_pending(plane: ControlPlane, ns: str) -> list[str]:
     return [
-        p["metadata"]["name"] for p in _get(plane, "pdb", ns) if not p.get("status", {}).get("expectedPods")
+        p["metadata"]["name"]
+        for p in _get(plane, "poddisruptionbudgets", ns)
+        if not (p.get("status") or {}).get("expectedPods")
     ]
 
 
 def _services_pending(plane: ControlPlane, ns: str) -> list[str]:
     ready: set[str] = set()
     for slice_ in _get(plane, "endpointslices", ns):
-        if any(e.get("conditions", {}).get("ready") for e in slice_.get("endpoints") or []):
+        if any((e.get("conditions") or {}).get("ready") for e in slice_.get("endpoints") or []):
             ready.add(slice_["metadata"]["labels"]["kubernetes.io/service-name"])
     services = [s for s in _get(plane, "services", ns) if s["spec"].get("selector")]
     return [s["metadata"]["name"] for s in services if s["metadata"]["name"] not in ready]
@@ -239,18 +299,24 @@ def _wait_established(plane: ControlPlane, names: list[str], timeout: float = 60
         time.sleep(0.5)
 
 
+def check_all(plane: ControlPlane) -> list[Outcome]:
+    """The CRDs, then every variant. The variants are independent (a namespace each): checked side by
+    side, as the controllers would handle several teams' rollouts at once."""
+    logger.info("CRDs installed: %s", ", ".join(install_crds(plane)))
+    with ThreadPoolExecutor(len(variants())) as pool:
+        return list(pool.map(lambda variant: check(plane, variant), variants()))
+
+
 def run(directory: Path = WORK_DIR / "cluster") -> int:
     """Start the control plane, check every variant, print a table; 0 if nothing failed."""
     plane = ControlPlane(directory)
     started = time.monotonic()
     try:
         plane.start()
-        logger.info("control plane and %s simulated nodes ready in %.1f s", 3, time.monotonic() - started)
-        logger.info("CRDs installed: %s", ", ".join(install_crds(plane)))
-        outcomes = []
-        for variant in variants():
-            outcome = check(plane, variant)
-            outcomes.append(outcome)
+        logger.info("control plane and %s simulated nodes ready in %.1f s", NODES, time.monotonic() - started)
+        outcomes = check_all(plane)
+        for outcome in outcomes:
+            variant = outcome.variant
             components = "+".join(variant.components) or "-"
             status = "ok" if not outcome.failures else f"{len(outcome.failures)} FAILED"
             logger.info(
@@ -260,6 +326,9 @@ def run(directory: Path = WORK_DIR / "cluster") -> int:
                 outcome.objects,
                 outcome.seconds,
                 status,
+            )
+            logger.info(
+                "      %s", ", ".join(f"{what} {took:.1f} s" for what, took in outcome.phases.items())
             )
             for failure in outcome.failures:
                 logger.error("  %s: %s", variant.namespace, failure)

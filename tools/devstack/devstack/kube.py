@@ -24,10 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import requests
+import urllib3
+
 from devstack.processes import ProcessGroup
 from devstack.services import REPO_ROOT
 
 BIN = REPO_ROOT / ".run" / "tools" / "bin"
+urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # our own self-signed API server
 CONTROL_PLANE = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
 
 
@@ -61,14 +65,17 @@ class ModuleFiles:
         return [Path(info["Dir"]) / path for path in self.paths]
 
 
-# The optional components' custom resources: ScaledObject (components/keda), PodMonitor and
-# PrometheusRule (components/prometheus-operator).
+# The optional components' custom resources: ScaledObject and TriggerAuthentication (components/keda),
+# PodMonitor and PrometheusRule (components/prometheus-operator).
 CRD_SOURCES = (
     ModuleFiles(
         "github.com/kedacore/keda/v2",
         "v2.21.0",
         "h1:R6z2HZvstK4RLUMxroNACzBj74xGxt3kG59b5Xc+Xps=",
-        ("config/crd/bases/keda.sh_scaledobjects.yaml",),
+        (
+            "config/crd/bases/keda.sh_scaledobjects.yaml",
+            "config/crd/bases/keda.sh_triggerauthentications.yaml",
+        ),
     ),
     ModuleFiles(
         "github.com/prometheus-operator/prometheus-operator",
@@ -120,6 +127,8 @@ class ControlPlane:
     token: str = field(default_factory=lambda: secrets.token_hex(16))
 
     def __post_init__(self) -> None:
+        if self.directory.exists():  # a previous check's: its store and credentials are not reused
+            shutil.rmtree(self.directory)
         self.processes = ProcessGroup(echo=False, log_dir=self.directory / "logs")
 
     @property
@@ -130,9 +139,6 @@ class ControlPlane:
         missing = missing_binaries()
         if missing:
             raise FileNotFoundError(f"not built: {missing} (make kube builds them into .run/tools/bin)")
-        if self.directory.exists():
-            shutil.rmtree(self.directory)
-        self.directory.mkdir(parents=True)
         self._write_credentials()
         etcd_client, etcd_peer = free_port(), free_port()
         etcd = shutil.which("etcd") or str(Path(sys.executable).parent / "etcd")
@@ -267,6 +273,18 @@ class ControlPlane:
             raise RuntimeError(f"kubectl {' '.join(args)}: {result.stderr.strip()}")
         return result
 
+    def list_items(self, path: str) -> list[dict[str, Any]]:
+        """The items of a list at ``path`` of the API (e.g. /apis/apps/v1/namespaces/x/deployments)."""
+        response = requests.get(
+            f"https://127.0.0.1:{self.apiserver_port}{path}",
+            headers={"Authorization": f"Bearer {self.token}"},
+            verify=False,  # the API server's certificate is self-signed, made at its start
+            timeout=10,
+        )
+        response.raise_for_status()
+        items: list[dict[str, Any]] = response.json()["items"]
+        return items
+
     def apply_objects(self, objects: list[dict[str, Any]]) -> str:
         """``kubectl apply --server-side`` of ``objects``; its output (one line per object)."""
         document = "\n---\n".join(json.dumps(o) for o in objects)
@@ -277,7 +295,10 @@ class ControlPlane:
         ready = [
             n
             for n in nodes
-            if any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"].get("conditions", []))
+            if any(
+                c["type"] == "Ready" and c["status"] == "True"
+                for c in (n.get("status") or {}).get("conditions") or []
+            )
         ]
         return len(ready) == NODES
 
