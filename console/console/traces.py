@@ -59,32 +59,41 @@ def rows(trace: dict[str, Any]) -> list[SpanRow]:
     ordered: list[SpanRow] = []
     seen: set[str] = set()
 
-    def visit(parent: str | None, depth: int) -> None:
-        for span in sorted(children.get(parent, []), key=lambda s: (s["startTime"], s["spanID"])):
-            seen.add(span["spanID"])
-            offset = span["startTime"] - start
-            duration = span.get("duration", 0)
-            ordered.append(
-                SpanRow(
-                    span_id=span["spanID"],
-                    depth=depth,
-                    service=str((processes.get(span.get("processID")) or {}).get("serviceName", "?")),
-                    operation=str(span.get("operationName", "")),
-                    kind=str(_tag(span, "span.kind") or "internal"),
-                    offset_ms=offset / 1000,
-                    duration_ms=duration / 1000,
-                    failed=_tag(span, "error") in (True, "true") or _tag(span, "otel.status_code") == "ERROR",
-                    left_percent=100 * offset / length,
-                    width_percent=max(100 * duration / length, 0.3),  # a short span stays visible
-                )
-            )
-            visit(span["spanID"], depth + 1)
+    def row(span: dict[str, Any], depth: int) -> SpanRow:
+        offset = span["startTime"] - start
+        duration = span.get("duration", 0)
+        return SpanRow(
+            span_id=span["spanID"],
+            depth=depth,
+            service=str((processes.get(span.get("processID")) or {}).get("serviceName", "?")),
+            operation=str(span.get("operationName", "")),
+            kind=str(_tag(span, "span.kind") or "internal"),
+            offset_ms=offset / 1000,
+            duration_ms=duration / 1000,
+            failed=_tag(span, "error") in (True, "true") or _tag(span, "otel.status_code") == "ERROR",
+            left_percent=100 * offset / length,
+            width_percent=max(100 * duration / length, 0.3),  # a short span stays visible
+        )
 
-    visit(None, 0)
-    # spans whose parents point at each other (no root reaches them) still show, at the top level
-    children = {None: [span for span_id, span in spans.items() if span_id not in seen]}
-    visit(None, 0)
-    return ordered
+    def by_start(group: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return sorted(group, key=lambda s: (s["startTime"], s["spanID"]))
+
+    # depth first without recursion (a trace may be deeper than Python's stack): a stack of
+    # (span, depth), the earliest sibling on top
+    pending = [(span, 0) for span in reversed(by_start(children.get(None, [])))]
+    while True:
+        while pending:
+            span, depth = pending.pop()
+            seen.add(span["spanID"])
+            ordered.append(row(span, depth))
+            pending += [(child, depth + 1) for child in reversed(by_start(children.get(span["spanID"], [])))]
+        # spans whose parents point at each other (no root reaches them) still show, at the top level
+        unreached = [span for span_id, span in spans.items() if span_id not in seen]
+        if not unreached:
+            return ordered
+        first = by_start(unreached)[0]
+        children.setdefault(_parent(first), []).remove(first)
+        pending = [(first, 0)]
 
 
 def services(table: list[SpanRow]) -> list[str]:

@@ -63,6 +63,15 @@ def test_rows_put_parents_before_children_and_siblings_by_start() -> None:
     assert traces.services(rows) == ["orders-web", "orchestrator-worker", "payments-worker"]
 
 
+def test_a_trace_deeper_than_pythons_stack() -> None:
+    chain = [
+        span(f"s{n}", f"op {n}", "p1", 1_000_000 + n, 1, parent=f"s{n - 1}" if n else None)
+        for n in range(3000)
+    ]
+    rows = traces.rows({**TRACE_JSON, "spans": chain})
+    assert [r.depth for r in rows] == list(range(3000))
+
+
 def test_a_span_whose_parent_is_missing_or_circular_still_shows() -> None:
     orphan = span("e", "late span", "p1", 1_050_000, 1_000, parent="gone")
     loop = [span("x", "x", "p1", 1_060_000, 1, parent="y"), span("y", "y", "p1", 1_061_000, 1, parent="x")]
@@ -88,6 +97,9 @@ def test_the_page_draws_the_trace_from_jaeger(
         < html.index("handle AuthorizePayment")
     )
     assert f'href="{JAEGER}/api/traces/{TRACE}"' in html
+    # the failed span marked, children indented under their parents
+    assert html.count('<span class="status failed">error</span>') == 1
+    assert '<td class="depth-2">handle AuthorizePayment' in html
 
 
 def test_the_page_says_why_there_is_no_trace(operator: Client, apis: respx.MockRouter, settings: Any) -> None:
@@ -99,7 +111,12 @@ def test_the_page_says_why_there_is_no_trace(operator: Client, apis: respx.MockR
     missing = operator.get(f"/ops/traces/{TRACE}")
     assert missing.status_code == 404
     assert b"no span of this trace (yet)" in missing.content
-    assert b'http-equiv="refresh"' in missing.content
+    assert b'http-equiv="refresh" content="2; url=?waited=1"' in missing.content
+    # it looks again for a while, not for ever
+    assert b"url=?waited=4" in operator.get(f"/ops/traces/{TRACE}?waited=3").content
+    assert b"http-equiv" not in operator.get(f"/ops/traces/{TRACE}?waited=15").content
+    route.respond(json=["not", "a", "trace"])
+    assert operator.get(f"/ops/traces/{TRACE}").status_code == 502
     route.side_effect = httpx.ConnectError("refused")
     away = operator.get(f"/ops/traces/{TRACE}")
     assert away.status_code == 502

@@ -10,12 +10,14 @@ module="$1"
 shift
 source_dir="$root/tools/go/$module"
 bin="$root/.run/tools/bin"
-if ! command -v go >/dev/null 2>&1; then
-  echo "building $module needs Go ($(sed -n 's/^go //p' "$source_dir/go.mod") or newer: https://go.dev/dl/); 'go' is not on PATH" >&2
-  exit 1
-fi
+# The machine's Go, or one from the Go module proxy where there is none (install-go.sh).
+go_binary="$(bash "$(dirname "$0")/install-go.sh")"
+PATH="$(dirname "$go_binary"):$PATH"
 stamp="$bin/.$module.stamp"
-wanted="$(cd "$source_dir" && find . -type f | sort | xargs cat | sha256sum | cut -c1-16) $(go env GOVERSION)"
+# Every file of the module (names and contents) and the Go that builds it (asked in the module: a go.mod
+# may make it switch toolchains).
+files_hash="$(cd "$source_dir" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)"
+wanted="$files_hash $(cd "$source_dir" && go env GOVERSION)"
 cached=1
 for package in "$@"; do
   [ -x "$bin/$(basename "$package")" ] || cached=0

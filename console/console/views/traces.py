@@ -10,6 +10,12 @@ from django.views.decorators.http import require_GET
 from console import traces
 from console.auth import operator_only
 
+REFRESHES = 15
+
+
+def _int(value: str | None) -> int:
+    return int(value) if value and value.isdigit() and len(value) < 4 else 0
+
 
 @require_GET
 @operator_only
@@ -27,14 +33,20 @@ def trace_detail(request: HttpRequest, trace_id: str) -> HttpResponse:
         context["problem"] = f"Jaeger at {query_url} does not answer ({type(failure).__name__})."
         return render(request, "console/ops/trace.html", context, status=502)
     if response.status_code == 404:
-        # spans are exported in batches: a trace a second old may not be there yet
+        # spans are exported in batches: a trace a second old may not be there yet. The page looks
+        # again every 2 s, up to REFRESHES times (a trace Jaeger lost, or never sampled, never comes).
+        waited = _int(request.GET.get("waited"))
         context["problem"] = "Jaeger has no span of this trace (yet): spans arrive within seconds."
-        context["refresh"] = True
+        context["refresh"] = f"?waited={waited + 1}" if waited < REFRESHES else ""
         return render(request, "console/ops/trace.html", context, status=404)
-    if not response.is_success:
-        context["problem"] = f"Jaeger at {query_url} answered {response.status_code}."
+    try:
+        payload = response.json() if response.is_success else None
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
+        context["problem"] = f"Jaeger at {query_url} answered {response.status_code}, not a trace."
         return render(request, "console/ops/trace.html", context, status=502)
-    found = response.json().get("data") or []
+    found = [trace for trace in payload.get("data") or [] if isinstance(trace, dict)]
     table = traces.rows(found[0]) if found else []
     context |= {"rows": table, "services": traces.services(table)}
     return render(request, "console/ops/trace.html", context)

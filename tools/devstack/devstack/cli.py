@@ -111,9 +111,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _local_config() -> StackConfig:
     """The stack Tilt's --local mode runs: on KAFKA_BOOTSTRAP_SERVERS where that is set (a test's
-    broker), else on 127.0.0.1:9092 as ``make up``."""
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    return StackConfig(kafka_bootstrap=bootstrap) if bootstrap else StackConfig()
+    broker), else on 127.0.0.1:9092 as ``make up``; its databases and topics named with
+    DEVSTACK_DATABASE_PREFIX and KAFKA_TOPIC_PREFIX where those are set (as the Tiltfile names them)."""
+    return StackConfig(
+        kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or StackConfig.kafka_bootstrap,
+        database_prefix=os.environ.get("DEVSTACK_DATABASE_PREFIX", ""),
+        topic_prefix=os.environ.get("KAFKA_TOPIC_PREFIX", ""),
+    )
 
 
 def run_broker() -> int:

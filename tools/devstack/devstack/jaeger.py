@@ -10,6 +10,7 @@ the query API (``TRACE_QUERY_URL``; console.traces).
 """
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,9 +114,13 @@ def trace_spans(query_url: str, trace_id: str, timeout: float = 2.0) -> list[dic
     return spans
 
 
-def wait_ready(ports: JaegerPorts, timeout: float = 30.0) -> None:
+def wait_ready(ports: JaegerPorts, running: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Wait until Jaeger answers; ``running`` tells that the process we started is alive (else
+    another Jaeger on the same ports would pass for ours)."""
     deadline = time.monotonic() + timeout
     while not ready(ports):
+        if not running():
+            raise RuntimeError(f"Jaeger exited during start-up (ports {ports}: taken by another?)")
         if time.monotonic() > deadline:
             raise TimeoutError(f"Jaeger not ready on {ports.query_url} after {timeout}s")
         time.sleep(0.2)

@@ -16,7 +16,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -25,14 +24,18 @@ from pathlib import Path
 from typing import Any
 
 import requests
-import urllib3
 
+from devstack.broker import free_port
 from devstack.processes import ProcessGroup
 from devstack.services import REPO_ROOT
 
 BIN = REPO_ROOT / ".run" / "tools" / "bin"
-urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # our own self-signed API server
 CONTROL_PLANE = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
+
+
+def go() -> str:
+    """The Go that tools/devstack/install-go.sh found or fetched (make kube ran it)."""
+    return shutil.which("go") or str(REPO_ROOT / ".run" / "tools" / "go" / "bin" / "go")
 
 
 @dataclass(frozen=True)
@@ -48,12 +51,13 @@ class ModuleFiles:
     def files(self) -> list[Path]:
         env = {**os.environ, "GOFLAGS": "-mod=mod"}
         result = subprocess.run(
-            ["go", "mod", "download", "-json", f"{self.module}@{self.version}"],
+            [go(), "mod", "download", "-json", f"{self.module}@{self.version}"],
             capture_output=True,
             text=True,
             env=env,
             cwd=REPO_ROOT / "tools" / "go",
             check=False,
+            timeout=600,
         )
         info = json.loads(result.stdout or "{}")
         if result.returncode != 0 or "Error" in info:
@@ -107,12 +111,6 @@ NODES = 3
 NODE_CAPACITY = {"cpu": "32", "memory": "128Gi", "pods": "110", "ephemeral-storage": "100Gi"}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def missing_binaries() -> list[str]:
     return [name for name in (*CONTROL_PLANE, "kwok") if not (BIN / name).exists()]
 
@@ -132,10 +130,24 @@ class ControlPlane:
         self.processes = ProcessGroup(echo=False, log_dir=self.directory / "logs")
 
     @property
+    def serving_certificate(self) -> Path:
+        """The API server's certificate, with the CA that signed it: it makes both at its start."""
+        return self.directory / "certs" / "apiserver.crt"
+
+    @property
     def kubeconfig(self) -> Path:
         return self.directory / "kubeconfig"
 
     def start(self, timeout: float = 120.0) -> None:
+        """Start everything; on any failure, stop what had started (each runs in a session of its
+        own, so nothing else would) and raise."""
+        try:
+            self._start(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, timeout: float) -> None:
         missing = missing_binaries()
         if missing:
             raise FileNotFoundError(f"not built: {missing} (make kube builds them into .run/tools/bin)")
@@ -251,7 +263,8 @@ class ControlPlane:
                             "name": "check",
                             "cluster": {
                                 "server": f"https://127.0.0.1:{self.apiserver_port}",
-                                "insecure-skip-tls-verify": True,
+                                # read when used: the API server writes it as it starts
+                                "certificate-authority": str(self.serving_certificate),
                             },
                         }
                     ],
@@ -267,7 +280,11 @@ class ControlPlane:
     ) -> subprocess.CompletedProcess[str]:
         kubectl = shutil.which("kubectl") or str(Path(sys.executable).parent / "kubectl")
         result = subprocess.run(
-            [kubectl, f"--kubeconfig={self.kubeconfig}", *args], input=input, capture_output=True, text=True
+            [kubectl, f"--kubeconfig={self.kubeconfig}", "--request-timeout=60s", *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         if check and result.returncode != 0:
             raise RuntimeError(f"kubectl {' '.join(args)}: {result.stderr.strip()}")
@@ -278,7 +295,7 @@ class ControlPlane:
         response = requests.get(
             f"https://127.0.0.1:{self.apiserver_port}{path}",
             headers={"Authorization": f"Bearer {self.token}"},
-            verify=False,  # the API server's certificate is self-signed, made at its start
+            verify=str(self.serving_certificate),
             timeout=10,
         )
         response.raise_for_status()

@@ -196,8 +196,8 @@ class Stack:
         """Jaeger first, so that no process's first spans go nowhere; every process started after it
         exports there (their spans are batched and sent over OTLP/HTTP)."""
         directory = self.config.run_dir / "jaeger"
-        self.processes.start("jaeger", jaeger.command(directory, ports), env={}, cwd=directory)
-        jaeger.wait_ready(ports)
+        process = self.processes.start("jaeger", jaeger.command(directory, ports), env={}, cwd=directory)
+        jaeger.wait_ready(ports, running=lambda: process.popen.poll() is None)
         self.config.extra_env.setdefault("OTEL_EXPORTER_OTLP_ENDPOINT", ports.otlp_endpoint)
 
     @property

@@ -6,7 +6,10 @@ through the typed client is APPROVED, and an edit of a source file under svc_pay
 payments' web and worker, only them, after which an order still goes through on the new processes.
 
 Both runs use the run's broker and PostgreSQL (``devstack broker`` waits on a broker that already
-answers at KAFKA_BOOTSTRAP_SERVERS), and the ports `make up` uses: nothing else may hold them.
+answers at KAFKA_BOOTSTRAP_SERVERS) with databases and topics of their own (DEVSTACK_DATABASE_PREFIX,
+KAFKA_TOPIC_PREFIX: never a developer's), and the ports `make up` uses: nothing else may hold them.
+Tilt starts each process in a session of its own; whatever way a test ends, every process it left is
+stopped.
 """
 
 import json
@@ -16,13 +19,16 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
+from devstack.broker import free_port
 from devstack.local_keys import jwt_signing_key
 from devstack.services import APPS, REPO_ROOT, SERVICES
 from saga_client import OrderItem, OrderRequest, ShippingAddress, ShopClient
@@ -37,10 +43,11 @@ EDITED = REPO_ROOT / "svc_payments" / "payments" / "apps.py"
 URLS = {s.name: f"http://127.0.0.1:{s.port}" for s in SERVICES}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+# Tilt starts, probes and stops about a dozen processes on two cores: minutes, not pytest's 120 s.
+pytestmark = pytest.mark.timeout(900)
+# This run's databases and topics (tilt_orders, ...; tilt-<hex>.orders.commands, ...).
+DATABASE_PREFIX = "tilt_"
+TOPIC_PREFIX = f"tilt-{uuid.uuid4().hex[:8]}."
 
 
 def tilt_env() -> dict[str, str]:
@@ -49,7 +56,29 @@ def tilt_env() -> dict[str, str]:
     env.setdefault("UV", shutil.which("uv") or "uv")
     env["TILT_DISABLE_ANALYTICS"] = "1"
     env.setdefault("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    env |= {"DEVSTACK_DATABASE_PREFIX": DATABASE_PREFIX, "KAFKA_TOPIC_PREFIX": TOPIC_PREFIX}
     return env
+
+
+def stop_tilt(process: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C, as a developer stops it: Tilt stops its processes, then itself. Whatever it leaves (it
+    was killed, say) is stopped after it: its processes run in sessions of their own."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    leftovers = [
+        found
+        for found in psutil.process_iter(["environ"])
+        if (found.info.get("environ") or {}).get("KAFKA_TOPIC_PREFIX") == TOPIC_PREFIX
+        and found.pid != os.getpid()
+    ]
+    for leftover in leftovers:
+        leftover.kill()
+    psutil.wait_procs(leftovers, timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -78,16 +107,19 @@ def log_label(resource: str) -> str:
 def test_tilt_ci_brings_every_local_resource_to_ready(tilt: Path) -> None:
     log = LOG_DIR / "tilt-ci.log"
     with log.open("w") as out:
-        result = subprocess.run(
+        ci = subprocess.Popen(
             [str(tilt), "ci", "--port", str(free_port()), "--timeout", "6m", "--", "--local"],
             cwd=REPO_ROOT,
             env=tilt_env(),
             stdout=out,
             stderr=subprocess.STDOUT,
-            timeout=420,
         )
+        try:
+            returncode = ci.wait(timeout=420)
+        finally:
+            stop_tilt(ci)
     output = log.read_text()
-    assert result.returncode == 0, f"tilt ci failed; its output is in {log}:\n{output[-4000:]}"
+    assert returncode == 0, f"tilt ci failed; its output is in {log}:\n{output[-4000:]}"
     assert "SUCCESS. All workloads are healthy." in output
     # "healthy" is every resource ready (their probes passed); each one ran: its log lines carry its name
     for resource in RESOURCES:
@@ -107,7 +139,6 @@ class TiltUp:
             env=tilt_env(),
             stdout=self.log.open("w"),
             stderr=subprocess.STDOUT,
-            start_new_session=True,
         )
 
     def resources(self) -> dict[str, dict[str, Any]]:
@@ -130,13 +161,7 @@ class TiltUp:
             time.sleep(1)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGINT)  # Tilt stops its serve_cmds on the way out
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_tilt(self.process)
 
 
 def is_ready(resource: dict[str, Any] | None) -> bool:
@@ -148,6 +173,20 @@ def is_ready(resource: dict[str, Any] | None) -> bool:
 
 def serve_pid(resource: dict[str, Any]) -> int:
     return int(resource["status"]["localResourceInfo"]["pid"])
+
+
+def wait_restarted(
+    up: "TiltUp", names: set[str], pids: dict[str, int], timeout: float = 120
+) -> dict[str, int]:
+    """Wait until each of ``names`` runs a process other than the one in ``pids``; the new pids."""
+    deadline = time.monotonic() + timeout
+    while True:
+        now = up.resources()
+        moved = {n: serve_pid(now[n]) for n in names if now.get(n) and serve_pid(now[n]) not in (0, pids[n])}
+        if moved.keys() == names:
+            return moved
+        assert time.monotonic() < deadline, f"only {set(moved)} restarted; see {up.log}"
+        time.sleep(0.5)
 
 
 @pytest.fixture(scope="module")
@@ -193,19 +232,14 @@ def test_an_edit_under_svc_payments_restarts_payments_and_nothing_else(tilt_up: 
     before = tilt_up.wait_ready(RESOURCES)
     pids = {name: serve_pid(before[name]) for name in RESOURCES if name not in {"prepare"}}
     original = EDITED.read_text()
+    reloaded = {"payments-web", "payments-worker"}
     try:
         EDITED.write_text(original + "# an edit the Tilt test makes and takes back\n")
-        reloaded = {"payments-web", "payments-worker"}
-        deadline = time.monotonic() + 120
-        while True:
-            after = tilt_up.resources()
-            restarted = {n for n in reloaded if after.get(n) and serve_pid(after[n]) not in (0, pids[n])}
-            if restarted == reloaded:
-                break
-            assert time.monotonic() < deadline, f"only {restarted} restarted; see {tilt_up.log}"
-            time.sleep(0.5)
+        edited = wait_restarted(tilt_up, reloaded, pids)
     finally:
         EDITED.write_text(original)
+    # taking the edit back is an edit too: its restart must be over before the last order
+    wait_restarted(tilt_up, reloaded, edited)
     after = tilt_up.wait_ready(RESOURCES)
     # Tilt says why it restarted them: the file that changed, in each one's log
     log = tilt_up.log.read_text()

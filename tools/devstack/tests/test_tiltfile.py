@@ -249,7 +249,11 @@ def test_local_resources_are_ready_only_when_they_serve(local: TiltRecorder, tmp
         worker = resources[f"{service.name}-worker"]
         heartbeat = worker["serve_env"]["WORKER_HEARTBEAT_FILE"]
         assert heartbeat.startswith(str(REPO_ROOT / ".run")), heartbeat
-        assert worker["serve_cmd"].startswith(f"rm -f {heartbeat}; ")
+        assert worker["serve_cmd"].startswith(f"rm -f '{heartbeat}'; ")
+        # its own database, as the web's (make up's, unless DEVSTACK_DATABASE_PREFIX names others)
+        database = f"postgres://postgres@127.0.0.1:5432/{service.name}"
+        assert worker["serve_env"]["DATABASE_URL"] == database
+        assert resources[f"{service.name}-web"]["serve_env"]["DATABASE_URL"] == database
         (command,) = worker["readiness_probe"]["exec"]["args"]
         assert command[0] == "python3"
         assert command[-1] == heartbeat
