@@ -14,8 +14,9 @@ Per variant, in a namespace of its own (the overlay's, renamed ``check-<variant>
 
 Then: every object exists as applied; every migrate Job completed before its service's first web pod
 was created (step 1 before step 2 makes it so: this only confirms the order happened, since under KWOK
-no init container runs to wait); every HPA found its Deployment (AbleToScale); every PodDisruptionBudget counts the pods it
-guards; every Service selects ready pods (its EndpointSlices have ready endpoints).
+no init container runs to wait); every HPA found its Deployment (AbleToScale); every
+PodDisruptionBudget counts the pods it guards; every Service selects ready pods (its EndpointSlices
+have ready endpoints).
 """
 
 import json
