@@ -16,9 +16,9 @@ APP_PACKAGES := $(shell python3 -c 'import json; print(" ".join(a["folder"] + "/
 SUITES := libs/common libs/contracts libs/client tools/devstack $(SERVICES) $(APPS) e2e/tests e2e/browser_tests
 TEST_ROOTS := libs/common libs/contracts libs/client tools/devstack $(SERVICES) $(APPS) e2e
 TYPED := libs/common/saga_common libs/contracts/shop_contracts libs/client/saga_client libs/testing/saga_testing tools/devstack/devstack \
-         bench/bench e2e/e2e $(SERVICE_PACKAGES) $(APP_PACKAGES)
+         bench/bench bench/peers e2e/e2e $(SERVICE_PACKAGES) $(APP_PACKAGES)
 
-.PHONY: help bootstrap up down test test-suites chaos chromium faketime kafka prometheus images e2e bench soak lint format clean contract-docs dashboards tilt jaeger kube k8s-check
+.PHONY: help bootstrap up down test test-suites chaos chromium faketime kafka prometheus images e2e bench soak lint format clean contract-docs dashboards tilt jaeger kube k8s-check temporal
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,7 +36,7 @@ up: bootstrap kafka prometheus $(if $(TRACING),jaeger) ## run the whole system i
 down: bootstrap ## stop a system started by 'make up' in another terminal
 	@$(RUN) devstack down
 
-test: bootstrap kafka images chromium prometheus faketime tilt jaeger kube ## run every test suite: real PostgreSQL and one Apache Kafka for the run, then the containers (e2e)
+test: bootstrap kafka images chromium prometheus faketime tilt jaeger kube temporal ## run every test suite: real PostgreSQL and one Apache Kafka for the run, then the containers (e2e)
 	@$(RUN) devstack with-services -- $(MAKE) --no-print-directory test-suites
 
 # Runs inside `uv run devstack with-services`, so the project's environment is already active.
@@ -59,6 +59,10 @@ tilt: ## build Tilt (tools/go/tilt pins the release) into .run/tools/bin, or reu
 
 jaeger: ## build Jaeger (tools/go/jaeger pins the release) into .run/tools/bin, or reuse it: make up TRACING=1 runs it
 	@bash tools/devstack/install-go-tool.sh jaeger github.com/jaegertracing/jaeger/cmd/jaeger
+
+temporal: ## build the Temporal server (tools/go/temporal pins the release) into .run/tools/bin, or reuse it: make bench's peer
+	@bash tools/devstack/install-go-tool.sh temporal temporal-server=go.temporal.io/server/cmd/server \
+	  temporal-sql-tool=go.temporal.io/server/cmd/tools/sql
 
 kube: ## build kube-apiserver, -controller-manager, -scheduler (tools/go/kube) and KWOK (tools/go/kwok) into .run/tools/bin, or reuse them
 	@bash tools/devstack/install-go-tool.sh kube k8s.io/kubernetes/cmd/kube-apiserver \
@@ -93,7 +97,7 @@ e2e: images ## the end-to-end suite on containers (testcontainers): PostgreSQL, 
 # e.g. make bench BENCH_ARGS="--baseline HEAD~1 --workers 2"; the flag preloads pg_stat_statements on the
 # local Debian cluster (one restart, the first time) for the top statements per saga.
 BENCH_ARGS ?=
-bench: bootstrap kafka ## benchmarks on the local stack (minutes): throughput and latency by offered rate, cost; writes bench/results/
+bench: bootstrap kafka temporal ## benchmarks on the local stack (minutes): throughput and latency by offered rate, cost; writes bench/results/
 	@$(RUN) python -m bench.run --enable-pg-stat-statements $(BENCH_ARGS)
 
 # e.g. make soak SOAK_ARGS="--minutes 60 --rate 20": by default 30 minutes at 25 orders/s (about half the

@@ -226,7 +226,7 @@ def _summary(
     }
 
 
-def _median(runs: list[list[Step]], rate: float, measure: str) -> float | None:
+def median_at(runs: list[list[Step]], rate: float, measure: str) -> float | None:
     values = [
         float(value)
         for run in runs
@@ -248,7 +248,7 @@ def comparison(before: list[list[Step]], after: list[list[Step]]) -> list[dict[s
     for rate in rates:
         row: dict[str, Any] = {"offered_rate": rate}
         for measure in MEASURES:
-            old, new = _median(before, rate, measure), _median(after, rate, measure)
+            old, new = median_at(before, rate, measure), median_at(after, rate, measure)
             change = None if old is None or new is None or old == 0 else round(100 * (new - old) / old, 1)
             row[measure] = {"before": old, "after": new, "change_pct": change}
         rows.append(row)

@@ -50,6 +50,46 @@ def plot(report: dict[str, Any], path: Path, before: dict[str, Any] | None = Non
     plt.close(figure)
 
 
+def plot_side_by_side(report: dict[str, Any], path: Path) -> None:
+    """Ours and the peers (``--peers``) in one figure: p50, p99, sagas/s and CPU per saga against the
+    offered rate, each the median over a system's sweeps."""
+    from bench.baseline import median_at
+    from bench.side_by_side import systems
+
+    panels = (
+        ("p50_ms", "p50, POST to decision (ms)", True),
+        ("p99_ms", "p99 (ms)", True),
+        ("decided_per_s", "sagas decided per second", False),
+        ("cpu_ms_per_saga", "CPU per saga, all processes (ms)", True),
+    )
+    figure, axes = plt.subplots(1, len(panels), figsize=(16, 4.2))
+    for index, (name, system) in enumerate(systems(report).items()):
+        rates = sorted({step["offered_rate"] for run in system["runs"] for step in run})
+        for axis, (measure, label, log) in zip(axes, panels, strict=True):
+            values = [median_at(system["runs"], rate, measure) for rate in rates]
+            axis.plot(
+                rates,
+                [float("nan") if v is None else v for v in values],
+                marker="o",
+                color=f"C{index}",
+                label=name,
+                linewidth=2.5 if index == 0 else 1.5,
+            )
+            axis.set_ylabel(label)
+            if log:
+                axis.set_yscale("log")
+    rates = [step["offered_rate"] for step in report["runs"][0]]
+    axes[2].plot(rates, rates, linestyle=":", color="grey", label="offered")
+    for axis in axes:
+        axis.set_xlabel("offered orders/s")
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend(fontsize="small")
+    figure.suptitle(f"make bench, ours and the peers, {report['date']} ({report['machine']['cpus']} cores)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="redraw a make bench plot from saved results")
     parser.add_argument("results", type=Path)

@@ -47,7 +47,7 @@ from typing import Any
 import psutil
 import psycopg2
 
-from bench import baseline, relay, statements
+from bench import baseline, relay, side_by_side, statements
 from bench.limits import kafka_round_trip_rate, pgbench_commits_per_second
 from bench.load import BROKE, RICH
 from devstack import postgres
@@ -56,6 +56,7 @@ from devstack.local_keys import jwt_signing_key
 from devstack.otlp_sink import OtlpSink
 from devstack.services import REPO_ROOT, SERVICES
 from devstack.stack import Stack, StackConfig
+from peers import PEER_DESCRIPTIONS, PEERS
 from saga_client import ShopClient
 from saga_common.web.tokens import OPERATOR, mint_token
 
@@ -142,12 +143,10 @@ def idle_cpu(pids: dict[str, int], seconds: float) -> dict[str, Any]:
     return {"seconds": seconds, "total": round(sum(by_process.values()), 2), "by_process": by_process}
 
 
-def database_commits(stack: Stack) -> int:
-    """Transactions committed so far in the stack's databases (PostgreSQL's statistics, which a busy
+def database_commits(server: str, names: list[str]) -> int:
+    """Transactions committed so far in these databases (PostgreSQL's statistics, which a busy
     backend reports at most once a second: read them a second after the work)."""
-    names = [stack.config.database_name(s) for s in SERVICES]
     query = "SELECT sum(xact_commit) FROM pg_stat_database WHERE datname = ANY(%s)"
-    server = f"{stack.config.postgres_url}/postgres"
     with psycopg2.connect(server) as connection, connection.cursor() as cursor:
         cursor.execute(query, [names])
         row = cursor.fetchone()
@@ -160,14 +159,17 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
 
 
-def decisions(orders_url: str, ids: list[str], timeout: float) -> dict[str, tuple[str, float]]:
-    """Wait until the orders are decided; return id -> (status, epoch seconds of the decision)."""
+def decisions(
+    orders_url: str, ids: list[str], timeout: float, table: str = "orders_order"
+) -> dict[str, tuple[str, float]]:
+    """Wait until the orders are decided; return id -> (status, epoch seconds of the decision). A peer's
+    orders are in its ``table`` (``peers.workload``), with the same columns."""
     deadline = time.monotonic() + timeout
     with psycopg2.connect(orders_url) as connection, connection.cursor() as cursor:
         while True:
             cursor.execute(
                 f"SELECT {statements.BENCH_MARK} id::text, status, extract(epoch FROM updated_at) "
-                "FROM orders_order "
+                f"FROM {table} "
                 "WHERE id::text = ANY(%s)",
                 [ids],
             )
@@ -204,24 +206,35 @@ def step(
     admin = f"{stack.config.postgres_url}/postgres"
     if pg_statements and pg_statements.available:
         statements.reset(admin)
+    load_command = [sys.executable, "-m", "bench.load", stack.url("orders"), str(rate), str(seconds)]
+    databases = [stack.config.database_name(s) for s in SERVICES]
+    result = measured_step(load_command, pids, admin, databases, stack.config.database_url(SERVICES[0]))
+    if pg_statements and pg_statements.available:
+        result["top_statements"] = statements.top(admin, stack.config.database_prefix, result["decided"])
+    return {"offered_rate": rate} | result
+
+
+def measured_step(
+    load_command: list[str],
+    pids: dict[str, int],
+    admin: str,
+    databases: list[str],
+    orders_url: str,
+    orders_table: str = "orders_order",
+) -> dict[str, Any]:
+    """Offer orders with ``load_command`` (which writes its results to the file named last), wait
+    until every acknowledged order is decided, and measure: ours and the peers' alike."""
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         cpu_before = cpu_seconds(pids)
-        commits_before = database_commits(stack)
-        subprocess.run(
-            [sys.executable, "-m", "bench.load", stack.url("orders"), str(rate), str(seconds), out.name],
-            check=True,
-        )
+        commits_before = database_commits(admin, databases)
+        subprocess.run([*load_command, out.name], check=True)
         load = json.loads(Path(out.name).read_text())
-    orders_url = stack.config.database_url(SERVICES[0])
     ids = [o["id"] for o in load["orders"]]
-    decided = decisions(orders_url, ids, timeout=max(120.0, seconds * 4))
+    decided = decisions(orders_url, ids, max(120.0, load["offered_seconds"] * 4), orders_table)
     cpu_after = cpu_seconds(pids)
     time.sleep(1.0)  # see database_commits
-    commits = database_commits(stack) - commits_before
+    commits = database_commits(admin, databases) - commits_before
     cpu_by_process = {name: cpu_after[name] - cpu_before[name] for name in pids}
-    top = None
-    if pg_statements and pg_statements.available:
-        top = statements.top(admin, stack.config.database_prefix, len(decided))
     cpu = sum(cpu_by_process.values())
     by_kind: dict[str, list[float]] = {}
     for order in load["orders"]:
@@ -242,7 +255,6 @@ def step(
 
     cpu_ms_by_process = {name: 1000 * used / max(1, len(decided)) for name, used in cpu_by_process.items()}
     return {
-        "offered_rate": rate,
         "offered": load["offered"],
         "offered_seconds": load["offered_seconds"],
         "acknowledged": len(ids),
@@ -265,7 +277,7 @@ def step(
         "cpu_ms_per_saga_by_service": cpu_by_service(cpu_ms_by_process) if decided else {},
         # pg_stat_statements over the step, the stack's databases only (None: not readable, see the
         # report's "pg_stat_statements")
-        "top_statements": top,
+        "top_statements": None,
     }
 
 
@@ -401,6 +413,31 @@ def sweep(
     }
 
 
+def measure_peer(name: str, server: str, rates: list[float], args: argparse.Namespace) -> dict[str, Any]:
+    """A peer's sweeps (``--repeat`` of them), reported with the same figures as ours."""
+    from peers.sweep import sweep as peer_sweep  # the peers' SDKs load only when they are measured
+
+    sweeps = [
+        peer_sweep(name, server, RESULTS.parent / ".run" / f"peer-{name}-{repeat}", rates, args)
+        for repeat in range(args.repeat)
+    ]
+    saturated = [result["steps"][-1]["throughput_per_s"] or 0.0 for result in sweeps]
+    return {
+        "runs": [result["steps"] for result in sweeps],
+        "idle_cpu_percent": [result["idle"] for result in sweeps if result["idle"] is not None],
+        "saturation_throughput": {
+            "min": min(saturated),
+            "median": statistics.median(saturated),
+            "max": max(saturated),
+        },
+        "peak_rss_bytes": {
+            "total": max(result["peak_total"] for result in sweeps),
+            "by_process": {k: max(r["peak"].get(k, 0) for r in sweeps) for k in sweeps[0]["peak"]},
+        },
+        "what": PEER_DESCRIPTIONS[name],
+    }
+
+
 def tracing_cost(off: list[list[dict[str, Any]]], on: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """At each offered rate, the median over the sweeps of CPU per saga, latency and throughput, with
     tracing off and on, and the change."""
@@ -435,7 +472,7 @@ def arguments() -> argparse.ArgumentParser:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--rates", default="10,25,50,100,150", help="offered orders per second, comma-separated"
+        "--rates", default="10,25,60,100,150", help="offered orders per second, comma-separated"
     )
     parser.add_argument(
         "--saturation", type=float, default=400.0, help="a rate beyond what the system can do"
@@ -499,6 +536,13 @@ def arguments() -> argparse.ArgumentParser:
         "e.g. --baseline-env SAGA_START_VERSIONS=place_order=1 compares PlaceOrder v1 with v2",
     )
     parser.add_argument(
+        "--peers",
+        default=",".join(PEERS),
+        help="after our sweeps, measure these peers the same way (bench/peers: "
+        + ", ".join(PEERS)
+        + "), comma-separated; 'none' for none",
+    )
+    parser.add_argument(
         "--enable-pg-stat-statements",
         action="store_true",
         help="if the server does not preload pg_stat_statements and is the local Debian cluster, preload "
@@ -516,6 +560,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--baseline, --baseline-broker, --baseline-env: one comparison at a time")
     if any("=" not in assignment for assignment in args.baseline_env or ()):
         parser.error("--baseline-env takes NAME=VALUE")
+    peers = [] if args.peers in ("", "none") else args.peers.split(",")
+    if unknown := set(peers) - set(PEERS):
+        parser.error(f"--peers: unknown {', '.join(sorted(unknown))} (known: {', '.join(PEERS)})")
     rates = [float(r) for r in args.rates.split(",")] + [args.saturation]
     admin = f"{os.environ.get('POSTGRES_URL', postgres.DEFAULT_SERVER_URL)}/postgres"
     postgres.ensure_server(admin)
@@ -559,6 +606,10 @@ def main(argv: list[str] | None = None) -> int:
             if not traced or len(modes) == 1:  # the memory of the stack as make bench runs it
                 peak = {k: max(v, peak.get(k, 0)) for k, v in result["peak"].items()}
                 peak_total = max(peak_total, result["peak_total"])
+    server = os.environ.get("POSTGRES_URL", postgres.DEFAULT_SERVER_URL)
+    peer_results = {
+        name: measure_peer(name, server, rates, args) for name in peers
+    }  # after ours, on the same PostgreSQL server, with our stack stopped
     relay_results = relay.on_own_broker(args.relay_rows) if args.relay_rows else {}
     main_runs = runs[modes[0]]
     saturated = [run[-1]["throughput_per_s"] or 0.0 for run in main_runs]
@@ -587,6 +638,7 @@ def main(argv: list[str] | None = None) -> int:
             limits, statistics.median(saturated), main_runs[0][-1]["commits_per_saga"]
         ),
         "relay": relay_results,
+        "peers": peer_results,
         "latency_measured_as": "the decision's orders.updated_at minus when the POST was due (open loop)",
         "pg_stat_statements": pg_statements.as_report(),
     }
@@ -606,6 +658,10 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"idle CPU of the whole stack, % of one core (median): {median_total[0]} -> {median_total[1]}"
             )
+    if peer_results:
+        print(side_by_side.table(report), flush=True)
+    report["targets"] = side_by_side.targets(report)
+    print(side_by_side.format_targets(report["targets"]), flush=True)
     if True in runs and len(modes) == 2:
         report["traced_runs"] = runs[True]
         report["tracing_cost"] = tracing_cost(runs[False], runs[True])
@@ -620,10 +676,13 @@ def main(argv: list[str] | None = None) -> int:
     if (RESULTS / f"{name}.json").exists():  # a second run that day: never over the first's results
         name += datetime.now(UTC).strftime("-%H%M")
     (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2))
-    from bench.plot import plot
+    from bench.plot import plot, plot_side_by_side
 
     plot(report, RESULTS / f"{name}.png")
     print(f"results: bench/results/{name}.json and .png")
+    if peer_results:
+        plot_side_by_side(report, RESULTS / f"{name}-peers.png")
+        print(f"ours and the peers: bench/results/{name}-peers.png")
     if earlier is not None and earlier["runs"]:
         plot(report, RESULTS / f"{name}-vs-baseline.png", before=earlier)
         print(f"baseline drawn dashed: bench/results/{name}-vs-baseline.png")

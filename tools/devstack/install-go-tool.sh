@@ -3,7 +3,8 @@
 # its go.mod names the release, its go.sum locks every dependency), into .run/tools/bin/. A second run
 # with the same go.mod, go.sum and Go finds them there and does nothing; Go's own caches (~/go/pkg/mod,
 # ~/.cache/go-build) make a rebuild after a change quick.
-#   usage: install-go-tool.sh MODULE PACKAGE...   e.g. install-go-tool.sh tilt github.com/tilt-dev/tilt/cmd/tilt
+#   usage: install-go-tool.sh MODULE [NAME=]PACKAGE...   e.g. install-go-tool.sh tilt github.com/tilt-dev/tilt/cmd/tilt
+# A program is named after its package's folder, or NAME where given (Temporal's cmd/server would be "server").
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 module="$1"
@@ -18,9 +19,16 @@ stamp="$bin/.$module.stamp"
 # may make it switch toolchains).
 files_hash="$(cd "$source_dir" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)"
 wanted="$files_hash $(cd "$source_dir" && go env GOVERSION)"
+packages=()
+names=()
+for argument in "$@"; do
+  package="${argument#*=}"
+  packages+=("$package")
+  if [ "$package" = "$argument" ]; then names+=("$(basename "$package")"); else names+=("${argument%%=*}"); fi
+done
 cached=1
-for package in "$@"; do
-  [ -x "$bin/$(basename "$package")" ] || cached=0
+for name in "${names[@]}"; do
+  [ -x "$bin/$name" ] || cached=0
 done
 if [ "$cached" = 1 ] && [ "$(cat "$stamp" 2>/dev/null)" = "$wanted" ]; then
   echo "$module: cached in .run/tools/bin ($*)"
@@ -47,9 +55,9 @@ if [ -d "$source_dir/vendor-files" ]; then
   cp -r "$source_dir/vendor-files/." "$build_dir/vendor/"
   mode=vendor
 fi
-(cd "$build_dir" && GOFLAGS="-mod=$mode -buildvcs=false" go build -trimpath -ldflags="$ldflags" -o "$staging/" "$@")
-for package in "$@"; do
-  mv -f "$staging/$(basename "$package")" "$bin/$(basename "$package")"
+(cd "$build_dir" && GOFLAGS="-mod=$mode -buildvcs=false" go build -trimpath -ldflags="$ldflags" -o "$staging/" "${packages[@]}")
+for index in "${!packages[@]}"; do
+  mv -f "$staging/$(basename "${packages[$index]}")" "$bin/${names[$index]}"
 done
 echo "$wanted" >"$stamp"
 echo "$module: built in $(($(date +%s) - started)) s into .run/tools/bin"
