@@ -10,6 +10,8 @@ counted too, peak memory sampled every half second.
 import argparse
 import contextlib
 import json
+import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -25,6 +27,7 @@ from bench import run as bench_run
 from bench.load import RICH
 from devstack import postgres
 from devstack.broker import free_port
+from devstack.services import REPO_ROOT
 from peers import temporal_peer, workload
 
 RICH_CREDIT = "999999999.00"  # as bench.run opens our RICH account
@@ -73,9 +76,26 @@ def _prepare_workload_database(server: str, name: str) -> str:
     return url
 
 
-def _spawn(command: list[str], log: Path) -> subprocess.Popen[bytes]:
+def _spawn(command: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
-        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+
+
+BENCH_DIR = Path(__file__).resolve().parents[1]
+DBOS_PROJECT = BENCH_DIR / "peer-envs" / "dbos"
+
+
+def dbos_python() -> Path:
+    """The DBOS peer's interpreter: an environment of its own, synced from its lock (its pyproject says
+    why it cannot share ours), under .run/peer-envs/dbos."""
+    venv = REPO_ROOT / ".run" / "peer-envs" / "dbos"
+    uv = os.environ.get("UV") or shutil.which("uv")  # `uv run` sets UV to its own path
+    if uv is None:
+        raise RuntimeError("uv not found: run the bench through `make bench` (uv run sets UV)")
+    env = {name: value for name, value in os.environ.items() if name != "VIRTUAL_ENV"}
+    env["UV_PROJECT_ENVIRONMENT"] = str(venv)
+    subprocess.run([uv, "sync", "--locked", "--quiet", "--project", str(DBOS_PROJECT)], env=env, check=True)
+    return venv / "bin" / "python"
 
 
 def _wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
@@ -95,10 +115,12 @@ def start_dbos(server: str, run_dir: Path) -> PeerProcesses:
     postgres.drop_databases([app, system], f"{server}/postgres")
     orders_url = _prepare_workload_database(server, app)
     port = free_port()
-    command = [sys.executable, "-m", "peers.dbos_peer", "--port", str(port), "--database-url", orders_url]
+    command = [str(dbos_python()), "-m", "peers.dbos_peer", "--port", str(port), "--database-url", orders_url]
     command += ["--system-database-url", _database_url(server, system)]
     peer = PeerProcesses(f"http://127.0.0.1:{port}", orders_url, [app, system])
-    peer.processes["dbos"] = _spawn(command, run_dir / "dbos.log")
+    env = {**os.environ, "PYTHONPATH": str(BENCH_DIR)}  # peers.workload, from this checkout
+    env.pop("VIRTUAL_ENV", None)
+    peer.processes["dbos"] = _spawn(command, run_dir / "dbos.log", env)
     _wait_listening(port, peer.processes["dbos"])
     return peer
 

@@ -54,6 +54,28 @@ def sagas_outlive_topics(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
     return []
 
 
+@register(STARTUP)
+def database_driver_is_psycopg2(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Django takes psycopg 3 over psycopg2 whenever both are installed. The relay and the inbox are
+    written for psycopg2 (its LISTEN connection is a psycopg2 one, and under psycopg 3 the relay's
+    lock query reads the result of SET and fails each batch: nothing is ever published)."""
+    if is_psycopg3():
+        return [
+            Error(
+                "psycopg 3 is installed beside psycopg2, so Django uses it; this project runs on "
+                "psycopg2: remove psycopg from this environment (uv sync --locked does)",
+                id="saga_common.E007",
+            )
+        ]
+    return []
+
+
+def is_psycopg3() -> bool:
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3 as django_uses_psycopg3
+
+    return bool(django_uses_psycopg3)
+
+
 @register(STARTUP, Tags.security, deploy=True)
 def no_development_keys(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """The development keys are in this repository: with them anyone could mint an operator token."""

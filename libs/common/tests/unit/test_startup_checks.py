@@ -76,3 +76,11 @@ def test_a_sasl_protocol_without_a_user_is_refused(deployed: SettingsWrapper) ->
     assert startup_errors() == set()
     deployed.KAFKA_SECURITY_PROTOCOL = "SASL-PLAINTEXT"  # a typo librdkafka would only log
     assert startup_errors() == {"saga_common.E006"}
+
+
+def test_psycopg3_beside_psycopg2_is_refused(
+    deployed: SettingsWrapper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # what a shared environment with a package that needs psycopg 3 (DBOS, say) looks like to Django
+    monkeypatch.setattr("saga_common.checks.is_psycopg3", lambda: True)
+    assert startup_errors() == {"saga_common.E007"}
