@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from django.apps import apps
 from django.conf import settings
 from django.db import connection
@@ -29,7 +29,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from saga_common.messaging.inbox import HandlerRegistry
-from saga_common.messaging.kafka import common_config, dlq_name, topic_name
+from saga_common.messaging.kafka import dlq_name, offsets_probe_config, topic_name
+from saga_common.messaging.offsets import Partition, partition_ends
 from saga_common.observability.metrics import NAMESPACE
 from saga_common.saga_metrics import saga_gauges
 from saga_common.storage import table_gauges
@@ -61,7 +62,7 @@ def messaging_status(
     probe = offsets_probe(group_id)
     try:
         lag = consumer_lag(probe, topics, timeout)
-        dead = {dlq_name(topic): _depth(probe, dlq_name(topic), timeout) for topic in topics}
+        dead = dead_letter_depths(probe, [dlq_name(topic) for topic in topics], timeout)
     finally:
         probe.close()
     return MessagingStatus(backlog, oldest, outbox_refused(), lag, dead)
@@ -72,13 +73,21 @@ def offsets_probe(group_id: str | None = None) -> Consumer:
 
     It never subscribes, so it does not join the group: the group's members are not disturbed.
     """
-    group = group_id or settings.KAFKA_CONSUMER_GROUP
-    return Consumer({**common_config(), "group.id": group, "enable.auto.commit": False})
+    return Consumer(offsets_probe_config(group_id or settings.KAFKA_CONSUMER_GROUP))
 
 
 def consumer_lag(probe: Consumer, topics: list[str], timeout: float) -> dict[str, int]:
-    """Per topic, the messages the probe's group has not committed yet (asks the broker)."""
-    return {topic: _lag(probe, topic, timeout) for topic in topics}
+    """Per topic, the messages the probe's group has not committed yet (asks the broker: one request
+    for the committed offsets, two for the partitions' ends, whatever the number of partitions)."""
+    partitions = [tp for topic in topics for tp in _partitions(probe, topic, timeout)]
+    committed = probe.committed(partitions, timeout=timeout) if partitions else []
+    ends = _ends(probe, partitions, timeout)
+    lag = dict.fromkeys(topics, 0)
+    for tp in committed:
+        low, high = ends[(tp.topic, tp.partition)]
+        position = tp.offset if tp.offset >= 0 else low
+        lag[tp.topic] += max(high - position, 0)
+    return lag
 
 
 def _partitions(consumer: Consumer, topic: str, timeout: float) -> list[TopicPartition]:
@@ -88,21 +97,26 @@ def _partitions(consumer: Consumer, topic: str, timeout: float) -> list[TopicPar
     return [TopicPartition(topic, partition) for partition in metadata.partitions]
 
 
-def _lag(consumer: Consumer, topic: str, timeout: float) -> int:
-    total = 0
-    for committed in consumer.committed(_partitions(consumer, topic, timeout), timeout=timeout):
-        low, high = consumer.get_watermark_offsets(committed, timeout=timeout)
-        position = committed.offset if committed.offset >= 0 else low
-        total += max(high - position, 0)
-    return total
+def _ends(
+    consumer: Consumer, partitions: list[TopicPartition], timeout: float
+) -> dict[Partition, tuple[int, int]]:
+    """Every partition's watermarks, or ``KafkaException`` if the broker could not say for one (a
+    figure missing a partition would understate the lag)."""
+    asked = [(tp.topic, tp.partition) for tp in partitions]
+    ends = partition_ends(consumer, asked, timeout=timeout)
+    missing = [key for key in asked if key not in ends]
+    if missing:
+        raise KafkaException(KafkaError(KafkaError._TIMED_OUT, f"no watermarks for {missing}"))
+    return ends
 
 
-def _depth(consumer: Consumer, topic: str, timeout: float) -> int:
-    total = 0
-    for partition in _partitions(consumer, topic, timeout):
-        low, high = consumer.get_watermark_offsets(partition, timeout=timeout)
-        total += high - low
-    return total
+def dead_letter_depths(probe: Consumer, topics: list[str], timeout: float) -> dict[str, int]:
+    """Per dead-letter topic, the records it holds."""
+    partitions = [tp for topic in topics for tp in _partitions(probe, topic, timeout)]
+    depth = dict.fromkeys(topics, 0)
+    for (topic, _), (low, high) in _ends(probe, partitions, timeout).items():
+        depth[topic] += high - low
+    return depth
 
 
 def outbox_refused() -> int:

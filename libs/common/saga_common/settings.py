@@ -113,6 +113,10 @@ KAFKA_TOPIC_REPLICATION_FACTOR = env.int("KAFKA_TOPIC_REPLICATION_FACTOR", defau
 KAFKA_TOPIC_MIN_INSYNC_REPLICAS = env.int("KAFKA_TOPIC_MIN_INSYNC_REPLICAS", default=1)
 # The broker holds JoinGroup for about half the session timeout: keep it short locally.
 KAFKA_SESSION_TIMEOUT_MS = env.int("KAFKA_SESSION_TIMEOUT_MS", default=6000)
+# How often a consumer commits the offsets it stored (each stored only once its batch's transaction
+# committed). A commit per batch was a broker round trip and a write to __consumer_offsets per message
+# at low load; what a crash leaves uncommitted is redelivered and skipped by the inbox.
+KAFKA_AUTO_COMMIT_INTERVAL_MS = env.int("KAFKA_AUTO_COMMIT_INTERVAL_MS", default=1000)
 KAFKA_HEARTBEAT_INTERVAL_MS = env.int("KAFKA_HEARTBEAT_INTERVAL_MS", default=1000)
 # Also the rebalance timeout: how long a group waits for members to rejoin. Tansu waits all of it
 # for a member killed with kill -9 (the chaos suite found consumers stalled for librdkafka's default
@@ -122,20 +126,25 @@ KAFKA_MAX_POLL_INTERVAL_MS = env.int("KAFKA_MAX_POLL_INTERVAL_MS", default=20000
 # once instead of waiting for the group to give up on the killed one. Unique per replica (a pod name,
 # say); empty means dynamic membership.
 KAFKA_GROUP_INSTANCE_ID = env.str("KAFKA_GROUP_INSTANCE_ID", default="")
-# The consumer's batching latency: a hop can wait this long although its record is already on the broker
-# (measured on Apache Kafka, 2026-12-07, docs/benchmarks.md: at 10 orders/s p50 184 ms and p99 786 ms
-# with 500, librdkafka's default; 107 and 296 ms with 20; librdkafka's maintainer gives it as the
-# consumer-side latency to set). Its cost is idle CPU: the whole stack 15 % of a core idle with 20,
-# 9 % with 500.
-KAFKA_FETCH_WAIT_MAX_MS = env.int("KAFKA_FETCH_WAIT_MAX_MS", default=20)
+# How long the broker may hold a fetch when there is nothing to return. A record arriving meanwhile
+# answers the fetch at once, so this is not a hop's latency, as long as nothing else is asked on the
+# consumer's connection: the broker answers a connection's requests one at a time, and the consumer's
+# checks of its partitions' ends once waited behind each held fetch (the hop latency once blamed on
+# 500 here). Those checks have their own client now (kafka.offsets_probe_config), so the wait only
+# sets how often an idle consumer asks: 50 times a second with 20 ms, twice with 500 (librdkafka's
+# default). docs/benchmarks.md has the measurements.
+KAFKA_FETCH_WAIT_MAX_MS = env.int("KAFKA_FETCH_WAIT_MAX_MS", default=500)
 KAFKA_PRODUCER_LINGER_MS = env.int("KAFKA_PRODUCER_LINGER_MS", default=1)
 KAFKA_DELIVERY_TIMEOUT_MS = env.int("KAFKA_DELIVERY_TIMEOUT_MS", default=30000)
 KAFKA_TOPIC_RETENTION_HOURS = env.int("KAFKA_TOPIC_RETENTION_HOURS", default=7 * 24)
 
 OUTBOX_RELAY_BATCH_SIZE = env.int("OUTBOX_RELAY_BATCH_SIZE", default=500)
-# The relay is woken by NOTIFY when outbox rows commit; this poll only backs that up (a lost listener
-# connection, a pooler that drops LISTEN). Each poll is a transaction, so a short one costs CPU idle.
-OUTBOX_RELAY_POLL_INTERVAL = env.float("OUTBOX_RELAY_POLL_INTERVAL", default=0.5)
+# The relay is woken by NOTIFY when outbox rows commit; this poll only backs that up: a standby relay
+# taking over from one that died mid-batch, a requeue by hand. While the listener connection is lost
+# the relay polls every 0.5 s instead (messaging.commits). Each poll is a transaction, so a short one
+# costs CPU idle (0.5 s before 2026-12-07). Behind a transaction-mode pooler, where LISTEN hears
+# nothing, set it to the latency a hop may take.
+OUTBOX_RELAY_POLL_INTERVAL = env.float("OUTBOX_RELAY_POLL_INTERVAL", default=2.0)
 INBOX_BATCH_SIZE = env.int("INBOX_BATCH_SIZE", default=100)
 INBOX_MAX_ATTEMPTS = env.int("INBOX_MAX_ATTEMPTS", default=5)
 # A fenced static member (a fatal consumer error) rejoins with a new consumer this many times in ten

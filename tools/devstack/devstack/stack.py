@@ -155,6 +155,7 @@ class Stack:
 
     def env(self, service: Service) -> dict[str, str]:
         return {
+            **broker_kind.client_settings(),
             **inherited_environment(),
             **self.config.keys,
             "DATABASE_URL": self.config.database_url(service),

@@ -9,6 +9,7 @@ import psycopg2
 from django.db import connection
 
 OUTBOX_CHANNEL = "saga_outbox"  # notified by the trigger of migration saga_common.0001_outbox_relay
+UNLISTENED_POLL_SECONDS = 0.5
 
 
 class CommitSignal:
@@ -28,8 +29,11 @@ class CommitSignal:
                 listener.poll()
                 listener.notifies.clear()
         except (psycopg2.Error, OSError, ValueError):
+            # No notification can come (the database went away, or dropped this connection): poll
+            # at the pace the relay kept before it listened, not at the long interval that only backs
+            # up a working listener.
             self.close()
-            stop_event.wait(timeout)
+            stop_event.wait(min(timeout, UNLISTENED_POLL_SECONDS))
 
     def close(self) -> None:
         if self._listener is not None:
@@ -44,3 +48,10 @@ class CommitSignal:
                 cursor.execute(f"LISTEN {OUTBOX_CHANNEL}")
             self._listener = listener
         return self._listener
+
+
+def notify_relay() -> None:
+    """Wake the relay when this transaction commits (rows scheduled again by an UPDATE, which the
+    INSERT trigger does not notify)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"NOTIFY {OUTBOX_CHANNEL}")

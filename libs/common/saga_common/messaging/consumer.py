@@ -3,8 +3,8 @@
 For every message the consumer, in one transaction, records the message id in django-outbox-pattern's
 ``Received`` table (``INSERT ... ON CONFLICT DO NOTHING``) and runs the handler registered for the
 message type; a redelivered id inserts nothing and the handler is skipped. Offsets are committed to
-Kafka only after that transaction committed, so a crash in between means a redelivery, which the
-inbox absorbs.
+Kafka only after that transaction committed (stored, then committed every second by librdkafka), so a
+crash in between means a redelivery, which the inbox absorbs.
 
 What the consumer has fetched is applied as one batch: one transaction (one commit, one inbox
 INSERT, one outbox INSERT, and the partitions' progress) for all its messages, in order, inside the
@@ -38,10 +38,11 @@ from saga_common.messaging.envelope import Envelope, EnvelopeError
 from saga_common.messaging.inbox import BatchScope, Handler, HandlerRegistry, handle_batch, handle_once
 from saga_common.messaging.kafka import (
     consumer_config,
+    offsets_probe_config,
     topic_name,
     wait_for_topics,
 )
-from saga_common.messaging.polling import Assignments, Rejoins, commit, next_batch, store_offset
+from saga_common.messaging.polling import Assignments, Rejoins, next_batch, store_offset
 from saga_common.messaging.progress import (
     progress_after,
     record_after_batch,
@@ -90,7 +91,8 @@ class InboxConsumer:
         self.stop_event.set()
 
     def run(self) -> None:
-        """Consume until stopped. Offsets of handled messages are committed after each batch. A consumer
+        """Consume until stopped. Offsets of handled messages are stored after each batch (and committed
+        every ``KAFKA_AUTO_COMMIT_INTERVAL_MS``, in a rebalance and on close). A consumer
         fenced for good is replaced, up to ``INBOX_FENCED_REJOINS`` times in ten minutes (settings)."""
         wait_for_topics(self.topics)
         rejoins = Rejoins(settings.INBOX_FENCED_REJOINS)
@@ -112,6 +114,8 @@ class InboxConsumer:
 
     def _consume(self) -> None:
         consumer = Consumer(self._consumer_config)
+        # Where the partitions end is asked on connections of its own (kafka.offsets_probe_config).
+        ends_probe = Consumer(offsets_probe_config(self.group_id))
         partitions = topic_partitions(consumer, self.topics)
         positions: dict[tuple[str, int], int] = {}  # the next offset to handle, per owned partition
 
@@ -159,18 +163,17 @@ class InboxConsumer:
                 if not progress_recorded and len(handled) == len(batch) and (batch or check_ends):
                     record_after_batch(
                         self.group_id,
-                        progress_after(consumer, handled, positions, check_ends=check_ends),
+                        progress_after(ends_probe, handled, positions, check_ends=check_ends),
                         partitions,
                     )
                     if check_ends:
                         last_ends_check = time.monotonic()
-                if handled:
-                    commit(consumer)
         finally:
             try:
                 consumer.close()
             except KafkaException as exc:  # a fenced consumer may refuse to leave: it is gone anyway
                 logger.info("closing the consumer: %s", exc)
+            ends_probe.close()
             self._dlq.close()
             connection.close()
             logger.info("inbox consumer %s stopped", self.group_id)

@@ -1,6 +1,6 @@
 """The Kafka side of the inbox consumer (``saga_common.messaging.consumer``): a batch polled without
-waiting for more, offsets stored and committed, the partitions it is assigned followed, and how often a
-fenced consumer may be replaced."""
+waiting for more, offsets stored (librdkafka commits them), the partitions it is assigned followed,
+and how often a fenced consumer may be replaced."""
 
 import logging
 import time
@@ -95,12 +95,3 @@ def store_offset(consumer: Consumer, kafka_message: KafkaMessage) -> bool:
         logger.warning("offset not stored (%s); the message will be redelivered and deduplicated", exc)
         return False
     return True
-
-
-def commit(consumer: Consumer) -> None:
-    """Commit stored offsets. A failure (say, during a rebalance) only means redelivery, which the
-    inbox absorbs, so it is logged rather than allowed to stop the consumer."""
-    try:
-        consumer.commit(asynchronous=False)
-    except KafkaException as exc:
-        logger.warning("offset commit failed (%s); uncommitted messages will be redelivered", exc)

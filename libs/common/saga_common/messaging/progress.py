@@ -25,11 +25,12 @@ import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer, KafkaException, TopicPartition
+from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer, KafkaException
 from confluent_kafka import Message as KafkaMessage
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 
+from saga_common.messaging.offsets import partition_ends
 from saga_common.models import ConsumerProgress
 
 logger = logging.getLogger(__name__)
@@ -57,20 +58,21 @@ def partition_for(key: str, partitions: int) -> int:
 
 
 def progress_after(
-    consumer: Consumer,
+    ends_probe: Consumer,
     batch: list[KafkaMessage],
     positions: dict[tuple[str, int], int],
     *,
     check_ends: bool,
 ) -> dict[tuple[str, int], datetime]:
-    """Up to when each partition owned by ``consumer`` is handled, once ``batch`` has been handled.
+    """Up to when each partition the consumer owns is handled, once ``batch`` has been handled.
 
     ``positions`` holds, for every partition the consumer owns, the next offset it will handle (the
     committed offset on assignment, negative if none; this function moves it past ``batch``). Every
     moment is taken less ``INBOX_PROGRESS_MARGIN_SECONDS``, which covers messages produced before it
     that reach the partition a little later (producer clocks and delivery):
     - a partition in the batch is handled up to its last message's timestamp;
-    - with ``check_ends``, the partitions' ends are asked of the broker (never the client's cached
+    - with ``check_ends``, the partitions' ends are asked of the broker through ``ends_probe`` (a
+      client apart from the consumer: ``kafka.offsets_probe_config``; never the client's cached
       watermarks, which can be stale after a partition came back or while fetching stalls), and a
       partition whose position is at its end is handled up to the moment just before asking.
     """
@@ -89,13 +91,16 @@ def progress_after(
     if not check_ends:
         return up_to
     asked_at = datetime.now(UTC)
-    for (topic, partition), position in list(positions.items()):
-        try:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=2.0)
-        except KafkaException:
-            continue  # the end is unknown: claim nothing
+    never_committed = any(position < 0 for position in positions.values())
+    try:  # one request for every partition (two if some never had an offset committed)
+        ends = partition_ends(ends_probe, list(positions), timeout=2.0, beginnings=never_committed)
+    except KafkaException:
+        return up_to  # the ends are unknown: claim nothing
+    for key, position in positions.items():
+        if key not in ends:
+            continue  # the broker did not answer for it: claim nothing
+        low, high = ends[key]
         if position >= high or (position < 0 and low == high):  # at the end, or nothing ever there
-            key = (topic, partition)
             up_to[key] = max(up_to.get(key, asked_at - margin), asked_at - margin)
     return up_to
 

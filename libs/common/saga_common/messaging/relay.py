@@ -125,7 +125,9 @@ class OutboxRelay:
                     self.stop_event.wait(backoff)
                     backoff = min(backoff * 2, _MAX_BACKOFF)
                     continue
-                if published < self.batch_size:
+                # A short batch means the outbox is drained: sleep until a commit notifies. Rows
+                # being sent one at a time to find a refused one are not a short batch.
+                if published < self.batch_size and self._alone == 0:
                     self._commits.wait(self.poll_interval, self.stop_event)
         finally:
             if self._producer is not None:

@@ -4,8 +4,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from confluent_kafka import TIMESTAMP_CREATE_TIME, KafkaError, KafkaException
+from confluent_kafka import TIMESTAMP_CREATE_TIME, KafkaError, KafkaException, TopicPartition
 
+from saga_common.messaging.offsets import LATEST
 from saga_common.messaging.progress import progress_after
 
 MARGIN = timedelta(seconds=1)  # settings.INBOX_PROGRESS_MARGIN_SECONDS in tests
@@ -13,18 +14,33 @@ T = "t.replies"
 
 
 class Broker:
-    """Answers where partitions end, as the broker does; the client's cache is never to be used."""
+    """Answers where partitions end, as the broker does, for many partitions in one request (the
+    client's cached watermarks are never to be used: this fake has none)."""
 
     def __init__(self, ends: dict[int, tuple[int, int]], down: bool = False) -> None:
         self.ends, self.down = ends, down
+        self.requests = 0
 
-    def get_watermark_offsets(
-        self, tp: Any, timeout: float | None = None, cached: bool = False
-    ) -> tuple[int, int]:
-        assert not cached, "cached watermarks can be stale after a reassignment"
+    def offsets_for_times(self, asked: list[Any], timeout: float | None = None) -> list[TopicPartition]:
         if self.down:
             raise KafkaException(KafkaError(KafkaError._TRANSPORT))
-        return self.ends[tp.partition]
+        self.requests += 1
+        answered = []
+        for tp in asked:
+            if tp.partition not in self.ends:  # the broker answers for it with an error
+                answered.append(_refused(tp))
+                continue
+            low, high = self.ends[tp.partition]
+            answered.append(TopicPartition(tp.topic, tp.partition, high if tp.offset == LATEST else low))
+        return answered
+
+
+def _refused(tp: Any) -> Any:
+    class Refused:
+        topic, partition, offset = tp.topic, tp.partition, -1
+        error = KafkaError(KafkaError.NOT_LEADER_FOR_PARTITION)
+
+    return Refused()
 
 
 class Message:
@@ -87,6 +103,21 @@ def test_nothing_is_claimed_for_idle_partitions_without_asking_the_broker() -> N
 
 def test_nothing_is_claimed_when_the_broker_does_not_answer() -> None:
     assert claims(Broker({0: (0, 10)}, down=True), [], {(T, 0): 10}, ends=True) == {}
+
+
+def test_a_partition_the_broker_did_not_answer_for_is_not_claimed() -> None:
+    up_to = claims(Broker({0: (0, 10)}), [], {(T, 0): 10, (T, 1): 10}, ends=True)
+    assert set(up_to) == {(T, 0)}
+
+
+def test_every_partition_is_asked_in_one_request_and_beginnings_only_when_needed() -> None:
+    partitions = {p: (0, 10) for p in range(12)}
+    broker = Broker(partitions)
+    claims(broker, [], {(T, p): 10 for p in partitions}, ends=True)
+    assert broker.requests == 1  # the ends only: every partition has a committed offset
+    broker = Broker(partitions)
+    claims(broker, [], {**{(T, p): 10 for p in partitions}, (T, 0): -1001}, ends=True)
+    assert broker.requests == 2  # one never committed: the beginnings too, all at once
 
 
 class Stamped(Message):

@@ -2,10 +2,12 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand
+from django.db import transaction
 from django.db.models import Q
 from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published
 
+from saga_common.messaging.commits import notify_relay
 from saga_common.messaging.outbox import RAW_RECORD
 
 
@@ -26,5 +28,7 @@ class Command(BaseCommand):
         old_format = rows.exclude(sendable)
         if old_format.exists():
             self.stdout.write(f"{old_format.count()} rows are in the old envelope format; left as they are")
-        sent = rows.filter(sendable).update(status=StatusChoice.SCHEDULE)
+        with transaction.atomic():
+            sent = rows.filter(sendable).update(status=StatusChoice.SCHEDULE)
+            notify_relay()  # the trigger only notifies on INSERT; the relay would wait for its poll
         self.stdout.write(f"{sent} rows scheduled again")
