@@ -11,7 +11,6 @@ import argparse
 import contextlib
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from typing import Any
 
 import psycopg2
 
+from bench import baseline
 from bench import run as bench_run
 from bench.load import RICH
 from devstack import postgres
@@ -85,17 +85,20 @@ BENCH_DIR = Path(__file__).resolve().parents[1]
 DBOS_PROJECT = BENCH_DIR / "peer-envs" / "dbos"
 
 
-def dbos_python() -> Path:
-    """The DBOS peer's interpreter: an environment of its own, synced from its lock (its pyproject says
-    why it cannot share ours), under .run/peer-envs/dbos."""
+def dbos_environment() -> tuple[Path, dict[str, str]]:
+    """The DBOS peer's interpreter and environment: one of its own, synced from its lock (its
+    pyproject says why it cannot share ours) under .run/peer-envs/dbos, on the interpreter we run on
+    (the same CPython for both sides of the comparison), with none of our virtualenv in the way."""
     venv = REPO_ROOT / ".run" / "peer-envs" / "dbos"
-    uv = os.environ.get("UV") or shutil.which("uv")  # `uv run` sets UV to its own path
-    if uv is None:
-        raise RuntimeError("uv not found: run the bench through `make bench` (uv run sets UV)")
-    env = {name: value for name, value in os.environ.items() if name != "VIRTUAL_ENV"}
+    env = baseline.environment(REPO_ROOT)  # without our VIRTUAL_ENV, PYTHONPATH, bin on PATH
+    for name in ("UV_FROZEN", "UV_LOCKED", "UV_NO_SYNC"):
+        env.pop(name, None)
     env["UV_PROJECT_ENVIRONMENT"] = str(venv)
-    subprocess.run([uv, "sync", "--locked", "--quiet", "--project", str(DBOS_PROJECT)], env=env, check=True)
-    return venv / "bin" / "python"
+    sync = ["sync", "--locked", "--quiet", "--python", sys.executable, "--project", str(DBOS_PROJECT)]
+    subprocess.run([*baseline.uv_command(), *sync], env=env, check=True)
+    env["PATH"] = os.pathsep.join([str(venv / "bin"), *env["PATH"].split(os.pathsep)[1:]])
+    env["PYTHONPATH"] = str(BENCH_DIR)  # peers.workload, from this checkout
+    return venv / "bin" / "python", env
 
 
 def _wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
@@ -115,11 +118,10 @@ def start_dbos(server: str, run_dir: Path) -> PeerProcesses:
     postgres.drop_databases([app, system], f"{server}/postgres")
     orders_url = _prepare_workload_database(server, app)
     port = free_port()
-    command = [str(dbos_python()), "-m", "peers.dbos_peer", "--port", str(port), "--database-url", orders_url]
+    python, env = dbos_environment()
+    command = [str(python), "-m", "peers.dbos_peer", "--port", str(port), "--database-url", orders_url]
     command += ["--system-database-url", _database_url(server, system)]
     peer = PeerProcesses(f"http://127.0.0.1:{port}", orders_url, [app, system])
-    env = {**os.environ, "PYTHONPATH": str(BENCH_DIR)}  # peers.workload, from this checkout
-    env.pop("VIRTUAL_ENV", None)
     peer.processes["dbos"] = _spawn(command, run_dir / "dbos.log", env)
     _wait_listening(port, peer.processes["dbos"])
     return peer

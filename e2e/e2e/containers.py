@@ -34,6 +34,7 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 from testcontainers.core.wait_strategies import LogMessageWaitStrategy
 
+from devstack import broker_kind
 from devstack.images import TANSU_IMAGE
 from devstack.local_keys import broker_passwords, local_keys
 from devstack.services import APPS, REPO_ROOT, SERVICES, Service
@@ -48,7 +49,11 @@ def compose_services() -> dict[str, ComposeService]:
     suite's database password."""
     broker = {}
     if os.environ.get("BROKER") == "tansu":  # no authentication there
-        broker = {"BROKER_IMAGE": TANSU_IMAGE.local_tag(), "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}
+        broker = {
+            "BROKER_IMAGE": TANSU_IMAGE.local_tag(),
+            "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",
+            **broker_kind.client_settings(),
+        }
     passwords = {password_variable(user): password for user, password in broker_passwords().items()}
     return load_compose(
         {**broker, **os.environ, **local_keys(), **passwords, "POSTGRES_PASSWORD": POSTGRES_PASSWORD}

@@ -64,7 +64,7 @@ def database_driver_is_psycopg2(app_configs: Any = None, **kwargs: Any) -> list[
             Error(
                 "psycopg 3 is installed beside psycopg2, so Django uses it; this project runs on "
                 "psycopg2: remove psycopg from this environment (uv sync --locked does)",
-                id="saga_common.E007",
+                id="saga_common.E009",
             )
         ]
     return []

@@ -9,7 +9,7 @@ import sys
 import time
 from types import FrameType
 
-from devstack import jaeger, postgres, prometheus
+from devstack import broker_kind, jaeger, postgres, prometheus
 from devstack.broker import (
     broker_answers,
     client_env,
@@ -253,7 +253,13 @@ def with_services(command: list[str]) -> int:
         logging.info("test broker (%s) on %s", describe(), bootstrap)
     try:
         return subprocess.call(
-            command, env={**os.environ, **client_env(), "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+            command,
+            env={
+                **broker_kind.client_settings(),  # the settings' own on this broker, unless set
+                **os.environ,
+                **client_env(),
+                "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            },
         )
     finally:
         if broker is not None:

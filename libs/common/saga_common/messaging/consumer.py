@@ -116,6 +116,20 @@ class InboxConsumer:
         consumer = Consumer(self._consumer_config)
         # Where the partitions end is asked on connections of its own (kafka.offsets_probe_config).
         ends_probe = Consumer(offsets_probe_config(self.group_id))
+        try:
+            self._consume_with(consumer, ends_probe)
+        finally:
+            try:
+                consumer.close()
+            except KafkaException as exc:  # a fenced consumer may refuse to leave: it is gone anyway
+                logger.info("closing the consumer: %s", exc)
+            ends_probe.close()
+            self._dlq.close()
+            connection.close()
+            logger.info("inbox consumer %s stopped", self.group_id)
+
+    def _consume_with(self, consumer: Consumer, ends_probe: Consumer) -> None:
+        """Batches until stopped; ``_consume`` closes the clients."""
         partitions = topic_partitions(consumer, self.topics)
         positions: dict[tuple[str, int], int] = {}  # the next offset to handle, per owned partition
 
@@ -128,55 +142,45 @@ class InboxConsumer:
         )
         logger.info("inbox consumer %s subscribed to %s", self.group_id, self.topics)
         last_ends_check = 0.0
-        try:
-            while not self.stop_event.is_set():
-                batch = next_batch(consumer, settings.INBOX_BATCH_SIZE)
-                assignments.read_positions()  # before the batch is handled: its progress needs them
-                # The partitions' ends are asked of the broker at most once an interval, and only when
-                # nothing fetched is left over (the batch was not cut at its size limit).
-                check_ends = (
-                    len(batch) < settings.INBOX_BATCH_SIZE
-                    and time.monotonic() - last_ends_check >= settings.INBOX_PROGRESS_IDLE_INTERVAL_SECONDS
+        while not self.stop_event.is_set():
+            batch = next_batch(consumer, settings.INBOX_BATCH_SIZE)
+            assignments.read_positions()  # before the batch is handled: its progress needs them
+            # The partitions' ends are asked of the broker at most once an interval, and only when
+            # nothing fetched is left over (the batch was not cut at its size limit).
+            check_ends = (
+                len(batch) < settings.INBOX_BATCH_SIZE
+                and time.monotonic() - last_ends_check >= settings.INBOX_PROGRESS_IDLE_INTERVAL_SECONDS
+            )
+            handled: list[KafkaMessage] = []
+            progress_recorded = False
+            if batch:
+                # Unless the broker is to be asked, the batch's progress is written in the batch's
+                # own transaction (no commit of its own); the positions move once that committed.
+                moved = dict(positions)
+                with_batch = (
+                    None
+                    if check_ends
+                    else partial(record_with_batch, self.group_id, consumer, batch, moved, partitions)
                 )
-                handled: list[KafkaMessage] = []
-                progress_recorded = False
-                if batch:
-                    # Unless the broker is to be asked, the batch's progress is written in the batch's
-                    # own transaction (no commit of its own); the positions move once that committed.
-                    moved = dict(positions)
-                    with_batch = (
-                        None
-                        if check_ends
-                        else partial(record_with_batch, self.group_id, consumer, batch, moved, partitions)
-                    )
-                    if self.process_together(batch, before_commit=with_batch):
-                        handled = [m for m in batch if store_offset(consumer, m)]
-                        if with_batch is not None:
-                            positions.update(moved)
-                            progress_recorded = True
-                    else:
-                        for kafka_message in batch:
-                            if not self.process(kafka_message):
-                                break  # stopping in the middle of a retry: leave the rest for redelivery
-                            if store_offset(consumer, kafka_message):
-                                handled.append(kafka_message)
-                if not progress_recorded and len(handled) == len(batch) and (batch or check_ends):
-                    record_after_batch(
-                        self.group_id,
-                        progress_after(ends_probe, handled, positions, check_ends=check_ends),
-                        partitions,
-                    )
-                    if check_ends:
-                        last_ends_check = time.monotonic()
-        finally:
-            try:
-                consumer.close()
-            except KafkaException as exc:  # a fenced consumer may refuse to leave: it is gone anyway
-                logger.info("closing the consumer: %s", exc)
-            ends_probe.close()
-            self._dlq.close()
-            connection.close()
-            logger.info("inbox consumer %s stopped", self.group_id)
+                if self.process_together(batch, before_commit=with_batch):
+                    handled = [m for m in batch if store_offset(consumer, m)]
+                    if with_batch is not None:
+                        positions.update(moved)
+                        progress_recorded = True
+                else:
+                    for kafka_message in batch:
+                        if not self.process(kafka_message):
+                            break  # stopping in the middle of a retry: leave the rest for redelivery
+                        if store_offset(consumer, kafka_message):
+                            handled.append(kafka_message)
+            if not progress_recorded and len(handled) == len(batch) and (batch or check_ends):
+                record_after_batch(
+                    self.group_id,
+                    progress_after(ends_probe, handled, positions, check_ends=check_ends),
+                    partitions,
+                )
+                if check_ends:
+                    last_ends_check = time.monotonic()
 
     def process_together(
         self, batch: list[KafkaMessage], *, before_commit: Callable[[], None] | None = None

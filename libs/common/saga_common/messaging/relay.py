@@ -103,6 +103,7 @@ class OutboxRelay:
         self._producer: Producer | None = None
         self._commits = CommitSignal()
         self._alone = 0  # rows still to send one per batch, to find the one a broker refused
+        self._drained = True  # the last batch read fewer rows than it asked for (or none)
         self._refused_before_sending: set[str] = set()
         self._spans: dict[str, Span] = {}  # row id -> its send span, ended once the batch is settled
         self._unacknowledged: set[str] = set()  # rows sent but not acknowledged: sent again, a re-publish
@@ -117,7 +118,7 @@ class OutboxRelay:
         try:
             while not self.stop_event.is_set():
                 try:
-                    published = self.publish_batch()
+                    self.publish_batch()
                     backoff = _FIRST_BACKOFF
                 except Exception:
                     logger.exception("outbox relay batch failed; retrying in %.1fs", backoff)
@@ -125,9 +126,11 @@ class OutboxRelay:
                     self.stop_event.wait(backoff)
                     backoff = min(backoff * 2, _MAX_BACKOFF)
                     continue
-                # A short batch means the outbox is drained: sleep until a commit notifies. Rows
-                # being sent one at a time to find a refused one are not a short batch.
-                if published < self.batch_size and self._alone == 0:
+                # Sleep until a commit notifies once a batch read fewer rows than it asked for (the
+                # outbox is drained, or another relay leads). Counting rows read, not delivered: a
+                # full batch with a refused row leaves a backlog, and rows sent one at a time to find
+                # the refused one are batches of the one row asked.
+                if self._drained:
                     self._commits.wait(self.poll_interval, self.stop_event)
         finally:
             if self._producer is not None:
@@ -139,14 +142,18 @@ class OutboxRelay:
     def publish_batch(self) -> int:
         """Publish one batch of the oldest scheduled rows; return how many were acknowledged."""
         with transaction.atomic():
+            self._drained = True
             if not self._lead():
+                self._alone = 0  # the leader finds the refused row now
                 return 0
             size = 1 if self._alone > 0 else self.batch_size
             with connection.cursor() as cursor:
                 cursor.execute(_SCHEDULED_ROWS, [StatusChoice.SCHEDULE, size])
                 rows: list[Row] = cursor.fetchall()
             if not rows:
+                self._alone = 0
                 return 0
+            self._drained = len(rows) < size
             self._alone = max(0, self._alone - 1)
             self._refused_before_sending.clear()
             outcomes = self._produce(rows)

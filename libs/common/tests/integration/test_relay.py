@@ -2,6 +2,7 @@
 
 import contextlib
 import threading
+import time
 import uuid
 
 import psycopg2
@@ -190,6 +191,44 @@ def test_innocent_rows_sent_with_a_refused_one_are_published_after_all(kafka_top
     # and an operator can send it again once the cause is fixed
     call_command("requeue_refused", bad_topic)
     assert outbox_backlog()[0] == 1
+
+
+def test_the_relay_sleeps_once_a_refusal_is_set_aside_and_a_requeue_wakes_it(kafka_topics: str) -> None:
+    # given a good row and one the broker refuses, and a relay loop whose backup poll is far away
+    with transaction.atomic():
+        send_approve("o-1")
+        bad = str(uuid.uuid4())
+        Published.objects.create(
+            id=bad, destination="not a topic!", body={"reason": "r"}, headers=event_headers("o-2")
+        )
+    relay = OutboxRelay(poll_interval=60)
+    batches: list[float] = []
+    publish = relay.publish_batch
+
+    def counted() -> int:
+        batches.append(time.monotonic())
+        return publish()
+
+    relay.publish_batch = counted  # type: ignore[method-assign]
+    thread = threading.Thread(target=relay.run)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while outbox_refused() < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert outbox_refused() == 1
+        # then it sleeps on LISTEN rather than reading the outbox again and again
+        before = len(batches)
+        time.sleep(1.5)
+        assert len(batches) - before <= 1
+        # and when an operator fixes the row and schedules it again, the notification wakes it at once
+        Published.objects.filter(id=bad).update(destination=topic_name(ORDERS_COMMANDS))
+        call_command("requeue_refused", bad)
+        assert len(read_topic(topic_name(ORDERS_COMMANDS), expected=2, timeout=10)) == 2
+        assert outbox_backlog()[0] == 0
+    finally:
+        relay.stop()
+        thread.join(timeout=10)
 
 
 def test_requeue_leaves_rows_of_the_old_envelope_format_alone(kafka_topics: str) -> None:

@@ -15,32 +15,26 @@ T = "t.replies"
 
 class Broker:
     """Answers where partitions end, as the broker does, for many partitions in one request (the
-    client's cached watermarks are never to be used: this fake has none)."""
+    client's cached watermarks are never to be used: this fake has none). As librdkafka does, one
+    partition it cannot answer for fails the whole lookup."""
 
     def __init__(self, ends: dict[int, tuple[int, int]], down: bool = False) -> None:
         self.ends, self.down = ends, down
         self.requests = 0
+        self.metadata_refreshed = False
 
     def offsets_for_times(self, asked: list[Any], timeout: float | None = None) -> list[TopicPartition]:
-        if self.down:
-            raise KafkaException(KafkaError(KafkaError._TRANSPORT))
         self.requests += 1
+        if self.down or any(tp.partition not in self.ends for tp in asked):
+            raise KafkaException(KafkaError(KafkaError.NOT_LEADER_FOR_PARTITION))
         answered = []
         for tp in asked:
-            if tp.partition not in self.ends:  # the broker answers for it with an error
-                answered.append(_refused(tp))
-                continue
             low, high = self.ends[tp.partition]
             answered.append(TopicPartition(tp.topic, tp.partition, high if tp.offset == LATEST else low))
         return answered
 
-
-def _refused(tp: Any) -> Any:
-    class Refused:
-        topic, partition, offset = tp.topic, tp.partition, -1
-        error = KafkaError(KafkaError.NOT_LEADER_FOR_PARTITION)
-
-    return Refused()
+    def list_topics(self, timeout: float | None = None) -> None:
+        self.metadata_refreshed = True
 
 
 class Message:
@@ -105,9 +99,11 @@ def test_nothing_is_claimed_when_the_broker_does_not_answer() -> None:
     assert claims(Broker({0: (0, 10)}, down=True), [], {(T, 0): 10}, ends=True) == {}
 
 
-def test_a_partition_the_broker_did_not_answer_for_is_not_claimed() -> None:
-    up_to = claims(Broker({0: (0, 10)}), [], {(T, 0): 10, (T, 1): 10}, ends=True)
-    assert set(up_to) == {(T, 0)}
+def test_a_partition_the_broker_did_not_answer_for_is_not_claimed_and_the_others_are() -> None:
+    broker = Broker({0: (0, 10)})
+    up_to = claims(broker, [], {(T, 0): 10, (T, 1): 10}, ends=True)
+    assert set(up_to) == {(T, 0)}  # asked again one by one: only the partition at fault is left out
+    assert broker.metadata_refreshed  # a leader that moved is found before asking again
 
 
 def test_every_partition_is_asked_in_one_request_and_beginnings_only_when_needed() -> None:

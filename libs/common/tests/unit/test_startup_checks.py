@@ -83,4 +83,4 @@ def test_psycopg3_beside_psycopg2_is_refused(
 ) -> None:
     # what a shared environment with a package that needs psycopg 3 (DBOS, say) looks like to Django
     monkeypatch.setattr("saga_common.checks.is_psycopg3", lambda: True)
-    assert startup_errors() == {"saga_common.E007"}
+    assert startup_errors() == {"saga_common.E009"}
