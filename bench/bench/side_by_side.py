@@ -27,6 +27,7 @@ def systems(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     ours = {
         "runs": report["runs"],
         "idle_cpu_percent": report.get("idle_cpu_percent") or [],
+        "idle_cpu_percent_warm": report.get("idle_cpu_percent_warm") or [],
         "peak_rss_bytes": report.get("peak_rss_bytes") or {},
         "saturation_throughput": report.get("saturation_throughput") or {},
     }
@@ -40,8 +41,10 @@ def _number(value: float | None) -> str:
 
 
 def idle_cores(system: dict[str, Any]) -> float | None:
-    """The median over the sweeps of the whole system's idle CPU, in cores."""
-    totals = [run["total"] for run in system.get("idle_cpu_percent") or [] if run]
+    """The median over the sweeps of the whole system's idle CPU, in cores: measured warm, after the
+    sweep, where the report has that (since 2026-12-07), else just after the warm-up."""
+    measured = system.get("idle_cpu_percent_warm") or system.get("idle_cpu_percent") or []
+    totals = [run["total"] for run in measured if run]
     return statistics.median(totals) / 100 if totals else None
 
 

@@ -189,4 +189,11 @@ def sweep(
             print(json.dumps({"peer": name} | bench_run.step_line(result, traced=False)), flush=True)
             steps.append(result)
         sampler.stop()
-    return {"steps": steps, "idle": idle, "peak": sampler.peak, "peak_total": sampler.peak_total}
+        idle_warm = bench_run.warm_idle(pids, args.idle_seconds)
+    return {
+        "steps": steps,
+        "idle": idle,
+        "idle_warm": idle_warm,
+        "peak": sampler.peak,
+        "peak_total": sampler.peak_total,
+    }

@@ -207,3 +207,12 @@ def test_the_side_by_side_table_has_every_system_at_every_rate() -> None:
     assert lines[4].startswith("| 400 | 160 / 22.0 |")
     assert lines[-2] == "idle CPU, % of one core (ours / dbos): 4.00 / 1.80"
     assert lines[-1].endswith("(ours / dbos): 1024 / 300")
+
+
+def test_idle_is_judged_warm_where_it_was_measured_after_the_sweep() -> None:
+    measured = report(45, 160, 22)
+    assert side_by_side.idle_cores(side_by_side.systems(measured)["ours"]) == 0.04  # only the first
+    measured["idle_cpu_percent_warm"] = [{"total": 2.0}]
+    assert side_by_side.idle_cores(side_by_side.systems(measured)["ours"]) == 0.02
+    idle = {row["target"]: row for row in side_by_side.targets(measured)}["idle, cores"]
+    assert (idle["value"], idle["met"]) == (0.02, True)
