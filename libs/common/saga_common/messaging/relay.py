@@ -193,8 +193,15 @@ class OutboxRelay:
             # on scheduled rows: with stale statistics (a backlog that grew since the last ANALYZE),
             # PostgreSQL otherwise reads and sorts every scheduled row for each batch (270 ms instead
             # of 4 ms at 100,000 rows).
+            # Its commit does not wait for the disk (synchronous_commit off): all it writes is which
+            # rows the broker acknowledged, and if PostgreSQL itself crashes before that reaches the
+            # disk (at most three wal_writer_delay later) the rows are published again, which the
+            # consumers' inboxes skip. At low load this was a flush per message, on the path of the
+            # next batch.
             cursor.execute(
-                "SET LOCAL enable_sort = off; SELECT pg_try_advisory_xact_lock(%s)", [RELAY_LOCK_KEY]
+                "SET LOCAL enable_sort = off; SET LOCAL synchronous_commit = off; "
+                "SELECT pg_try_advisory_xact_lock(%s)",
+                [RELAY_LOCK_KEY],
             )
             (locked,) = cursor.fetchone()
         return bool(locked)
