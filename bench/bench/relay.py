@@ -73,15 +73,19 @@ class Publisher:
     subscribe: Callable[[dict[str, float]], Callable[[], None]]  # records id -> arrival; returns stop
 
 
-def ensure_rabbitmq_stomp() -> None:
-    """Make sure RabbitMQ answers STOMP on 61613: install Debian's, start it, enable the plugin."""
+def ensure_rabbitmq_stomp() -> bool:
+    """Make sure RabbitMQ answers STOMP on 61613: install Debian's, start it, enable the plugin.
+    True if it started the node (the caller stops it: an idle RabbitMQ left running costs a few
+    percent of a core in whatever the bench measures next, the peers)."""
     if _port_open(STOMP_PORT):
-        return
+        return False
+    started = False
     if not shutil.which("rabbitmq-server"):
         subprocess.run(["apt-get", "update"], check=True)
         subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "rabbitmq-server"], check=True)
     if not _port_open(5672):
         subprocess.run(["rabbitmq-server", "-detached"], check=True)
+        started = True
         # -detached returns before the node has even registered with epmd, and `rabbitmqctl
         # await_startup` then fails at once ("node 'rabbit' not running at all": a fresh machine,
         # 2026-12-06): wait for its AMQP port first.
@@ -97,6 +101,7 @@ def ensure_rabbitmq_stomp() -> None:
         if time.monotonic() > deadline:
             raise RuntimeError("RabbitMQ's STOMP plugin does not answer on 61613")
         time.sleep(0.5)
+    return started
 
 
 def _port_open(port: int) -> bool:
@@ -264,7 +269,7 @@ def compare(
     server_url: str, bootstrap: str, rows: int, rate: float = 100.0, seconds: float = 5.0
 ) -> dict[str, Any]:
     """Both publishers on the same database and the same rows; return both and the ratio."""
-    ensure_rabbitmq_stomp()
+    started_rabbitmq = ensure_rabbitmq_stomp()
     url = fresh_database(server_url)
     topic = f"bench-relay-{uuid.uuid4().hex[:8]}"
     admin = AdminClient(broker_auth.client_config(bootstrap))
@@ -290,6 +295,8 @@ def compare(
         results[publisher.name] = measure(publisher, url, rows, rate, seconds)
         print(json.dumps({publisher.name: results[publisher.name]}), flush=True)
     subprocess.run(["rabbitmqctl", "delete_queue", topic], capture_output=True, check=False)
+    if started_rabbitmq:
+        subprocess.run(["rabbitmqctl", "stop"], capture_output=True, check=False, timeout=120)
     postgres.drop_databases([DATABASE], f"{server_url}/postgres")
     mine, library = results["ours"], results["django-outbox-pattern"]
     return {
