@@ -6,6 +6,7 @@ deployment checks, which no command but ``check --deploy`` runs, so that a devel
 ``manage.py`` commands keep working with the defaults.
 """
 
+import importlib.util
 from typing import Any
 
 from django.apps import apps
@@ -71,9 +72,8 @@ def database_driver_is_psycopg2(app_configs: Any = None, **kwargs: Any) -> list[
 
 
 def is_psycopg3() -> bool:
-    from django.db.backends.postgresql.psycopg_any import is_psycopg3 as django_uses_psycopg3
-
-    return bool(django_uses_psycopg3)
+    """What Django's PostgreSQL backend decides: psycopg 3 whenever it can be imported."""
+    return importlib.util.find_spec("psycopg") is not None
 
 
 @register(STARTUP, Tags.security, deploy=True)
