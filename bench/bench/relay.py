@@ -13,6 +13,7 @@ broker acknowledged it; the library's publisher sends STOMP frames without recei
 as sent.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -291,12 +292,15 @@ def compare(
         subscribe=stomp_subscriber(queue),
     )
     results = {}
-    for publisher in (ours, theirs):
-        results[publisher.name] = measure(publisher, url, rows, rate, seconds)
-        print(json.dumps({publisher.name: results[publisher.name]}), flush=True)
-    subprocess.run(["rabbitmqctl", "delete_queue", topic], capture_output=True, check=False)
-    if started_rabbitmq:
-        subprocess.run(["rabbitmqctl", "stop"], capture_output=True, check=False, timeout=120)
+    try:
+        for publisher in (ours, theirs):
+            results[publisher.name] = measure(publisher, url, rows, rate, seconds)
+            print(json.dumps({publisher.name: results[publisher.name]}), flush=True)
+    finally:
+        subprocess.run(["rabbitmqctl", "delete_queue", topic], capture_output=True, check=False)
+        if started_rabbitmq:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                subprocess.run(["rabbitmqctl", "stop"], capture_output=True, check=False, timeout=120)
     postgres.drop_databases([DATABASE], f"{server_url}/postgres")
     mine, library = results["ours"], results["django-outbox-pattern"]
     return {

@@ -148,6 +148,7 @@ def warm_idle(pids: dict[str, int], seconds: float) -> dict[str, Any] | None:
     where the first measurement, seconds after the start, still pays for that."""
     if not seconds:
         return None
+    time.sleep(5.0)  # past the saturation step's last commits, checkpoint and autovacuum wake-ups
     idle = idle_cpu(pids, seconds)
     print(json.dumps({"idle_cpu_percent_warm": idle}), flush=True)
     return idle

@@ -6,7 +6,7 @@ deployment checks, which no command but ``check --deploy`` runs, so that a devel
 ``manage.py`` commands keep working with the defaults.
 """
 
-import importlib.util
+import importlib
 from typing import Any
 
 from django.apps import apps
@@ -72,8 +72,12 @@ def database_driver_is_psycopg2(app_configs: Any = None, **kwargs: Any) -> list[
 
 
 def is_psycopg3() -> bool:
-    """What Django's PostgreSQL backend decides: psycopg 3 whenever it can be imported."""
-    return importlib.util.find_spec("psycopg") is not None
+    """What Django's PostgreSQL backend decides: psycopg 3 whenever it imports."""
+    try:
+        importlib.import_module("psycopg")
+    except ImportError:
+        return False
+    return True
 
 
 @register(STARTUP, Tags.security, deploy=True)

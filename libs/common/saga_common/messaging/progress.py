@@ -159,10 +159,12 @@ def record_after_batch(
     not wait for the disk: progress lost in a crash of PostgreSQL only makes deadlines wait longer."""
     if not up_to:
         return
+    own_transaction = not connection.in_atomic_block  # never make a caller's transaction asynchronous
     try:
         with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit = off")
+            if own_transaction:
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit = off")
             record_progress(group, up_to, partitions)
     except Exception as exc:
         logger.warning("consumer progress not recorded (%r); deadlines wait for the next batch", exc)

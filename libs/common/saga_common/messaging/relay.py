@@ -14,7 +14,10 @@ Guarantees:
 - a committed row is picked up at once: the relay sleeps on PostgreSQL ``LISTEN`` and a trigger
   (migration ``saga_common.0001_outbox_relay``) notifies on commit (``commits``); polling stays the
   fallback;
-- SIGTERM (``stop()``) lets the current batch finish, flush and be marked before exiting.
+- SIGTERM (``stop()``) lets the current batch finish, flush and be marked before exiting;
+- the marks commit without waiting for the disk (``_lead``): a crash of PostgreSQL itself can lose
+  the last ones, and those rows go out again, as after a relay killed between produce and mark. The
+  inboxes skip what they took; a message that was dead-lettered has no inbox row and is handled again.
 
 A raw row (``outbox.enqueue_raw``, an operator's replay) goes out as the record it holds, byte for byte.
 Each row is produced in a ``send <Type>`` span (``saga_common.messaging.spans``) whose context the

@@ -217,10 +217,14 @@ def test_the_relay_sleeps_once_a_refusal_is_set_aside_and_a_requeue_wakes_it(kaf
         while outbox_refused() < 1 and time.monotonic() < deadline:
             time.sleep(0.1)
         assert outbox_refused() == 1
-        # then it sleeps on LISTEN rather than reading the outbox again and again
-        before = len(batches)
+        # then, once its last batches after the refusal are done, it sleeps on LISTEN rather than
+        # reading the outbox again and again
+        settled = -1
+        while settled != len(batches) and time.monotonic() < deadline:
+            settled = len(batches)
+            time.sleep(0.5)
         time.sleep(1.5)
-        assert len(batches) - before <= 1
+        assert len(batches) == settled
         # and when an operator fixes the row and schedules it again, the notification wakes it at once
         Published.objects.filter(id=bad).update(destination=topic_name(ORDERS_COMMANDS))
         call_command("requeue_refused", bad)
@@ -229,6 +233,34 @@ def test_the_relay_sleeps_once_a_refusal_is_set_aside_and_a_requeue_wakes_it(kaf
     finally:
         relay.stop()
         thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+def test_a_full_batch_with_a_refused_row_is_followed_at_once_by_the_next(kafka_topics: str) -> None:
+    # given a relay asleep on LISTEN (its backup poll far away), batches of two rows
+    relay = OutboxRelay(batch_size=2, poll_interval=60)
+    thread = threading.Thread(target=relay.run)
+    thread.start()
+    try:
+        time.sleep(1.0)  # it found the outbox empty and listens
+        # when five rows commit at once, the fourth too large for any broker
+        with transaction.atomic():
+            first, second, third = send_approve("o-1"), send_approve("o-2"), send_approve("o-3")
+            Published.objects.create(
+                id=str(uuid.uuid4()),
+                destination=topic_name(ORDERS_COMMANDS),
+                body={"reason": "x" * 1_200_000},
+                headers=event_headers("o-4"),
+            )
+            fifth = send_approve("o-5")
+        # then the batch that delivered only one of its two rows is not taken for a drained outbox:
+        # the fifth row goes out without waiting for another commit or the poll
+        published = read_envelopes(topic_name(ORDERS_COMMANDS), expected=4, timeout=10)
+        assert sorted(e.id for e in published) == sorted([first, second, third, fifth])
+    finally:
+        relay.stop()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
 
 
 def test_requeue_leaves_rows_of_the_old_envelope_format_alone(kafka_topics: str) -> None:

@@ -25,7 +25,9 @@ class Broker:
 
     def offsets_for_times(self, asked: list[Any], timeout: float | None = None) -> list[TopicPartition]:
         self.requests += 1
-        if self.down or any(tp.partition not in self.ends for tp in asked):
+        if self.down:
+            raise KafkaException(KafkaError(KafkaError._TRANSPORT))
+        if any(tp.partition not in self.ends for tp in asked):
             raise KafkaException(KafkaError(KafkaError.NOT_LEADER_FOR_PARTITION))
         answered = []
         for tp in asked:
@@ -33,7 +35,7 @@ class Broker:
             answered.append(TopicPartition(tp.topic, tp.partition, high if tp.offset == LATEST else low))
         return answered
 
-    def list_topics(self, timeout: float | None = None) -> None:
+    def list_topics(self, topic: str | None = None, timeout: float | None = None) -> None:
         self.metadata_refreshed = True
 
 
@@ -95,8 +97,11 @@ def test_nothing_is_claimed_for_idle_partitions_without_asking_the_broker() -> N
     assert claims(Broker({0: (0, 10)}), [], {(T, 0): 10}, ends=False) == {}
 
 
-def test_nothing_is_claimed_when_the_broker_does_not_answer() -> None:
-    assert claims(Broker({0: (0, 10)}, down=True), [], {(T, 0): 10}, ends=True) == {}
+def test_nothing_is_claimed_when_the_broker_does_not_answer_and_it_is_not_asked_again() -> None:
+    broker = Broker({0: (0, 10), 1: (0, 10)}, down=True)
+    assert claims(broker, [], {(T, 0): 10, (T, 1): 10}, ends=True) == {}
+    assert broker.requests == 1
+    assert not broker.metadata_refreshed
 
 
 def test_a_partition_the_broker_did_not_answer_for_is_not_claimed_and_the_others_are() -> None:
