@@ -9,6 +9,7 @@ counted too, peak memory sampled every half second.
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import socket
@@ -85,6 +86,7 @@ BENCH_DIR = Path(__file__).resolve().parents[1]
 DBOS_PROJECT = BENCH_DIR / "peer-envs" / "dbos"
 
 
+@functools.cache  # synced once a run, not once a sweep
 def dbos_environment() -> tuple[Path, dict[str, str]]:
     """The DBOS peer's interpreter and environment: one of its own, synced from its lock (its
     pyproject says why it cannot share ours) under .run/peer-envs/dbos, on the interpreter we run on
