@@ -132,6 +132,21 @@ def test_a_chunked_body_over_the_limit_is_a_json_413(server: dict[str, str]) -> 
     assert Order.objects.count() == 0
 
 
+def test_an_idle_kept_alive_connection_outlives_the_clients_idle_limit(server: dict[str, str]) -> None:
+    """The server must not be the one to close an idle connection a client may send on (gunicorn's
+    default 2 s did: a request sent as it closed was reset). Idle 3 s, then a second request."""
+    host, port = server["api"].removeprefix("http://").split(":")
+    request = f"GET /healthz/live HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        answers = []
+        for pause in (0.0, 3.0):
+            time.sleep(pause)
+            connection.sendall(request)
+            head = connection.recv(65536)  # the whole small answer, or b"" if the server closed it
+            answers.append(head.split(b"\r\n", 1)[0])
+    assert answers == [b"HTTP/1.1 200 OK"] * 2
+
+
 def test_metrics_are_served_on_the_metrics_port_only(server: dict[str, str]) -> None:
     requests.get(f"{server['api']}/healthz/live", timeout=5)
     public = requests.get(f"{server['api']}/metrics", timeout=5)
