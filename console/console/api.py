@@ -5,7 +5,7 @@ server error, becomes a banner naming it, and the rest of the page renders witho
 never shows a stack trace. An API that refuses the person's token (expired, or signed by a key it does
 not trust) sends them to sign in again (``SignInAgain``, handled by ``auth.SignedInPersonMiddleware``).
 
-Reads are not retried here (``read_retries=0``): the pages poll every few seconds anyway, and a page
+Nothing is sent again here (``retries=0``): the pages poll every few seconds anyway, and a page
 asks its services side by side (``load_each``), so it waits about ``CONSOLE_API_TIMEOUT_SECONDS`` for
 the slowest one rather than the sum of every retry of every service.
 """
@@ -41,7 +41,7 @@ def client_for(person: Person) -> ShopClient:
     with _lock:
         if _shared is None:
             _shared = ShopClient(
-                settings.CONSOLE_API_URLS, timeout=settings.CONSOLE_API_TIMEOUT_SECONDS, read_retries=0
+                settings.CONSOLE_API_URLS, timeout=settings.CONSOLE_API_TIMEOUT_SECONDS, retries=0
             )
     return _shared.with_token(person.token)
 

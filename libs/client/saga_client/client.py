@@ -1,10 +1,10 @@
 """ShopClient: the four services' REST APIs as typed method calls.
 
 One ``httpx.Client`` per service base URL keeps its connections alive between calls and is safe to
-share between threads. Reads (GET) are sent again on a connection error, a timeout or a 502/503/504,
-a few times with a short backoff; writes (POST) never are: ``place_order`` always carries an
-Idempotency-Key, so a caller that does not know whether its order arrived places it again with the
-same key and gets the same order.
+share between threads. Reads (GET) and the writes that carry an Idempotency-Key (``place_order``,
+``cancel_order``, with the same key) are sent again on a connection error, a timeout or a
+502/503/504, a few times with a short backoff; other writes (POST) never are. A caller that still
+does not know whether its order arrived places it again with the same key and gets the same order.
 """
 
 import uuid
@@ -35,11 +35,12 @@ from saga_client.sending import Request, call, connection_pools
 
 class ShopClient:
     """The shop's REST APIs. ``urls`` maps service names (orders, payments, shipping, orchestrator) to
-    base URLs (``http://127.0.0.1:8001``); only the services a caller uses need one.
+        base URLs (``http://127.0.0.1:8001``); only the services a caller uses need one.
 
-    ``token`` is sent as ``Authorization: Bearer <token>``; ``with_token`` makes a copy acting for
-    someone else over the same connections. ``read_retries`` is how often a failed read is sent again.
-    ``transport`` replaces httpx's (tests, or an ASGI/WSGI app).
+        ``token`` is sent as ``Authorization: Bearer <token>``; ``with_token`` makes a copy acting for
+        someone else over the same connections. ``retries`` is how often a failed read, or a failed write
+    that carries an Idempotency-Key, is sent again.
+        ``transport`` replaces httpx's (tests, or an ASGI/WSGI app).
     """
 
     def __init__(
@@ -47,13 +48,13 @@ class ShopClient:
         urls: Mapping[str, str],
         token: str | None = None,
         timeout: float = 10.0,
-        read_retries: int = 3,
+        retries: int = 3,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.urls = {service: url.rstrip("/") for service, url in urls.items()}
         self.token = token
         self.timeout = timeout
-        self.read_retries = read_retries
+        self.retries = retries
         self._http = connection_pools(self.urls, timeout, transport)
         self._clients = list({id(client): client for client in self._http.values()}.values())
         self._owner = True
@@ -261,4 +262,4 @@ class ShopClient:
         if target is None:
             raise ValueError(f"{name} needs the service to ask")
         request = Request(operation, target, path or {}, query or {}, body, headers or {})
-        return call(self._client_for(target), request, token=self.token, read_retries=self.read_retries)
+        return call(self._client_for(target), request, token=self.token, retries=self.retries)

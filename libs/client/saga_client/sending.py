@@ -1,6 +1,7 @@
-"""How one operation goes over the wire: its connection pools, the request, the retries of reads, and
-its answer read as the operation's model or raised as the error it is."""
+"""How one operation goes over the wire: its connection pools, the request, the retries of what is
+safe to send again, and its answer read as the operation's model or raised as the error it is."""
 
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +17,11 @@ RETRIED_STATUSES = frozenset({502, 503, 504})  # a proxy or the service's server
 BACKOFF_SECONDS = 0.1  # before the first retry; doubled each time, at most MAX_BACKOFF_SECONDS
 MAX_BACKOFF_SECONDS = 1.0
 USER_AGENT = "saga-client/0.1"
+# A write carrying this header is safe to send again with it: the service answers a repeated key with
+# the first request's response (the order it placed), whether that request arrived or not.
+IDEMPOTENCY_KEY = "Idempotency-Key"
+
+log = logging.getLogger("saga_client")
 
 
 def connection_pools(
@@ -48,10 +54,10 @@ class Request:
     headers: Mapping[str, str]
 
 
-def call(http: httpx.Client, request: Request, *, token: str | None, read_retries: int) -> Any:
+def call(http: httpx.Client, request: Request, *, token: str | None, retries: int) -> Any:
     """Send ``request`` and read its answer as the operation's model (None if it has none)."""
     operation, service = request.operation, request.service
-    response = send(http, request, token=token, read_retries=read_retries)
+    response = send(http, request, token=token, retries=retries)
     if not response.is_success:
         raise error_for(response.status_code, error_detail(response), service, operation.operation_id)
     if operation.response is None:
@@ -66,9 +72,14 @@ def call(http: httpx.Client, request: Request, *, token: str | None, read_retrie
         ) from exc
 
 
-def send(http: httpx.Client, request: Request, *, token: str | None, read_retries: int) -> httpx.Response:
-    """The answer to ``request``; a read is sent again (``read_retries`` times at most, with a short
-    backoff) after a connection error, a timeout or a 502/503/504, a write never is."""
+def send(http: httpx.Client, request: Request, *, token: str | None, retries: int) -> httpx.Response:
+    """The answer to ``request``. A read, or a write carrying an Idempotency-Key (with that same key),
+    is sent again (``retries`` times at most, with a short backoff, each logged as a warning) after a
+    connection error, a timeout or a 502/503/504; any other write never is.
+
+    Why writes with a key too: a connection the server closes (an idle keep-alive it times out, a worker
+    restarting) can reset a request already sent, and then only the key makes sending it again safe.
+    """
     operation = request.operation
     headers = {"Accept": "application/json", **request.headers}
     if token is not None:
@@ -78,7 +89,8 @@ def send(http: httpx.Client, request: Request, *, token: str | None, read_retrie
         content = msgspec.json.encode(request.body)
         headers["Content-Type"] = "application/json"
     params = {key: str(value) for key, value in request.query.items() if value is not None}
-    attempts = 1 + (max(0, read_retries) if operation.idempotent else 0)
+    repeatable = operation.idempotent or IDEMPOTENCY_KEY in request.headers
+    attempts = 1 + (max(0, retries) if repeatable else 0)
     for attempt in range(1, attempts + 1):
         last = attempt == attempts
         try:
@@ -90,13 +102,23 @@ def send(http: httpx.Client, request: Request, *, token: str | None, read_retrie
                 headers=headers,
             )
         except httpx.TransportError as exc:  # refused, reset, timed out, a broken answer
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             if last:
-                reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 raise ServiceUnavailable(request.service, operation.operation_id, reason) from exc
         else:
             if last or response.status_code not in RETRIED_STATUSES:
                 return response
+            reason = f"HTTP {response.status_code}"
             response.close()
+        log.warning(
+            "%s %s: %s; sending it again (attempt %d of %d)",
+            request.service,
+            operation.operation_id,
+            reason,
+            attempt + 1,
+            attempts,
+            extra={"retry_reason": reason.split(":", 1)[0]},
+        )
         time.sleep(min(BACKOFF_SECONDS * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS))
     raise AssertionError("unreachable: the last attempt returns or raises")
 

@@ -328,7 +328,7 @@ def test_a_read_is_retried_on_a_connection_error(
 
 def test_a_read_gives_up_after_its_retries(mock: respx.MockRouter, pauses: list[float]) -> None:
     route = mock.get(f"{URLS['orchestrator']}/api/v1/sagas/{SAGA_ID}").respond(504, text="gateway timeout")
-    with ShopClient(URLS, read_retries=2) as shop, pytest.raises(ServerError) as raised:
+    with ShopClient(URLS, retries=2) as shop, pytest.raises(ServerError) as raised:
         shop.get_saga(SAGA_ID)
     assert (route.call_count, raised.value.status, raised.value.detail) == (
         3,
@@ -337,19 +337,55 @@ def test_a_read_gives_up_after_its_retries(mock: respx.MockRouter, pauses: list[
     )
 
 
-def test_a_post_is_never_retried(mock: respx.MockRouter, client: ShopClient, pauses: list[float]) -> None:
-    route = mock.post(f"{URLS['orders']}/api/v1/orders").respond(503, json={"detail": "busy"})
-    with pytest.raises(ServerError):
-        client.place_order(a_request())
-    assert route.call_count == 1
-    route.side_effect = httpx.ConnectError("refused")
-    with pytest.raises(ServiceUnavailable):
-        client.place_order(a_request())
-    assert (route.call_count, pauses) == (2, [])
+def test_a_write_with_an_idempotency_key_is_sent_again_with_the_same_key(
+    mock: respx.MockRouter, client: ShopClient, pauses: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    route = mock.post(f"{URLS['orders']}/api/v1/orders")
+    # a kept-alive connection the server closed as the request went out, then a restarting worker
+    route.side_effect = [
+        httpx.RemoteProtocolError("Server disconnected without sending a response."),
+        httpx.Response(503, json={"detail": "busy"}),
+        httpx.Response(201, json=ORDER),
+    ]
+    with caplog.at_level("WARNING", logger="saga_client"):
+        assert client.place_order(a_request(), idempotency_key="key-1").id == UUID(ORDER_ID)
+    assert route.call_count == 3
+    assert {call.request.headers["Idempotency-Key"] for call in route.calls} == {"key-1"}
+    assert [call.request.content for call in route.calls] == [route.calls[0].request.content] * 3
+    assert [getattr(r, "retry_reason", None) for r in caplog.records] == ["RemoteProtocolError", "HTTP 503"]
+    assert caplog.records[0].getMessage() == (
+        "orders orders_create: RemoteProtocolError: Server disconnected without sending a response.; "
+        "sending it again (attempt 2 of 4)"
+    )
+    # a key it made up itself is kept across the attempts too
+    route.side_effect = [httpx.ReadError("reset"), httpx.Response(201, json=ORDER)]
+    client.place_order(a_request())
+    keys = [call.request.headers["Idempotency-Key"] for call in route.calls[3:]]
+    assert len(set(keys)) == 1
+    assert len(keys) == 2
+
+
+def test_a_write_without_an_idempotency_key_is_never_sent_again(
+    mock: respx.MockRouter, client: ShopClient, pauses: list[float]
+) -> None:
     retry = mock.post(f"{URLS['orchestrator']}/api/v1/sagas/{SAGA_ID}/retry").respond(502)
     with pytest.raises(ServerError):
         client.retry_saga(SAGA_ID)
     assert retry.call_count == 1
+    retry.side_effect = httpx.ConnectError("refused")
+    with pytest.raises(ServiceUnavailable):
+        client.retry_saga(SAGA_ID)
+    assert (retry.call_count, pauses) == (2, [])
+
+
+def test_a_keyed_write_gives_up_after_its_retries(mock: respx.MockRouter, pauses: list[float]) -> None:
+    route = mock.post(f"{URLS['orders']}/api/v1/orders").mock(side_effect=httpx.ConnectError("refused"))
+    with ShopClient(URLS, retries=1) as shop, pytest.raises(ServiceUnavailable):
+        shop.place_order(a_request())
+    assert route.call_count == 2
+    with ShopClient(URLS, retries=0) as shop, pytest.raises(ServiceUnavailable):
+        shop.place_order(a_request())
+    assert route.call_count == 3
 
 
 def test_a_timeout_is_service_unavailable_naming_the_service(
@@ -358,7 +394,7 @@ def test_a_timeout_is_service_unavailable_naming_the_service(
     route = mock.get(f"{URLS['payments']}/api/v1/payments").mock(side_effect=httpx.ReadTimeout("slow"))
     with pytest.raises(ServiceUnavailable) as raised:
         client.payments_of(ORDER_ID)
-    assert route.call_count == 4  # the first try and read_retries=3 more
+    assert route.call_count == 4  # the first try and retries=3 more
     error = raised.value
     assert (error.service, error.operation) == ("payments", "payments_list")
     assert str(error) == "payments payments_list: unavailable: ReadTimeout: slow"
