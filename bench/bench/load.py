@@ -3,10 +3,13 @@
 Run as ``python -m bench.load URL RATE SECONDS OUT.json``: a separate process, so the load's own CPU
 is not the system's. Each order is one of the saga's outcomes (approve, decline, shipping rejection)
 in a fixed mix; the file lists the ids the service acknowledged (201), with their kind, and counts
-every other answer by what it was (``ERROR_KINDS``), so that offered = acknowledged + errors.
+every other answer by what it was (``ERROR_KINDS``), so that offered = acknowledged + errors. A POST
+the client sent again with its Idempotency-Key (a connection reset, a 503) is counted by why
+(``retried_by_reason``): acknowledged in the end, but worth seeing.
 """
 
 import json
+import logging
 import random
 import sys
 import threading
@@ -42,6 +45,19 @@ def error_kind(error: Exception) -> str:
     return "other"
 
 
+class RetryCounter(logging.Handler):
+    """Counts the client's "sending it again" warnings (saga_client.sending) by their reason."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.reasons: Counter[str] = Counter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        reason = getattr(record, "retry_reason", None)
+        if reason is not None:
+            self.reasons[reason] += 1  # Counter += under the handler's own lock (Handler.handle)
+
+
 def body(kind: str) -> OrderRequest:
     return OrderRequest(
         currency="EUR",
@@ -63,6 +79,8 @@ def main(url: str, rate: float, seconds: float, out: Path) -> None:
     errors: Counter[str] = Counter()
     statuses: Counter[str] = Counter()  # the error statuses (http_status), e.g. {"503": 2}
     lock = threading.Lock()
+    retries = RetryCounter()
+    logging.getLogger("saga_client").addHandler(retries)
 
     def clients() -> dict[str, ShopClient]:
         """This thread's clients, one per customer over one connection pool (as a session each was)."""
@@ -105,6 +123,7 @@ def main(url: str, rate: float, seconds: float, out: Path) -> None:
                 "errors": sum(errors.values()),
                 "errors_by_kind": {kind: errors[kind] for kind in ERROR_KINDS},
                 "error_statuses": dict(sorted(statuses.items())),
+                "retried_by_reason": dict(sorted(retries.reasons.items())),
                 "orders": accepted,
             }
         )

@@ -272,6 +272,7 @@ def measured_step(
         "errors": load["errors"],
         "errors_by_kind": load["errors_by_kind"],
         "error_statuses": load["error_statuses"],
+        "retried_by_reason": load["retried_by_reason"],  # sent again with its key, then acknowledged
         # offered = acknowledged + errors, unless the load process lost one (it counts every answer)
         "unaccounted": load["offered"] - len(ids) - load["errors"],
         "undecided": len(ids) - len(decided),

@@ -103,6 +103,7 @@ async def offer(peer: str, target: str, rate: float, seconds: float) -> dict[str
         "errors": sum(errors.values()),
         "errors_by_kind": {kind: errors[kind] for kind in ("http_status", "timeout", "connection", "other")},
         "error_statuses": {},
+        "retried_by_reason": {},  # a peer's client never sends an order twice
         "orders": accepted,
     }
 

@@ -48,6 +48,7 @@ class Feeder:
         self.pending: set[str] = set()
         self.totals: Counter[str] = Counter()
         self.errors_by_kind: Counter[str] = Counter()
+        self.retried_by_reason: Counter[str] = Counter()
 
     def launch_due(self, now: float) -> None:
         for chunk in self.chunks:
@@ -83,6 +84,7 @@ class Feeder:
             for name in ("offered", "acknowledged", "errors"):
                 self.totals[name] += load[name]
             self.errors_by_kind.update(load["errors_by_kind"])
+            self.retried_by_reason.update(load["retried_by_reason"])
             for order in load["orders"]:
                 self.orders[order["id"]] = Order(scheduled=round(order["scheduled"] - self.start, 3))
                 self.pending.add(order["id"])
@@ -122,6 +124,7 @@ class Feeder:
             "acknowledged": self.totals["acknowledged"],
             "errors": self.totals["errors"],
             "errors_by_kind": dict(self.errors_by_kind),
+            "retried_by_reason": dict(self.retried_by_reason),
             "failed_load_processes": self.totals["failed_load_processes"],
             "undecided": len(self.pending),
             "chunks": len(self.chunks),
