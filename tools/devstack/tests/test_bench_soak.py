@@ -112,6 +112,63 @@ def test_each_drift_fails_its_own_check(drift: dict[str, Any], failed: list[str]
     assert judge(*run(**drift))["failed"] == failed
 
 
+def caught_up_run() -> tuple[list[Sample], list[Order]]:
+    """A steady 5 orders/s offered, decided at 4/s through the middle third and 6/s through the last
+    (a busy machine falling behind, then catching up): 10 inbox rows and one saga row a saga."""
+    warm, last_start = DURATION / 3, DURATION * 2 / 3
+
+    def decided_by(t: float) -> float:  # sagas decided by time t
+        if t < warm:
+            return 5 * t
+        if t < last_start:
+            return 5 * warm + 4 * (t - warm)
+        return min(5 * t, 5 * warm + 4 * (last_start - warm) + 6 * (t - last_start))
+
+    samples = []
+    for step in range(int(DURATION / SAMPLE) + 1):
+        t = step * SAMPLE
+        done = int(decided_by(t))
+        rows = {"orchestrator/received": 10 * done, "orchestrator/saga_instance": done}
+        samples.append(Sample(t=t, rows=rows, inserted=dict(rows)))
+    orders, t = [], 0.0
+    for number in range(int(DURATION * 5)):
+        while decided_by(t) < number + 1:
+            t += 0.05
+        orders.append(Order(scheduled=number / 5, latency=t - number / 5))
+    return samples, orders
+
+
+def test_a_run_that_caught_up_in_the_last_third_grows_linearly_per_saga() -> None:
+    samples, orders = caught_up_run()
+    table = checks.table_checks(samples, orders, DURATION, PRUNE)
+    names = ["table orchestrator/received linear", "table orchestrator/saga_instance linear"]
+    assert [c.name for c in table] == names
+    assert all(c.passed for c in table), table
+    # per second, as judged before 2026-12-07, the inbox grew half as fast again in the last third
+    # (60 rows/s against 40) and failed the old limit of 1.25 times plus 1
+    at = {s.t: s.rows["orchestrator/received"] for s in samples}
+    middle, last = (at[1190.0] - at[600.0]) / 590, (at[1800.0] - at[1200.0]) / 600
+    assert (round(middle), round(last)) == (40, 60)
+    assert last > checks.GROWTH_RATE_MAX * middle + 1
+    # and sagas that cost a third more inbox rows in the last third still fail, caught up or not
+    for sample in samples:
+        if sample.t > DURATION * 2 / 3:
+            sample.rows["orchestrator/received"] += int(20 * (sample.t - DURATION * 2 / 3))
+    table = checks.table_checks(samples, orders, DURATION, PRUNE)
+    assert [c.name for c in table if not c.passed] == ["table orchestrator/received linear"]
+
+
+def test_a_growing_table_without_a_decision_fails() -> None:
+    samples, orders = run()
+    undecided = [Order(scheduled=o.scheduled, latency=None) for o in orders]
+    failed = [c for c in checks.table_checks(samples, undecided, DURATION, PRUNE) if not c.passed]
+    assert {c.name for c in failed} == {
+        "table orchestrator/received linear",
+        "table orchestrator/saga_instance linear",
+    }
+    assert all("no saga decided" in c.detail for c in failed)
+
+
 def test_a_small_leak_within_the_tolerance_passes() -> None:
     # 5 % over the last 20 minutes of a 100 MB worker
     assert judge(*run(leak_bytes_per_s=100 * MIB * 0.05 / 1200))["failed"] == []
@@ -124,6 +181,14 @@ def test_failed_requests_and_load_processes_fail_the_requests_check() -> None:
         assert result["failed"] == ["requests"]
     detail = next(c["detail"] for c in judge(samples, orders, LOAD | {"errors": 1})["checks"])
     assert "9000 of 9000 acknowledged, 1 errors" in detail
+
+
+def test_posts_sent_again_and_acknowledged_pass_and_are_shown() -> None:
+    samples, orders = run()
+    result = judge(samples, orders, LOAD | {"retried_by_reason": {"RemoteProtocolError": 4}})
+    assert result["failed"] == []
+    detail = next(c["detail"] for c in result["checks"] if c["name"] == "requests")
+    assert detail.endswith("sent again: {'RemoteProtocolError': 4}")
 
 
 def test_a_lag_never_recorded_is_a_failure() -> None:
