@@ -61,9 +61,12 @@ class AfterSale:
 
     def _approved_order(self) -> str | None:
         """An order of the load's that is APPROVED with its shipment released, not acted on before."""
+        # The load's threads add to its dict under the load's lock, not this one: copy it first (one
+        # step under the GIL) rather than iterate it while it grows.
+        placed = self.orders.copy()
         with self._lock:
             candidates = [
-                o for o, kind in self.orders.items() if kind == "approve" and o not in self.result.intended
+                o for o, kind in placed.items() if kind == "approve" and o not in self.result.intended
             ]
         for order_id in self.random.sample(candidates, min(len(candidates), 5)):
             try:

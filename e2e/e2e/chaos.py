@@ -110,12 +110,13 @@ class ChaosRun:
         faults = self.profile.schedule(random.Random(self.settings.seed), self.settings.full)
         fired: dict[str, list[int]] = {}
         stop = threading.Event()
+        died: list[str] = []  # a driver thread that raised: the run did not do what it reports
         threads = [
-            threading.Thread(target=load.run, args=(stop,), name="load"),
-            threading.Thread(target=after_sale.run, args=(stop,), name="after-sale"),
+            _driver(load.run, stop, died, name="load"),
+            _driver(after_sale.run, stop, died, name="after-sale"),
         ]
         if operators is not None:
-            threads.append(threading.Thread(target=operators.run, args=(stop,), name="operators"))
+            threads.append(_driver(operators.run, stop, died, name="operators"))
         started = time.monotonic()
         for thread in threads:
             thread.start()
@@ -150,6 +151,7 @@ class ChaosRun:
             oversized=frozenset(context.oversized),
         )
         report.violations += self.unexpected_exits
+        report.violations += died
         report.outages = context.outages
         report.broker_recoveries = context.broker_recoveries
         report.faults = fired
@@ -211,6 +213,22 @@ class ChaosRun:
                 return
             time.sleep(1.0)
         log("quiescence timed out; checking anyway")
+
+
+def _driver(
+    run: Callable[[threading.Event], object], stop: threading.Event, died: list[str], *, name: str
+) -> threading.Thread:
+    """A thread driving the run (the load, the after-sale actions, the operators); if it raises, the
+    run names it as a violation rather than reporting what it never did."""
+
+    def guarded() -> None:
+        try:
+            run(stop)
+        except Exception as exc:
+            died.append(f"the {name} thread died: {type(exc).__name__}: {exc}")
+            raise  # and threading's excepthook prints the traceback
+
+    return threading.Thread(target=guarded, name=name)
 
 
 def _duplicates_absorbed(log_dir: Path) -> dict[str, int]:
