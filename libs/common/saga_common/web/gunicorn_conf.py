@@ -25,8 +25,10 @@ access_log_format = "%(m)s %(U)s %(s)s %(M)sms"  # the line's message; its field
 # How long an idle kept-alive connection stays open (gunicorn's default: 2 s). A server that closes one
 # just as a client sends a request on it resets that request (the soak saw 5 in 3,000 POSTs on a busy
 # machine), so the client should be the one to close: longer than our client's idle limit (httpx's
-# keepalive_expiry, 5 s) and a load balancer's (60 s is common). Idle connections hold no thread.
-keepalive = 75
+# keepalive_expiry, 5 s). Not much longer: gunicorn gives a connection that never sends anything this
+# long too, and a stopping worker waits for those (up to --graceful-timeout). Behind a load balancer
+# that keeps idle connections longer (60 s is common), run with GUNICORN_CMD_ARGS="--keep-alive 65".
+keepalive = 10
 
 
 def worker_exit(server: Any, worker: Any) -> None:
