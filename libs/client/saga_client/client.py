@@ -1,10 +1,11 @@
 """ShopClient: the four services' REST APIs as typed method calls.
 
 One ``httpx.Client`` per service base URL keeps its connections alive between calls and is safe to
-share between threads. Reads (GET) and the writes that carry an Idempotency-Key (``place_order``,
-``cancel_order``, with the same key) are sent again on a connection error, a timeout or a
-502/503/504, a few times with a short backoff; other writes (POST) never are. A caller that still
-does not know whether its order arrived places it again with the same key and gets the same order.
+share between threads. Reads (GET) are sent again on a connection error, a timeout or a 502/503/504, a
+few times with a short backoff; the writes that carry an Idempotency-Key (``place_order``,
+``cancel_order``) are sent again with the same key when their connection was refused or reset or the
+answer was a 502/503; other writes (POST) never are. A caller that still does not know whether its
+order arrived (a timeout) places it again with the same key and gets the same order.
 """
 
 import uuid
@@ -35,12 +36,12 @@ from saga_client.sending import Request, call, connection_pools
 
 class ShopClient:
     """The shop's REST APIs. ``urls`` maps service names (orders, payments, shipping, orchestrator) to
-        base URLs (``http://127.0.0.1:8001``); only the services a caller uses need one.
+    base URLs (``http://127.0.0.1:8001``); only the services a caller uses need one.
 
-        ``token`` is sent as ``Authorization: Bearer <token>``; ``with_token`` makes a copy acting for
-        someone else over the same connections. ``retries`` is how often a failed read, or a failed write
-    that carries an Idempotency-Key, is sent again.
-        ``transport`` replaces httpx's (tests, or an ASGI/WSGI app).
+    ``token`` is sent as ``Authorization: Bearer <token>``; ``with_token`` makes a copy acting for
+    someone else over the same connections. ``retries`` is how often a failed read, or a write with an
+    Idempotency-Key whose connection failed, is sent again (``sending.send`` says which failures).
+    ``transport`` replaces httpx's (tests, or an ASGI/WSGI app).
     """
 
     def __init__(

@@ -14,6 +14,8 @@ from saga_client.errors import ServiceUnavailable, UnexpectedResponse, error_for
 from saga_client.operations import Operation
 
 RETRIED_STATUSES = frozenset({502, 503, 504})  # a proxy or the service's server is briefly away
+# A write with an Idempotency-Key: a 504 means the service may still be working on it (see ``send``).
+WRITE_RETRIED_STATUSES = frozenset({502, 503})
 BACKOFF_SECONDS = 0.1  # before the first retry; doubled each time, at most MAX_BACKOFF_SECONDS
 MAX_BACKOFF_SECONDS = 1.0
 USER_AGENT = "saga-client/0.1"
@@ -73,12 +75,14 @@ def call(http: httpx.Client, request: Request, *, token: str | None, retries: in
 
 
 def send(http: httpx.Client, request: Request, *, token: str | None, retries: int) -> httpx.Response:
-    """The answer to ``request``. A read, or a write carrying an Idempotency-Key (with that same key),
-    is sent again (``retries`` times at most, with a short backoff, each logged as a warning) after a
-    connection error, a timeout or a 502/503/504; any other write never is.
-
-    Why writes with a key too: a connection the server closes (an idle keep-alive it times out, a worker
-    restarting) can reset a request already sent, and then only the key makes sending it again safe.
+    """The answer to ``request``. A read is sent again (``retries`` times at most, with a short backoff,
+    each logged as a warning) after a connection error, a timeout or a 502/503/504. A write carrying an
+    Idempotency-Key is sent again, with that same key, only after a connection refused or reset or a
+    502/503: a connection the server closes (an idle keep-alive it times out, a worker restarting) can
+    reset a request already sent, and only the key makes sending it again safe. Not after a timeout or
+    a 504: the first attempt may still be running, and a retry would wait behind it holding a thread and
+    a connection of an already slow server; the caller decides (with the same key). Any other write is
+    never sent again.
     """
     operation = request.operation
     headers = {"Accept": "application/json", **request.headers}
@@ -89,8 +93,9 @@ def send(http: httpx.Client, request: Request, *, token: str | None, retries: in
         content = msgspec.json.encode(request.body)
         headers["Content-Type"] = "application/json"
     params = {key: str(value) for key, value in request.query.items() if value is not None}
-    repeatable = operation.idempotent or IDEMPOTENCY_KEY in request.headers
-    attempts = 1 + (max(0, retries) if repeatable else 0)
+    keyed_write = not operation.idempotent and IDEMPOTENCY_KEY in request.headers
+    attempts = 1 + (max(0, retries) if operation.idempotent or keyed_write else 0)
+    statuses = WRITE_RETRIED_STATUSES if keyed_write else RETRIED_STATUSES
     for attempt in range(1, attempts + 1):
         last = attempt == attempts
         try:
@@ -103,10 +108,10 @@ def send(http: httpx.Client, request: Request, *, token: str | None, retries: in
             )
         except httpx.TransportError as exc:  # refused, reset, timed out, a broken answer
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            if last:
+            if last or (keyed_write and isinstance(exc, httpx.TimeoutException)):
                 raise ServiceUnavailable(request.service, operation.operation_id, reason) from exc
         else:
-            if last or response.status_code not in RETRIED_STATUSES:
+            if last or response.status_code not in statuses:
                 return response
             reason = f"HTTP {response.status_code}"
             response.close()

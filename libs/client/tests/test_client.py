@@ -365,6 +365,21 @@ def test_a_write_with_an_idempotency_key_is_sent_again_with_the_same_key(
     assert len(keys) == 2
 
 
+def test_a_keyed_write_that_timed_out_or_got_a_504_is_not_sent_again(
+    mock: respx.MockRouter, client: ShopClient, pauses: list[float]
+) -> None:
+    # the first attempt may still be running: the caller decides, with the same key
+    route = mock.post(f"{URLS['orders']}/api/v1/orders").mock(side_effect=httpx.ReadTimeout("slow"))
+    with pytest.raises(ServiceUnavailable, match="ReadTimeout"):
+        client.place_order(a_request(), idempotency_key="key-2")
+    assert route.call_count == 1
+    route.side_effect = None
+    route.return_value = httpx.Response(504, text="gateway timeout")
+    with pytest.raises(ServerError):
+        client.place_order(a_request(), idempotency_key="key-2")
+    assert (route.call_count, pauses) == (2, [])
+
+
 def test_a_write_without_an_idempotency_key_is_never_sent_again(
     mock: respx.MockRouter, client: ShopClient, pauses: list[float]
 ) -> None:
