@@ -3,9 +3,9 @@
 Run as ``python -m bench.load URL RATE SECONDS OUT.json``: a separate process, so the load's own CPU
 is not the system's. Each order is one of the saga's outcomes (approve, decline, shipping rejection)
 in a fixed mix; the file lists the ids the service acknowledged (201), with their kind, and counts
-every other answer by what it was (``ERROR_KINDS``), so that offered = acknowledged + errors. A POST
-the client sent again with its Idempotency-Key (a connection reset, a 503) is counted by why
-(``retried_by_reason``): acknowledged in the end, but worth seeing.
+every other answer by what it was (``ERROR_KINDS``), so that offered = acknowledged + errors. Every
+time the client sent a POST again with its Idempotency-Key (a connection reset, a 503) is counted by
+why (``retried_by_reason``), whether that POST was acknowledged in the end or not: worth seeing.
 """
 
 import json
@@ -108,12 +108,15 @@ def main(url: str, rate: float, seconds: float, out: Path) -> None:
     kinds, weights = [k for k, _ in MIX], [w for _, w in MIX]
     total = int(rate * seconds)
     started = time.monotonic()
-    with ThreadPoolExecutor(64) as pool:
-        for number in range(total):
-            due = started + number / rate
-            time.sleep(max(0.0, due - time.monotonic()))
-            pool.submit(post, rng.choices(kinds, weights)[0], time.time() - (time.monotonic() - due))
-        offered_for = time.monotonic() - started
+    try:
+        with ThreadPoolExecutor(64) as pool:
+            for number in range(total):
+                due = started + number / rate
+                time.sleep(max(0.0, due - time.monotonic()))
+                pool.submit(post, rng.choices(kinds, weights)[0], time.time() - (time.monotonic() - due))
+            offered_for = time.monotonic() - started
+    finally:
+        logging.getLogger("saga_client").removeHandler(retries)
     out.write_text(
         json.dumps(
             {
