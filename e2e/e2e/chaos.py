@@ -131,7 +131,7 @@ class ChaosRun:
             counts[0] += 1
             counts[1] += ok
             log(f"{time.monotonic() - started:6.1f}s  {'fired ' if ok else 'MISSED'}  {fault.describe()}")
-        while load.offered < self.settings.orders:
+        while load.offered < self.settings.orders and not died:  # a dead load offers no more
             time.sleep(0.1)
         stop.set()
         for thread in threads:

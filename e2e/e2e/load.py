@@ -60,7 +60,7 @@ class OrderLoad:
         while time.monotonic() < deadline:
             try:
                 order = self.client.place_order(customer, country=country, idempotency_key=key)
-            except ShopClientError:  # not reached, or not taken (e.g. 409 while the first is in flight)
+            except ShopClientError:  # not reached, or not answered in time: again, with the same key
                 order = None
             if order is not None:
                 with self._lock:

@@ -35,7 +35,7 @@ def test_after_sale_picks_from_the_loads_orders_while_they_grow() -> None:
 
     def place() -> None:
         number = 0
-        while not done.is_set():
+        while not done.is_set() and number < 400_000:  # enough to trip a reader that iterates it
             orders[f"placed-{number}"] = "decline"
             number += 1
 
