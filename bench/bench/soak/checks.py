@@ -165,6 +165,7 @@ def table_checks(
     window = RETENTION_WINDOWS * prune_seconds
     middle = [s for s in samples if warm <= s.t < last_start]
     last = [s for s in samples if s.t >= last_start]
+    decided_before, decided_now = _decided_between(middle, orders), _decided_between(last, orders)
     checks = []
     for key in sorted({k for s in samples for k in s.rows}):
         table = key.split("/", 1)[1]
@@ -181,7 +182,7 @@ def table_checks(
             )
             checks.append(Check(f"table {key} bounded", bool(older) and worst <= BOUNDED_SLACK_ROWS, detail))
         elif table in GROWING_TABLES:
-            before, now = _rows_per_saga(middle, orders, key), _rows_per_saga(last, orders, key)
+            before, now = _rows_per_saga(middle, decided_before, key), _rows_per_saga(last, decided_now, key)
             if before is None or now is None:
                 detail = "too few samples, or no saga decided in the middle or the last third"
                 checks.append(Check(f"table {key} linear", False, detail))
@@ -198,16 +199,20 @@ def table_checks(
     return checks
 
 
-def _rows_per_saga(samples: Sequence[Sample], orders: Sequence[Order], key: str) -> float | None:
-    """Rows of ``key`` added from the first sample to the last, per order decided in between; None
-    without two samples or a decision."""
+def _decided_between(samples: Sequence[Sample], orders: Sequence[Order]) -> int:
+    """Orders decided after the first sample and by the last (0 without two samples)."""
     if len(samples) < 2:
-        return None
-    first, last = samples[0], samples[-1]
-    decided = sum(o.latency is not None and first.t < o.scheduled + o.latency <= last.t for o in orders)
+        return 0
+    start, end = samples[0].t, samples[-1].t
+    return sum(o.latency is not None and start < o.scheduled + o.latency <= end for o in orders)
+
+
+def _rows_per_saga(samples: Sequence[Sample], decided: int, key: str) -> float | None:
+    """Rows of ``key`` added from the first sample to the last, per order decided in between; None
+    without a decision (or two samples)."""
     if not decided:
         return None
-    return (last.rows.get(key, 0) - first.rows.get(key, 0)) / decided
+    return (samples[-1].rows.get(key, 0) - samples[0].rows.get(key, 0)) / decided
 
 
 def messaging_checks(samples: Sequence[Sample], duration: float) -> list[Check]:

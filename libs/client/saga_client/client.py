@@ -31,7 +31,7 @@ from saga_client.models import (
     Shipment,
 )
 from saga_client.operations import OPERATIONS, SERVICES
-from saga_client.sending import Request, call, connection_pools
+from saga_client.sending import IDEMPOTENCY_KEY, Request, call, connection_pools
 
 
 class ShopClient:
@@ -91,7 +91,7 @@ class ShopClient:
         ``ServiceUnavailable`` or a 5xx, pass the key of the first attempt.
         """
         key = idempotency_key or str(uuid.uuid4())
-        result: Order = self._call("place_order", body=order, headers={"Idempotency-Key": key})
+        result: Order = self._call("place_order", body=order, headers={IDEMPOTENCY_KEY: key})
         return result
 
     def cancel_order(
@@ -106,7 +106,7 @@ class ShopClient:
             "cancel_order",
             path={"order_id": order_id},
             body={"reason": reason},
-            headers={"Idempotency-Key": key},
+            headers={IDEMPOTENCY_KEY: key},
         )
         return result
 

@@ -15,7 +15,7 @@ from saga_client.operations import Operation
 
 RETRIED_STATUSES = frozenset({502, 503, 504})  # a proxy or the service's server is briefly away
 # A write with an Idempotency-Key: a 504 means the service may still be working on it (see ``send``).
-WRITE_RETRIED_STATUSES = frozenset({502, 503})
+WRITE_RETRIED_STATUSES = RETRIED_STATUSES - {504}
 BACKOFF_SECONDS = 0.1  # before the first retry; doubled each time, at most MAX_BACKOFF_SECONDS
 MAX_BACKOFF_SECONDS = 1.0
 USER_AGENT = "saga-client/0.1"
